@@ -1,0 +1,53 @@
+# The two commands of the README, and a few more. Each first installs what
+# it needs (scripts/install-deps: idempotent, quiet when all is present).
+#
+#   make demo    the main job: the lab, the scheduler and both mechanisms
+#   make test    every test (unit, CLI, real eBPF/TLS/namespace tests)
+#
+# Variables: BUILD=dir (default build), SANITIZE=1 (ASan+UBSan build),
+# CI=true turns warnings into errors.
+
+BUILD ?= build
+JOBS := $(shell nproc)
+CMAKE_FLAGS ?=
+ifneq ($(SANITIZE),)
+CMAKE_FLAGS += -DSAF_SANITIZE=ON
+endif
+ifneq ($(CI),)
+CMAKE_FLAGS += -DSAF_WERROR=ON
+endif
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+demo: build
+	@scripts/demo $(DEMO_ARGS)
+
+bench: build
+	@scripts/bench
+
+# libFuzzer harnesses; fuzz-smoke runs each for FUZZ_SECONDS.
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DSAF_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+fuzz-smoke: fuzz
+	@scripts/fuzz-smoke build-fuzz $(FUZZ_SECONDS)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

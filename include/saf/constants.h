@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every wire size, code point and limit of saf, in one place.
+ *
+ * The code points are experimental (IANA has assigned none), so each one that
+ * goes on the wire has a compile-time default here and a runtime override in
+ * the configuration structs that use it (see tcpopt.h, tls.h).
+ */
+#ifndef SAF_CONSTANTS_H
+#define SAF_CONSTANTS_H
+
+/* ---- TCP Service Affinity option (SPEC section 2) ---------------------- */
+
+/* RFC 6994 shared experimental option kind, and our 16-bit experiment ID
+ * ("SF"). */
+#define SAF_TCPOPT_KIND_DEFAULT 253u
+#define SAF_TCPOPT_EXID_DEFAULT 0x5346u
+
+/* kind (1) + length (1) + ExID (2) */
+#define SAF_TCPOPT_HDR_LEN 4u
+#define SAF_IPV4_LEN 4u
+#define SAF_IPV6_LEN 16u
+#define SAF_PORT_LEN 2u
+
+/* "The length alone selects the form." */
+#define SAF_TCPOPT_LEN_FLAG 4u      /* SAF support flag, client SYN */
+#define SAF_TCPOPT_LEN_V4 8u        /* IPv4 advert, port implied */
+#define SAF_TCPOPT_LEN_V4_PORT 10u  /* IPv4 advert with port */
+#define SAF_TCPOPT_LEN_V6 20u       /* IPv6 advert, port implied */
+#define SAF_TCPOPT_LEN_V6_PORT 22u  /* IPv6 advert with port */
+#define SAF_TCPOPT_MAX_LEN SAF_TCPOPT_LEN_V6_PORT
+
+/* All TCP options of one segment share this many bytes (RFC 9293). */
+#define SAF_TCP_OPTION_SPACE 40u
+
+/* ---- TLS extensions (SPEC section 3.1) --------------------------------- */
+
+#define SAF_TLSEXT_MIGRATION_SUPPORT_DEFAULT 0xFE4Du
+#define SAF_TLSEXT_MIGRATION_TOKEN_DEFAULT 0xFE50u
+#define SAF_TLSEXT_MIGRATE_NOTIFY_DEFAULT 0xFE51u
+#define SAF_TLS_ALERT_MIGRATE_NOTIFY_DEFAULT 0xF0u
+
+/* ---- MigrationToken (SPEC section 3.2) --------------------------------- */
+
+#define SAF_TOKEN_ADDR_TYPE_IPV4 0u
+#define SAF_TOKEN_ADDR_TYPE_IPV6 1u
+
+#define SAF_TOKEN_SESSION_ID_MIN 32u
+#define SAF_TOKEN_SESSION_ID_MAX 255u
+#define SAF_TOKEN_NONCE_MIN 16u
+#define SAF_TOKEN_NONCE_MAX 255u
+#define SAF_TOKEN_SIGNATURE_MIN 32u
+#define SAF_TOKEN_SIGNATURE_MAX 255u
+
+/* What saf itself emits: 32-byte session id, 16-byte nonce, HMAC-SHA256. */
+#define SAF_SESSION_ID_LEN 32u
+#define SAF_NONCE_LEN 16u
+#define SAF_SIGNATURE_LEN 32u
+
+/* Smallest and largest exact encodings a decoder can meet. */
+#define SAF_TOKEN_MIN_LEN                                                     \
+	(1u + SAF_IPV4_LEN + SAF_PORT_LEN + 1u + SAF_TOKEN_SESSION_ID_MIN + 8u + \
+	 1u + SAF_TOKEN_NONCE_MIN + 1u + SAF_TOKEN_SIGNATURE_MIN)
+#define SAF_TOKEN_MAX_LEN                                                     \
+	(1u + SAF_IPV6_LEN + SAF_PORT_LEN + 1u + SAF_TOKEN_SESSION_ID_MAX + 8u + \
+	 1u + SAF_TOKEN_NONCE_MAX + 1u + SAF_TOKEN_SIGNATURE_MAX)
+
+/* ---- Keys (SPEC section 3.3) ------------------------------------------- */
+
+#define SAF_NODE_KEY_LEN 32u
+#define SAF_TOKEN_KEY_LEN 32u
+/* A TLS 1.3 resumption PSK is as long as the hash: 32 (SHA-256) or 48. */
+#define SAF_PSK_MAX_LEN 64u
+
+#define SAF_HKDF_SALT_SESSION_ID "saf session id"
+#define SAF_HKDF_INFO_TOKEN_KEY "saf token v1"
+
+/* ---- Defaults and limits ----------------------------------------------- */
+
+#define SAF_TOKEN_LIFETIME_DEFAULT_S 600u
+#define SAF_REPLAY_CACHE_DEFAULT_ENTRIES 65536u
+
+#define SAF_ERROR_MSG_LEN 160u
+
+#endif /* SAF_CONSTANTS_H */
