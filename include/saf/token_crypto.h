@@ -30,6 +30,11 @@
 typedef struct saf_token_keys {
 	uint8_t session_id[SAF_SESSION_ID_LEN];
 	uint8_t key[SAF_TOKEN_KEY_LEN];
+	/* HMAC-SHA256 states with the key's inner and outer pads already
+	 * absorbed (EVP_MD_CTX *), so a signature costs four SHA-256 blocks
+	 * and no key setup. Owned; released by saf_token_keys_wipe. */
+	void *hmac_inner;
+	void *hmac_outer;
 } saf_token_keys;
 
 SAF_MUST_CHECK int saf_session_id_derive(const uint8_t *psk, size_t psk_len,
@@ -40,7 +45,15 @@ SAF_MUST_CHECK int saf_token_keys_derive(
 	const uint8_t node_key[SAF_NODE_KEY_LEN], const uint8_t *psk,
 	size_t psk_len, saf_token_keys *out, saf_error *err);
 
+/* Wipes the key material and frees the HMAC states. Safe on a zeroed or
+ * already wiped struct. */
 void saf_token_keys_wipe(saf_token_keys *k);
+
+/* HMAC-SHA256 under keys->key of msg, using the pre-keyed states. */
+SAF_MUST_CHECK int saf_token_hmac(const saf_token_keys *keys,
+				  const uint8_t *msg, size_t len,
+				  uint8_t out[SAF_SIGNATURE_LEN],
+				  saf_error *err);
 
 /* Mints a token for `target` (port required) valid until `expiry`. nonce
  * NULL draws SAF_NONCE_LEN random bytes; otherwise nonce_len must be in

@@ -1,3 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: implemented by the foundation issue. */
-typedef int saf_placeholder_ct;
+#include <openssl/crypto.h>
+
+#include "saf/token_crypto.h"
+
+int saf_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	/* CRYPTO_memcmp's run time depends only on len, never on where the
+	 * inputs differ. */
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
