@@ -16,6 +16,7 @@
 #ifndef SAF_TOKEN_CRYPTO_H
 #define SAF_TOKEN_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,16 +26,21 @@
 #include "saf/replay.h"
 #include "saf/token.h"
 
+/* Room for two SHA-256 hash states (checked at compile time). */
+#define SAF_HMAC_STATE_LEN 256u
+
 /* Everything derived from one (NK, PSK) pair. Derive once per session and
  * reuse for every token of that session; wipe with saf_token_keys_wipe. */
 typedef struct saf_token_keys {
 	uint8_t session_id[SAF_SESSION_ID_LEN];
 	uint8_t key[SAF_TOKEN_KEY_LEN];
-	/* HMAC-SHA256 states with the key's inner and outer pads already
-	 * absorbed (EVP_MD_CTX *), so a signature costs four SHA-256 blocks
-	 * and no key setup. Owned; released by saf_token_keys_wipe. */
-	void *hmac_inner;
-	void *hmac_outer;
+	/* HMAC-SHA256 keyed with `key`, precomputed by saf_token_keys_derive:
+	 * the inner and outer hash states after the padded key block, so
+	 * signing and verifying hash only the message (a server verifies
+	 * many tokens per derived key). Opaque. When hmac_ready is false
+	 * (keys filled by hand), the state is computed from `key` per call. */
+	_Alignas(16) uint8_t hmac_state[SAF_HMAC_STATE_LEN];
+	bool hmac_ready;
 } saf_token_keys;
 
 SAF_MUST_CHECK int saf_session_id_derive(const uint8_t *psk, size_t psk_len,
@@ -49,11 +55,14 @@ SAF_MUST_CHECK int saf_token_keys_derive(
  * already wiped struct. */
 void saf_token_keys_wipe(saf_token_keys *k);
 
-/* HMAC-SHA256 under keys->key of msg, using the pre-keyed states. */
-SAF_MUST_CHECK int saf_token_hmac(const saf_token_keys *keys,
-				  const uint8_t *msg, size_t len,
-				  uint8_t out[SAF_SIGNATURE_LEN],
-				  saf_error *err);
+/* Fills k->hmac_state from k->key and sets hmac_ready: for keys filled by
+ * hand (tests, tools). saf_token_keys_derive does this itself. */
+void saf_token_keys_prepare(saf_token_keys *k);
+
+/* HMAC-SHA256(keys->key, msg): the token signature primitive, exposed for
+ * tests and tools that build tokens field by field. */
+void saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg,
+		    size_t len, uint8_t out[SAF_SIGNATURE_LEN]);
 
 /* Mints a token for `target` (port required) valid until `expiry`. nonce
  * NULL draws SAF_NONCE_LEN random bytes; otherwise nonce_len must be in
@@ -98,7 +107,8 @@ typedef struct saf_verify_params {
 saf_verdict saf_token_verify(const saf_verify_params *p, const uint8_t *buf,
 			     size_t len, saf_token *decoded, saf_error *err);
 
-/* Constant-time equality of two equal-length byte strings. */
+/* Constant-time equality of two equal-length byte strings: 1 when equal,
+ * 0 otherwise. The time depends on len only. */
 int saf_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
 #endif /* SAF_TOKEN_CRYPTO_H */

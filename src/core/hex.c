@@ -30,10 +30,18 @@ int saf_hex_decode(const char *text, uint8_t *out, size_t cap,
 		int hi = nibble(text[i]), lo = nibble(text[i + 1]);
 
 		if (hi < 0 || lo < 0) {
-			size_t bad = hi < 0 ? i : i + 1;
+			size_t at = hi < 0 ? i : i + 1;
+			unsigned char c = (unsigned char)text[at];
+
+			if (c >= 0x21 && c < 0x7f)
+				return saf_fail(err, SAF_E_FORMAT,
+						"hex: '%c' at position %zu is "
+						"not a hex digit",
+						c, at);
 			return saf_fail(err, SAF_E_FORMAT,
-					"hex: not a hex digit at position %zu",
-					bad + 1);
+					"hex: byte 0x%02x at position %zu is "
+					"not a hex digit",
+					c, at);
 		}
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
 	}

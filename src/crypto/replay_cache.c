@@ -1,57 +1,86 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The nonce replay cache: a fixed-size open-addressing table of keyed nonce
- * hashes with their expiry. Memory is allocated once, at creation.
+ * Replay cache: a fixed-size open-addressing table (linear probing) of
+ * keyed nonce hashes with their expiry.
  *
- * Slots whose expiry has passed count as free: probing reclaims them in
- * place, so no sweep is needed and no live entry is ever evicted. A table is
- * sized to twice the capacity (rounded up to a power of two) so probe
- * sequences stay short at full load; `live` caps the entries at capacity,
- * which is what fails closed.
+ * Sizing: the table has at least twice `capacity` slots (a power of two),
+ * so probes stay short even when every one of `capacity` entries is live.
+ *
+ * Expiry is lazy and keeps the table free of tombstones: an expired entry
+ * met on a probe is deleted on the spot with backward-shift deletion (the
+ * entries after it in the cluster move back where their home slot allows),
+ * and every call also sweeps two slots at a rolling cursor, so expired
+ * entries off the probe paths drain at the rate new ones arrive. Only when
+ * `capacity` slots are occupied does a call sweep the whole table, and it
+ * does so only if some entry can have expired since the last full sweep
+ * (now >= the smallest live expiry seen then). A full cache therefore
+ * answers FULL in O(1) until something expires.
+ *
+ * Entries hold the 64-bit SipHash of the nonce under a per-cache random
+ * key: a false "replayed" needs a 64-bit collision among live nonces, and a
+ * peer cannot aim for one without the key.
  */
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include "saf/replay.h"
+
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "saf/replay.h"
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
-typedef struct slot {
-	uint64_t hash;   /* keyed hash of the nonce; 0 = never used */
-	uint64_t expiry; /* live while now < expiry */
-} slot;
+#include "siphash.h"
+
+/* Largest capacity accepted: 2^26 live nonces (2 GiB of slots). */
+#define REPLAY_MAX_CAPACITY ((size_t)1 << 26)
+#define REPLAY_MIN_SLOTS 16u
+/* Slots checked by the rolling sweep on every call. */
+#define REPLAY_SWEEP_STEP 2u
+
+struct replay_slot {
+	uint64_t hash;
+	uint64_t expiry; /* 0: empty */
+};
 
 struct saf_replay_cache {
-	size_t capacity;
-	size_t mask; /* table size - 1 */
-	size_t live; /* entries counted live at last touch (upper bound) */
+	struct replay_slot *slots;
+	size_t mask;     /* slots - 1 */
+	size_t capacity; /* most occupied slots allowed */
+	size_t occupied; /* slots holding an entry, live or expired */
+	size_t sweep_at; /* rolling sweep cursor */
+	/* No entry expires before this: the smallest expiry recorded since
+	 * the last full sweep (0 before the first), so a full sweep earlier
+	 * would reclaim nothing. */
+	uint64_t full_sweep_useful_at;
 	uint64_t key[2];
 	saf_clock_fn clock;
 	void *clock_arg;
 	uint64_t inserted, replays, full;
-	uint64_t recounted_at; /* clock second of the last recount */
-	slot *table;
 };
 
 uint64_t saf_clock_realtime(void *arg)
 {
+	struct timespec ts;
+
 	(void)arg;
-	return (uint64_t)time(NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec < 0 ? 0 : (uint64_t)ts.tv_sec;
 }
 
-static size_t table_size(size_t capacity)
+static size_t slots_for(size_t capacity)
 {
-	size_t n = 16;
+	size_t n = REPLAY_MIN_SLOTS;
 
-	while (n < capacity * 2)
+	while (n < 2 * capacity)
 		n <<= 1;
 	return n;
 }
 
 size_t saf_replay_cache_bytes(size_t capacity)
 {
-	return sizeof(saf_replay_cache) + table_size(capacity) * sizeof(slot);
+	return sizeof(struct saf_replay_cache) +
+	       slots_for(capacity) * sizeof(struct replay_slot);
 }
 
 saf_replay_cache *saf_replay_cache_new(size_t capacity, saf_clock_fn clock,
@@ -60,29 +89,28 @@ saf_replay_cache *saf_replay_cache_new(size_t capacity, saf_clock_fn clock,
 	saf_replay_cache *c;
 	size_t n;
 
-	/* The table doubles capacity; keep that from overflowing. */
-	if (capacity == 0 || capacity > ((size_t)1 << 30)) {
-		saf_fail(err, SAF_E_INVAL,
-			 "replay cache capacity %zu outside 1..2^30", capacity);
+	if (capacity == 0 || capacity > REPLAY_MAX_CAPACITY) {
+		saf_fail(err, SAF_E_RANGE,
+			 "replay cache: capacity %zu outside 1..%zu", capacity,
+			 REPLAY_MAX_CAPACITY);
 		return NULL;
 	}
-	n = table_size(capacity);
+	n = slots_for(capacity);
 	c = calloc(1, sizeof(*c));
-	if (c)
-		c->table = calloc(n, sizeof(slot));
-	if (!c || !c->table) {
+	if (!c || !(c->slots = calloc(n, sizeof(*c->slots)))) {
 		free(c);
-		saf_fail(err, SAF_E_NOMEM, "replay cache: out of memory");
+		saf_fail(err, SAF_E_NOMEM,
+			 "replay cache: cannot allocate %zu slots", n);
 		return NULL;
 	}
 	if (RAND_bytes((unsigned char *)c->key, sizeof(c->key)) != 1) {
-		free(c->table);
+		free(c->slots);
 		free(c);
-		saf_fail(err, SAF_E_CRYPTO, "replay cache: no random key");
+		saf_fail(err, SAF_E_CRYPTO, "libcrypto: RAND_bytes failed");
 		return NULL;
 	}
-	c->capacity = capacity;
 	c->mask = n - 1;
+	c->capacity = capacity;
 	c->clock = clock ? clock : saf_clock_realtime;
 	c->clock_arg = clock_arg;
 	return c;
@@ -92,86 +120,90 @@ void saf_replay_cache_free(saf_replay_cache *c)
 {
 	if (!c)
 		return;
-	free(c->table);
+	free(c->slots);
+	OPENSSL_cleanse(c->key, sizeof(c->key));
 	free(c);
 }
 
-/* SipHash-2-4 (Aumasson and Bernstein): a keyed hash, so a peer choosing
- * nonces cannot aim them at one probe chain. */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                              \
-	do {                                                                  \
-		v0 += v1;                                                     \
-		v1 = ROTL(v1, 13);                                            \
-		v1 ^= v0;                                                     \
-		v0 = ROTL(v0, 32);                                            \
-		v2 += v3;                                                     \
-		v3 = ROTL(v3, 16);                                            \
-		v3 ^= v2;                                                     \
-		v0 += v3;                                                     \
-		v3 = ROTL(v3, 21);                                            \
-		v3 ^= v0;                                                     \
-		v2 += v1;                                                     \
-		v1 = ROTL(v1, 17);                                            \
-		v1 ^= v2;                                                     \
-		v2 = ROTL(v2, 32);                                            \
-	} while (0)
-
-static uint64_t load_le64(const uint8_t *p)
+static bool is_live(const struct replay_slot *s, uint64_t now)
 {
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	return s->expiry > now;
 }
 
-static uint64_t siphash24(const uint64_t key[2], const uint8_t *in,
-			  size_t len)
+/* Backward-shift deletion of slot i (Knuth 6.4, algorithm R): moves later
+ * entries of the cluster back so that no probe path is broken, and leaves
+ * no tombstone. */
+static void delete_at(saf_replay_cache *c, size_t i)
 {
-	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
-	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
-	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
-	uint64_t b = (uint64_t)len << 56;
-	size_t full = len & ~(size_t)7;
-	uint8_t tail[8] = { 0 };
+	size_t j = i;
 
-	for (size_t i = 0; i < full; i += 8) {
-		uint64_t m = load_le64(in + i);
+	for (;;) {
+		size_t home;
 
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
+		j = (j + 1) & c->mask;
+		if (c->slots[j].expiry == 0)
+			break;
+		home = (size_t)c->slots[j].hash & c->mask;
+		/* Entry j may fill hole i unless its home lies cyclically
+		 * in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			c->slots[i] = c->slots[j];
+			i = j;
+		}
 	}
-	memcpy(tail, in + full, len - full);
-	b |= load_le64(tail);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	c->slots[i].expiry = 0;
+	c->slots[i].hash = 0;
+	c->occupied--;
 }
 
-/* Counts live slots. O(table), so run at most once per clock second: entries
- * expire at second granularity, so a second count in the same second could
- * find nothing new, and a flood against a full cache stays O(1) each. */
-static void recount(saf_replay_cache *c, uint64_t now)
+/* Deletes expired entries at slot i until it is empty or live. */
+static void reclaim_at(saf_replay_cache *c, size_t i, uint64_t now)
 {
-	size_t live = 0;
+	while (c->slots[i].expiry != 0 && !is_live(&c->slots[i], now))
+		delete_at(c, i);
+}
 
-	if (c->recounted_at == now)
-		return;
-	c->recounted_at = now;
-	for (size_t i = 0; i <= c->mask; i++)
-		live += c->table[i].hash != 0 && c->table[i].expiry > now;
-	c->live = live;
+static void sweep_step(saf_replay_cache *c, uint64_t now)
+{
+	for (unsigned k = 0; k < REPLAY_SWEEP_STEP; k++) {
+		reclaim_at(c, c->sweep_at, now);
+		c->sweep_at = (c->sweep_at + 1) & c->mask;
+	}
+}
+
+static void sweep_all(saf_replay_cache *c, uint64_t now)
+{
+	uint64_t min_live = UINT64_MAX;
+
+	for (size_t i = 0; i <= c->mask; i++) {
+		reclaim_at(c, i, now);
+		if (c->slots[i].expiry && c->slots[i].expiry < min_live)
+			min_live = c->slots[i].expiry;
+	}
+	c->full_sweep_useful_at = min_live;
+}
+
+/* Probes for hash; deletes expired entries met on the way. Returns true
+ * and *at = its slot when a live entry matches, else false and *at = the
+ * empty slot that ends the probe (where an insert goes). */
+static bool probe(saf_replay_cache *c, uint64_t hash, uint64_t now,
+		  size_t *at)
+{
+	size_t i = (size_t)hash & c->mask;
+
+	for (;;) {
+		reclaim_at(c, i, now);
+		if (c->slots[i].expiry == 0) {
+			*at = i;
+			return false;
+		}
+		if (c->slots[i].hash == hash) {
+			*at = i;
+			return true;
+		}
+		i = (i + 1) & c->mask;
+	}
 }
 
 saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
@@ -180,52 +212,35 @@ saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
 					      uint64_t expiry)
 {
 	uint64_t now = c->clock(c->clock_arg);
-	uint64_t h = siphash24(c->key, nonce, nonce_len);
-	slot *reuse = NULL;
+	uint64_t hash = saf_siphash24(c->key, nonce, nonce_len);
+	size_t at;
 
 	if (expiry <= now)
-		return SAF_REPLAY_FRESH;
-	if (h == 0)
-		h = 1; /* 0 marks a never-used slot */
-
-	/* Linear probing: a hash's chain ends at a never-used slot. Expired
-	 * slots on the way are reusable but do not end the chain, since a
-	 * live duplicate may sit further on. Two distinct nonces with equal
-	 * 64-bit keyed hashes would be taken for a replay: a refusal, never
-	 * an acceptance, with odds of 2^-64. */
-	for (size_t i = (size_t)h & c->mask, n = 0; n <= c->mask;
-	     i = (i + 1) & c->mask, n++) {
-		slot *s = &c->table[i];
-
-		if (s->hash == 0) {
-			if (!reuse)
-				reuse = s;
-			break;
-		}
-		if (s->expiry <= now) {
-			if (!reuse)
-				reuse = s;
-			continue;
-		}
-		if (s->hash == h) {
-			c->replays++;
-			return SAF_REPLAY_SEEN;
-		}
+		return SAF_REPLAY_FRESH; /* nothing to remember */
+	sweep_step(c, now);
+	if (probe(c, hash, now, &at)) {
+		c->replays++;
+		return SAF_REPLAY_SEEN;
 	}
-	if (c->live >= c->capacity)
-		recount(c, now);
-	/* Fail closed: never evict a live nonce to make room. */
-	if (c->live >= c->capacity || !reuse) {
-		c->full++;
-		return SAF_REPLAY_FULL;
+	if (c->occupied >= c->capacity) {
+		if (now < c->full_sweep_useful_at) {
+			c->full++;
+			return SAF_REPLAY_FULL;
+		}
+		sweep_all(c, now);
+		if (c->occupied >= c->capacity) {
+			c->full++;
+			return SAF_REPLAY_FULL;
+		}
+		/* The sweep moved entries: find the insert slot again. */
+		probe(c, hash, now, &at);
 	}
-	/* `live` is an upper bound: an expired slot stays counted until a
-	 * recount that saw it expired, so reusing it adds an entry only if
-	 * it was never used or that recount already dropped it. */
-	if (reuse->hash == 0 || reuse->expiry <= c->recounted_at)
-		c->live++;
-	reuse->hash = h;
-	reuse->expiry = expiry;
+	c->slots[at].hash = hash;
+	c->slots[at].expiry = expiry;
+	c->occupied++;
+	/* Keep the full-sweep gate honest: this entry may expire first. */
+	if (expiry < c->full_sweep_useful_at)
+		c->full_sweep_useful_at = expiry;
 	c->inserted++;
 	return SAF_REPLAY_FRESH;
 }
@@ -236,10 +251,11 @@ void saf_replay_cache_stats(saf_replay_cache *c, saf_replay_stats *out)
 	size_t live = 0;
 
 	for (size_t i = 0; i <= c->mask; i++)
-		live += c->table[i].hash != 0 && c->table[i].expiry > now;
-	*out = (saf_replay_stats){ .capacity = c->capacity,
-				   .live = live,
-				   .inserted = c->inserted,
-				   .replays = c->replays,
-				   .full = c->full };
+		if (c->slots[i].expiry != 0 && is_live(&c->slots[i], now))
+			live++;
+	out->capacity = c->capacity;
+	out->live = live;
+	out->inserted = c->inserted;
+	out->replays = c->replays;
+	out->full = c->full;
 }

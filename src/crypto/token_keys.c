@@ -1,52 +1,69 @@
 /* SPDX-License-Identifier: MIT */
-/* Key derivation, SPEC 3.3: session_id and the token key from (NK, PSK). */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <string.h>
-
+/*
+ * Key schedule of SPEC 3.3, on libcrypto's HKDF:
+ *
+ *   session_id = HKDF-Expand(HKDF-Extract(salt = "saf session id", PSK), "", 32)
+ *   key        = HKDF-Expand(HKDF-Extract(salt = NK, IKM = PSK), "saf token v1", 32)
+ *
+ * Both are HKDF in extract-and-expand mode (RFC 5869).
+ */
 #include "saf/token_crypto.h"
 
-#define SHA256_LEN 32u
-#define SHA256_BLOCK 64u
+#include <string.h>
 
-/* HKDF-Extract (RFC 5869 2.2): PRK = HMAC-Hash(salt, IKM). */
-static int hkdf_extract(const uint8_t *salt, size_t salt_len,
-			const uint8_t *ikm, size_t ikm_len,
-			uint8_t prk[SHA256_LEN], saf_error *err)
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "hmac_sha256.h"
+
+static int hkdf_sha256(const uint8_t *salt, size_t salt_len,
+		       const uint8_t *ikm, size_t ikm_len, const char *info,
+		       uint8_t *out, size_t out_len, saf_error *err)
 {
-	unsigned int n = 0;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+	EVP_KDF_CTX *ctx = NULL;
+	OSSL_PARAM params[5], *p = params;
+	int rc = -1;
 
-	if (!HMAC(EVP_sha256(), salt, (int)salt_len, ikm, ikm_len, prk, &n) ||
-	    n != SHA256_LEN)
-		return saf_fail(err, SAF_E_CRYPTO, "HKDF-Extract failed");
-	return 0;
-}
-
-/* HKDF-Expand (RFC 5869 2.3) for L = 32 = HashLen: one block,
- * T(1) = HMAC-Hash(PRK, info | 0x01). */
-static int hkdf_expand32(const uint8_t prk[SHA256_LEN], const char *info,
-			 uint8_t out[SHA256_LEN], saf_error *err)
-{
-	uint8_t msg[64];
-	size_t n = strlen(info);
-	unsigned int outn = 0;
-
-	if (n + 1 > sizeof(msg))
-		return saf_fail(err, SAF_E_INVAL, "HKDF info too long");
-	memcpy(msg, info, n);
-	msg[n] = 0x01;
-	if (!HMAC(EVP_sha256(), prk, SHA256_LEN, msg, n + 1, out, &outn) ||
-	    outn != SHA256_LEN)
-		return saf_fail(err, SAF_E_CRYPTO, "HKDF-Expand failed");
-	return 0;
+	if (!kdf)
+		return saf_fail(err, SAF_E_CRYPTO,
+				"libcrypto: HKDF is not available");
+	ctx = EVP_KDF_CTX_new(kdf);
+	if (!ctx) {
+		rc = saf_fail(err, SAF_E_NOMEM, "libcrypto: HKDF context");
+		goto out;
+	}
+	/* OSSL_PARAM wants non-const pointers; HKDF only reads them. */
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						(char *)(uintptr_t) "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						 (void *)(uintptr_t)ikm,
+						 ikm_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+						 (void *)(uintptr_t)salt,
+						 salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						 (void *)(uintptr_t)info,
+						 strlen(info));
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, out_len, params) != 1) {
+		rc = saf_fail(err, SAF_E_CRYPTO, "libcrypto: HKDF failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
 }
 
 static int check_psk(size_t psk_len, saf_error *err)
 {
 	if (psk_len == 0 || psk_len > SAF_PSK_MAX_LEN)
-		return saf_fail(err, SAF_E_INVAL,
-				"PSK length %zu outside 1..%u", psk_len,
+		return saf_fail(err, SAF_E_RANGE,
+				"psk: length %zu outside 1..%u", psk_len,
 				SAF_PSK_MAX_LEN);
 	return 0;
 }
@@ -55,98 +72,39 @@ int saf_session_id_derive(const uint8_t *psk, size_t psk_len,
 			  uint8_t out[SAF_SESSION_ID_LEN], saf_error *err)
 {
 	static const char salt[] = SAF_HKDF_SALT_SESSION_ID;
-	uint8_t prk[SHA256_LEN];
-	int rc;
 
 	if (check_psk(psk_len, err))
 		return -1;
-	rc = hkdf_extract((const uint8_t *)salt, sizeof(salt) - 1, psk,
-			  psk_len, prk, err);
-	if (rc == 0)
-		rc = hkdf_expand32(prk, "", out, err);
-	OPENSSL_cleanse(prk, sizeof(prk));
-	return rc;
+	return hkdf_sha256((const uint8_t *)salt, sizeof(salt) - 1, psk,
+			   psk_len, "", out, SAF_SESSION_ID_LEN, err);
 }
 
-/* Absorbs key ^ pad into a fresh SHA-256 state (RFC 2104); the key is at
- * most one block long here, so it is used as is. */
-static EVP_MD_CTX *padded_state(const uint8_t *key, size_t key_len,
-				uint8_t pad)
+void saf_token_keys_prepare(saf_token_keys *k)
 {
-	uint8_t block[SHA256_BLOCK] = { 0 };
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	memcpy(block, key, key_len);
-	for (size_t i = 0; i < sizeof(block); i++)
-		block[i] ^= pad;
-	if (ctx && (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
-		    !EVP_DigestUpdate(ctx, block, sizeof(block)))) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	OPENSSL_cleanse(block, sizeof(block));
-	return ctx;
+	saf_hmac_sha256_prekey(k->hmac_state, k->key, sizeof(k->key));
+	k->hmac_ready = true;
 }
 
 int saf_token_keys_derive(const uint8_t node_key[SAF_NODE_KEY_LEN],
 			  const uint8_t *psk, size_t psk_len,
 			  saf_token_keys *out, saf_error *err)
 {
-	saf_token_keys k = { 0 };
-	uint8_t prk[SHA256_LEN];
+	saf_token_keys k;
 
-	if (check_psk(psk_len, err))
-		return -1;
-	if (saf_session_id_derive(psk, psk_len, k.session_id, err))
-		return -1;
-	/* NK as the salt: the client knows the PSK but not NK, so it cannot
-	 * mint itself a token (SPEC 3.3, "Why NK"). */
-	if (hkdf_extract(node_key, SAF_NODE_KEY_LEN, psk, psk_len, prk, err) ||
-	    hkdf_expand32(prk, SAF_HKDF_INFO_TOKEN_KEY, k.key, err)) {
-		OPENSSL_cleanse(prk, sizeof(prk));
-		saf_token_keys_wipe(&k);
+	memset(&k, 0, sizeof(k));
+	if (saf_session_id_derive(psk, psk_len, k.session_id, err) ||
+	    hkdf_sha256(node_key, SAF_NODE_KEY_LEN, psk, psk_len,
+			SAF_HKDF_INFO_TOKEN_KEY, k.key, sizeof(k.key), err)) {
+		OPENSSL_cleanse(&k, sizeof(k));
 		return -1;
 	}
-	OPENSSL_cleanse(prk, sizeof(prk));
-	k.hmac_inner = padded_state(k.key, sizeof(k.key), 0x36);
-	k.hmac_outer = padded_state(k.key, sizeof(k.key), 0x5c);
-	if (!k.hmac_inner || !k.hmac_outer) {
-		saf_token_keys_wipe(&k);
-		return saf_fail(err, SAF_E_CRYPTO, "HMAC setup failed");
-	}
+	saf_token_keys_prepare(&k);
 	*out = k;
+	OPENSSL_cleanse(&k, sizeof(k));
 	return 0;
 }
 
 void saf_token_keys_wipe(saf_token_keys *k)
 {
-	if (!k)
-		return;
-	/* EVP_MD_CTX_free cleanses the digest state before freeing it. */
-	EVP_MD_CTX_free(k->hmac_inner);
-	EVP_MD_CTX_free(k->hmac_outer);
 	OPENSSL_cleanse(k, sizeof(*k));
-}
-
-int saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg, size_t len,
-		   uint8_t out[SAF_SIGNATURE_LEN], saf_error *err)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t inner[SHA256_LEN];
-	int ok;
-
-	if (!ctx)
-		return saf_fail(err, SAF_E_NOMEM, "HMAC: out of memory");
-	ok = keys->hmac_inner && keys->hmac_outer &&
-	     EVP_MD_CTX_copy_ex(ctx, keys->hmac_inner) &&
-	     EVP_DigestUpdate(ctx, msg, len) &&
-	     EVP_DigestFinal_ex(ctx, inner, NULL) &&
-	     EVP_MD_CTX_copy_ex(ctx, keys->hmac_outer) &&
-	     EVP_DigestUpdate(ctx, inner, sizeof(inner)) &&
-	     EVP_DigestFinal_ex(ctx, out, NULL);
-	EVP_MD_CTX_free(ctx);
-	OPENSSL_cleanse(inner, sizeof(inner));
-	if (!ok)
-		return saf_fail(err, SAF_E_CRYPTO, "HMAC-SHA256 failed");
-	return 0;
 }

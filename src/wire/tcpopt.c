@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The TCP Service Affinity option codec (SPEC section 2). */
+/*
+ * The TCP Service Affinity option (SPEC section 2). "The length alone
+ * selects the form; any other length, a wrong ExID ... is malformed."
+ */
 #include "saf/tcpopt.h"
 
 #include <string.h>
@@ -8,18 +11,35 @@
 
 saf_tcpopt_cfg saf_tcpopt_cfg_default(void)
 {
-	return (saf_tcpopt_cfg){ .kind = SAF_TCPOPT_KIND_DEFAULT,
-				 .exid = SAF_TCPOPT_EXID_DEFAULT };
+	saf_tcpopt_cfg cfg = {
+		.kind = SAF_TCPOPT_KIND_DEFAULT,
+		.exid = SAF_TCPOPT_EXID_DEFAULT,
+	};
+	return cfg;
 }
 
-size_t saf_tcpopt_encoded_len(const saf_tcpopt *opt)
+/* The form a length byte selects: family 0 for the SAF flag, 4 or 6 for an
+ * advert; -1 for a length that is no form. */
+static int form_of_len(size_t len, uint8_t *family, bool *has_port)
 {
-	if (opt->form == SAF_TCPOPT_FLAG)
-		return SAF_TCPOPT_LEN_FLAG;
-	if (opt->addr.family == 4)
-		return opt->addr.has_port ? SAF_TCPOPT_LEN_V4_PORT
-					  : SAF_TCPOPT_LEN_V4;
-	return opt->addr.has_port ? SAF_TCPOPT_LEN_V6_PORT : SAF_TCPOPT_LEN_V6;
+	switch (len) {
+	case SAF_TCPOPT_LEN_FLAG:
+		*family = 0;
+		*has_port = false;
+		return 0;
+	case SAF_TCPOPT_LEN_V4:
+	case SAF_TCPOPT_LEN_V4_PORT:
+		*family = 4;
+		*has_port = len == SAF_TCPOPT_LEN_V4_PORT;
+		return 0;
+	case SAF_TCPOPT_LEN_V6:
+	case SAF_TCPOPT_LEN_V6_PORT:
+		*family = 6;
+		*has_port = len == SAF_TCPOPT_LEN_V6_PORT;
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int saf_tcpopt_decode(const uint8_t *buf, size_t len,
@@ -28,72 +48,81 @@ int saf_tcpopt_decode(const uint8_t *buf, size_t len,
 {
 	saf_tcpopt_cfg def = saf_tcpopt_cfg_default();
 	saf_reader r;
-	uint8_t kind, optlen;
+	saf_slice ip;
+	uint8_t kind, optlen, family;
 	uint16_t exid;
-	saf_slice body;
-	saf_tcpopt o = { 0 };
+	bool has_port;
+	saf_tcpopt opt;
 
 	if (!cfg)
 		cfg = &def;
+	memset(&opt, 0, sizeof(opt));
 	saf_reader_init(&r, buf, len);
-	if (saf_get_u8(&r, &kind, "tcp option kind", err) ||
-	    saf_get_u8(&r, &optlen, "tcp option length", err))
+	if (saf_get_u8(&r, &kind, "tcpopt: kind", err) ||
+	    saf_get_u8(&r, &optlen, "tcpopt: length", err))
 		return -1;
 	if (kind != cfg->kind)
 		return saf_fail(err, SAF_E_FORMAT,
-				"tcp option: kind %u, expected %u", kind,
-				cfg->kind);
-	if (optlen < 2 || optlen > len)
-		return saf_fail(err, SAF_E_SHORT,
-				"tcp option: length byte %u but %zu bytes given",
-				optlen, len);
+				"tcpopt: kind %u is not the SA option kind %u",
+				kind, cfg->kind);
 	if (optlen < len)
 		return saf_fail(err, SAF_E_TRAILING,
-				"tcp option: length byte %u but %zu bytes given",
+				"tcpopt: %zu bytes given, length byte says %u",
+				len, optlen);
+	if (optlen > len)
+		return saf_fail(err, SAF_E_SHORT,
+				"tcpopt: length byte says %u, only %zu bytes "
+				"given",
 				optlen, len);
-	if (saf_get_u16(&r, &exid, "tcp option ExID", err))
+	if (form_of_len(optlen, &family, &has_port))
+		return saf_fail(err, SAF_E_RANGE,
+				"tcpopt: length %u is no SA form (4, 8, 10, "
+				"20 or 22)",
+				optlen);
+	if (saf_get_u16(&r, &exid, "tcpopt: ExID", err))
 		return -1;
 	if (exid != cfg->exid)
 		return saf_fail(err, SAF_E_FORMAT,
-				"tcp option: ExID 0x%04x, expected 0x%04x",
+				"tcpopt: ExID 0x%04x is not the SA ExID "
+				"0x%04x",
 				exid, cfg->exid);
 
-	/* "The length alone selects the form." */
-	switch (optlen) {
-	case SAF_TCPOPT_LEN_FLAG:
-		o.form = SAF_TCPOPT_FLAG;
-		break;
-	case SAF_TCPOPT_LEN_V4:
-	case SAF_TCPOPT_LEN_V4_PORT:
-	case SAF_TCPOPT_LEN_V6:
-	case SAF_TCPOPT_LEN_V6_PORT: {
-		bool v4 = optlen == SAF_TCPOPT_LEN_V4 ||
-			  optlen == SAF_TCPOPT_LEN_V4_PORT;
-		size_t alen = v4 ? SAF_IPV4_LEN : SAF_IPV6_LEN;
-
-		o.form = SAF_TCPOPT_ADVERT;
-		o.addr.family = v4 ? 4 : 6;
-		if (saf_get_bytes(&r, alen, &body, "tcp option address", err))
+	if (family == 0) {
+		opt.form = SAF_TCPOPT_FLAG;
+	} else {
+		opt.form = SAF_TCPOPT_ADVERT;
+		opt.addr.family = family;
+		if (saf_get_bytes(&r,
+				  family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN,
+				  &ip, "tcpopt: address", err))
 			return -1;
-		memcpy(o.addr.bytes, body.base, alen);
-		if (saf_reader_left(&r) == SAF_PORT_LEN) {
-			if (saf_get_u16(&r, &o.addr.port, "tcp option port",
+		memcpy(opt.addr.bytes, ip.base, ip.len);
+		if (has_port) {
+			if (saf_get_u16(&r, &opt.addr.port, "tcpopt: port",
 					err))
 				return -1;
-			o.addr.has_port = true;
+			opt.addr.has_port = true;
 		}
-		break;
 	}
-	default:
-		return saf_fail(err, SAF_E_RANGE,
-				"tcp option: length %u is no form (4, 8, 10, "
-				"20 or 22)",
-				optlen);
-	}
-	if (saf_reader_expect_end(&r, "tcp option", err))
+	if (saf_reader_expect_end(&r, "tcpopt", err))
 		return -1;
-	*out = o;
+	*out = opt;
 	return 0;
+}
+
+size_t saf_tcpopt_encoded_len(const saf_tcpopt *opt)
+{
+	size_t len;
+
+	if (opt->form == SAF_TCPOPT_FLAG)
+		return SAF_TCPOPT_LEN_FLAG;
+	if (opt->addr.family == 4)
+		len = SAF_TCPOPT_LEN_V4;
+	else if (opt->addr.family == 6)
+		len = SAF_TCPOPT_LEN_V6;
+	else
+		return 0;
+	return opt->addr.has_port ? len + SAF_PORT_LEN : len;
 }
 
 int saf_tcpopt_encode(const saf_tcpopt *opt, const saf_tcpopt_cfg *cfg,
@@ -101,19 +130,26 @@ int saf_tcpopt_encode(const saf_tcpopt *opt, const saf_tcpopt_cfg *cfg,
 		      saf_error *err)
 {
 	saf_tcpopt_cfg def = saf_tcpopt_cfg_default();
+	size_t len = saf_tcpopt_encoded_len(opt);
 	saf_writer w;
-	size_t n;
 
 	if (!cfg)
 		cfg = &def;
-	if (opt->form == SAF_TCPOPT_ADVERT && opt->addr.family != 4 &&
-	    opt->addr.family != 6)
+	if (opt->form != SAF_TCPOPT_FLAG && opt->form != SAF_TCPOPT_ADVERT)
+		return saf_fail(err, SAF_E_INVAL, "tcpopt: unknown form %d",
+				(int)opt->form);
+	if (len == 0)
 		return saf_fail(err, SAF_E_INVAL,
-				"tcp option: address family %u", opt->addr.family);
-	n = saf_tcpopt_encoded_len(opt);
+				"tcpopt: advert family %u is neither 4 nor 6",
+				opt->addr.family);
+	if (cap < len)
+		return saf_fail(err, SAF_E_NOSPACE,
+				"tcpopt: %zu-byte option does not fit in %zu "
+				"bytes",
+				len, cap);
 	saf_writer_init(&w, buf, cap);
 	saf_put_u8(&w, cfg->kind);
-	saf_put_u8(&w, (uint8_t)n);
+	saf_put_u8(&w, (uint8_t)len);
 	saf_put_u16(&w, cfg->exid);
 	if (opt->form == SAF_TCPOPT_ADVERT) {
 		saf_put_bytes(&w, opt->addr.bytes,
@@ -122,7 +158,7 @@ int saf_tcpopt_encode(const saf_tcpopt *opt, const saf_tcpopt_cfg *cfg,
 		if (opt->addr.has_port)
 			saf_put_u16(&w, opt->addr.port);
 	}
-	if (saf_writer_finish(&w, "tcp option", err))
+	if (saf_writer_finish(&w, "tcpopt", err))
 		return -1;
 	*out_len = w.len;
 	return 0;
@@ -131,37 +167,41 @@ int saf_tcpopt_encode(const saf_tcpopt *opt, const saf_tcpopt_cfg *cfg,
 int saf_tcpopt_choose_advert(const saf_addr *unicast, uint16_t conn_port,
 			     size_t room, saf_tcpopt *out, saf_error *err)
 {
-	saf_tcpopt with = { .form = SAF_TCPOPT_ADVERT, .addr = *unicast };
-	saf_tcpopt without = with;
-	char buf[SAF_ADDR_STR_LEN];
+	size_t short_len, long_len;
+	saf_tcpopt opt;
 
-	if (unicast->family != 4 && unicast->family != 6)
+	if (unicast->family == 4) {
+		short_len = SAF_TCPOPT_LEN_V4;
+		long_len = SAF_TCPOPT_LEN_V4_PORT;
+	} else if (unicast->family == 6) {
+		short_len = SAF_TCPOPT_LEN_V6;
+		long_len = SAF_TCPOPT_LEN_V6_PORT;
+	} else {
 		return saf_fail(err, SAF_E_INVAL,
-				"advert: address family %u", unicast->family);
-	without.addr.has_port = false;
-	without.addr.port = 0;
-	if (unicast->has_port && unicast->port != conn_port) {
-		/* The port must travel: only the long form will do. */
-		if (saf_tcpopt_encoded_len(&with) <= room) {
-			*out = with;
-			return 0;
-		}
+				"tcpopt: advert family %u is neither 4 nor 6",
+				unicast->family);
+	}
+	memset(&opt, 0, sizeof(opt));
+	opt.form = SAF_TCPOPT_ADVERT;
+	opt.addr = *unicast;
+
+	if (unicast->has_port && room >= long_len) {
+		/* The longest form: carries the port explicitly. */
+	} else if ((!unicast->has_port || unicast->port == conn_port) &&
+		   room >= short_len) {
+		/* The port may be dropped: it equals the connection's. */
+		opt.addr.has_port = false;
+		opt.addr.port = 0;
+	} else if (unicast->has_port && unicast->port != conn_port) {
 		return saf_fail(err, SAF_E_NOSPACE,
-				"advert for %s needs %zu option bytes, %zu "
-				"left",
-				saf_addr_format(unicast, buf),
-				saf_tcpopt_encoded_len(&with), room);
+				"tcpopt: advert with port %u needs %zu bytes, "
+				"%zu left",
+				unicast->port, long_len, room);
+	} else {
+		return saf_fail(err, SAF_E_NOSPACE,
+				"tcpopt: advert needs %zu bytes, %zu left",
+				short_len, room);
 	}
-	if (unicast->has_port && saf_tcpopt_encoded_len(&with) <= room) {
-		*out = with;
-		return 0;
-	}
-	if (saf_tcpopt_encoded_len(&without) <= room) {
-		*out = without;
-		return 0;
-	}
-	return saf_fail(err, SAF_E_NOSPACE,
-			"advert for %s needs %zu option bytes, %zu left",
-			saf_addr_format(&without.addr, buf),
-			saf_tcpopt_encoded_len(&without), room);
+	*out = opt;
+	return 0;
 }

@@ -1,45 +1,44 @@
 /* SPDX-License-Identifier: MIT */
-/* MigrationToken codec (SPEC section 3.2): exact encodings only. */
+/*
+ * MigrationToken (SPEC 3.2). "A decoder accepts only an exact encoding:
+ * every length inside its range, no trailing bytes, known address type."
+ */
 #include "saf/token.h"
 
 #include <string.h>
 
-static int get_ip_address(saf_reader *r, saf_addr *a, saf_error *err)
-{
-	uint8_t type;
-	saf_slice ip;
-	size_t n;
-
-	if (saf_get_u8(r, &type, "token: address type", err))
-		return -1;
-	if (type == SAF_TOKEN_ADDR_TYPE_IPV4)
-		n = SAF_IPV4_LEN;
-	else if (type == SAF_TOKEN_ADDR_TYPE_IPV6)
-		n = SAF_IPV6_LEN;
-	else
-		return saf_fail(err, SAF_E_FORMAT,
-				"token: unknown address type %u", type);
-	if (saf_get_bytes(r, n, &ip, "token: target address", err) ||
-	    saf_get_u16(r, &a->port, "token: target port", err))
-		return -1;
-	memset(a->bytes, 0, sizeof(a->bytes));
-	memcpy(a->bytes, ip.base, n);
-	a->family = n == SAF_IPV4_LEN ? 4 : 6;
-	a->has_port = true;
-	return 0;
-}
-
 int saf_token_decode(const uint8_t *buf, size_t len, saf_token *out,
 		     saf_error *err)
 {
-	saf_token t = { 0 };
 	saf_reader r;
+	saf_slice ip;
+	uint8_t type;
+	saf_token t;
 
+	memset(&t, 0, sizeof(t));
 	saf_reader_init(&r, buf, len);
-	if (get_ip_address(&r, &t.target, err) ||
-	    saf_get_vec8(&r, SAF_TOKEN_SESSION_ID_MIN, SAF_TOKEN_SESSION_ID_MAX,
+	if (saf_get_u8(&r, &type, "token: address type", err))
+		return -1;
+	if (type == SAF_TOKEN_ADDR_TYPE_IPV4)
+		t.target.family = 4;
+	else if (type == SAF_TOKEN_ADDR_TYPE_IPV6)
+		t.target.family = 6;
+	else
+		return saf_fail(err, SAF_E_FORMAT,
+				"token: unknown address type %u (0 = IPv4, "
+				"1 = IPv6)",
+				type);
+	if (saf_get_bytes(&r, t.target.family == 4 ? SAF_IPV4_LEN
+						   : SAF_IPV6_LEN,
+			  &ip, "token: address", err))
+		return -1;
+	memcpy(t.target.bytes, ip.base, ip.len);
+	if (saf_get_u16(&r, &t.target.port, "token: port", err))
+		return -1;
+	t.target.has_port = true;
+	if (saf_get_vec8(&r, SAF_TOKEN_SESSION_ID_MIN, SAF_TOKEN_SESSION_ID_MAX,
 			 &t.session_id, "token: session_id", err) ||
-	    saf_get_u64(&r, &t.expiry, "token: expiry_timestamp", err) ||
+	    saf_get_u64(&r, &t.expiry, "token: expiry", err) ||
 	    saf_get_vec8(&r, SAF_TOKEN_NONCE_MIN, SAF_TOKEN_NONCE_MAX, &t.nonce,
 			 "token: nonce", err))
 		return -1;
@@ -52,41 +51,44 @@ int saf_token_decode(const uint8_t *buf, size_t len, saf_token *out,
 	return 0;
 }
 
-static void put_unsigned(saf_writer *w, const saf_token *t)
+static int check_range(const char *what, size_t n, size_t min, size_t max,
+		       saf_error *err)
 {
-	bool v4 = t->target.family == 4;
-
-	saf_put_u8(w, (uint8_t)(v4 ? SAF_TOKEN_ADDR_TYPE_IPV4
-				  : SAF_TOKEN_ADDR_TYPE_IPV6));
-	saf_put_bytes(w, t->target.bytes, v4 ? SAF_IPV4_LEN : SAF_IPV6_LEN);
-	saf_put_u16(w, t->target.port);
-	saf_put_vec8(w, t->session_id.base, t->session_id.len);
-	saf_put_u64(w, t->expiry);
-	saf_put_vec8(w, t->nonce.base, t->nonce.len);
+	if (n < min || n > max)
+		return saf_fail(err, SAF_E_RANGE,
+				"token: %s length %zu outside %zu..%zu", what,
+				n, min, max);
+	return 0;
 }
 
-static int check_fields(const saf_token *t, bool with_signature,
-			saf_error *err)
+static int put_unsigned(const saf_token *tok, saf_writer *w, saf_error *err)
 {
-	if (t->target.family != 4 && t->target.family != 6)
+	const saf_addr *a = &tok->target;
+
+	if (a->family != 4 && a->family != 6)
 		return saf_fail(err, SAF_E_INVAL,
-				"token: target address family %u",
-				t->target.family);
-	if (t->session_id.len < SAF_TOKEN_SESSION_ID_MIN ||
-	    t->session_id.len > SAF_TOKEN_SESSION_ID_MAX)
-		return saf_fail(err, SAF_E_RANGE,
-				"token: session_id length %zu outside 32..255",
-				t->session_id.len);
-	if (t->nonce.len < SAF_TOKEN_NONCE_MIN ||
-	    t->nonce.len > SAF_TOKEN_NONCE_MAX)
-		return saf_fail(err, SAF_E_RANGE,
-				"token: nonce length %zu outside 16..255",
-				t->nonce.len);
-	if (with_signature && (t->signature.len < SAF_TOKEN_SIGNATURE_MIN ||
-			       t->signature.len > SAF_TOKEN_SIGNATURE_MAX))
-		return saf_fail(err, SAF_E_RANGE,
-				"token: signature length %zu outside 32..255",
-				t->signature.len);
+				"token: target family %u is neither 4 nor 6",
+				a->family);
+	if (!a->has_port)
+		return saf_fail(err, SAF_E_INVAL,
+				"token: target needs a port");
+	if (check_range("session_id", tok->session_id.len,
+			SAF_TOKEN_SESSION_ID_MIN, SAF_TOKEN_SESSION_ID_MAX,
+			err) ||
+	    check_range("nonce", tok->nonce.len, SAF_TOKEN_NONCE_MIN,
+			SAF_TOKEN_NONCE_MAX, err))
+		return -1;
+	if (a->family == 4) {
+		saf_put_u8(w, SAF_TOKEN_ADDR_TYPE_IPV4);
+		saf_put_bytes(w, a->bytes, SAF_IPV4_LEN);
+	} else {
+		saf_put_u8(w, SAF_TOKEN_ADDR_TYPE_IPV6);
+		saf_put_bytes(w, a->bytes, SAF_IPV6_LEN);
+	}
+	saf_put_u16(w, a->port);
+	saf_put_vec8(w, tok->session_id.base, tok->session_id.len);
+	saf_put_u64(w, tok->expiry);
+	saf_put_vec8(w, tok->nonce.base, tok->nonce.len);
 	return 0;
 }
 
@@ -95,11 +97,8 @@ int saf_token_encode_unsigned(const saf_token *tok, uint8_t *buf, size_t cap,
 {
 	saf_writer w;
 
-	if (check_fields(tok, false, err))
-		return -1;
 	saf_writer_init(&w, buf, cap);
-	put_unsigned(&w, tok);
-	if (saf_writer_finish(&w, "token", err))
+	if (put_unsigned(tok, &w, err) || saf_writer_finish(&w, "token", err))
 		return -1;
 	*out_len = w.len;
 	return 0;
@@ -110,10 +109,11 @@ int saf_token_encode(const saf_token *tok, uint8_t *buf, size_t cap,
 {
 	saf_writer w;
 
-	if (check_fields(tok, true, err))
-		return -1;
 	saf_writer_init(&w, buf, cap);
-	put_unsigned(&w, tok);
+	if (put_unsigned(tok, &w, err) ||
+	    check_range("signature", tok->signature.len,
+			SAF_TOKEN_SIGNATURE_MIN, SAF_TOKEN_SIGNATURE_MAX, err))
+		return -1;
 	saf_put_vec8(&w, tok->signature.base, tok->signature.len);
 	if (saf_writer_finish(&w, "token", err))
 		return -1;
