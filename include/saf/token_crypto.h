@@ -51,8 +51,6 @@ SAF_MUST_CHECK int saf_token_keys_derive(
 	const uint8_t node_key[SAF_NODE_KEY_LEN], const uint8_t *psk,
 	size_t psk_len, saf_token_keys *out, saf_error *err);
 
-/* Wipes the key material and frees the HMAC states. Safe on a zeroed or
- * already wiped struct. */
 void saf_token_keys_wipe(saf_token_keys *k);
 
 /* Fills k->hmac_state from k->key and sets hmac_ready: for keys filled by
