@@ -9,7 +9,8 @@ set(SAF_WARNINGS
 )
 if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
   list(REMOVE_ITEM SAF_WARNINGS -Wno-gnu-zero-variadic-macro-arguments)
-  list(APPEND SAF_WARNINGS -Wlogical-op -Wduplicated-cond -Wduplicated-branches)
+  # Messages are cut to fit their buffers on purpose.
+  list(APPEND SAF_WARNINGS -Wlogical-op -Wduplicated-cond -Wduplicated-branches -Wno-format-truncation)
 endif()
 if(SAF_WERROR)
   list(APPEND SAF_WARNINGS -Werror)

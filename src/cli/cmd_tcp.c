@@ -1,10 +1,427 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the 'tcp' command group lands; see the issue tracker. */
+/* saf tcp: attach/detach/status of the sock_ops programs, and connect. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "saf/tcp.h"
+
+static int parse_pair_list(const char *opt, const char *arg, bool port_ok,
+			   saf_addr *out, size_t *n, size_t max)
+{
+	saf_error err;
+
+	if (*n == max)
+		return saf_cli_usage_error("%s: at most %zu", opt, max);
+	if (saf_addr_parse(arg, false, &out[*n], &err))
+		return saf_cli_usage_error("%s: %s", opt, err.msg);
+	if (!port_ok && out[*n].has_port)
+		return saf_cli_usage_error("%s: no port here ('%s')", opt, arg);
+	(*n)++;
+	return 0;
+}
+
+static const char node_help[] =
+	"usage: saf tcp node attach --cgroup PATH --anycast S[:PORT] --unicast U[:PORT]\n"
+	"                           [--anycast S6 --unicast U6 ...] [--allow PREFIX ...]\n"
+	"                           [--pin-dir DIR] [--kind N] [--exid N]\n"
+	"\n"
+	"Attaches the node program to the cgroup: SYNs that carry SAF and are\n"
+	"addressed to an anycast address get the paired unicast address in the\n"
+	"SYN-ACK. Pairs are matched in order. Without a port the anycast entry\n"
+	"covers every port and the advertised port is the connection's own.\n"
+	"--allow limits adverts to client prefixes (default: every client).\n"
+	"Attach before the server starts listening: listeners that already\n"
+	"exist are reported and will not advertise.\n";
+
+static int node_attach(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "cgroup", required_argument, 0, 'c' },
+		{ "anycast", required_argument, 0, 'a' },
+		{ "unicast", required_argument, 0, 'u' },
+		{ "allow", required_argument, 0, 'A' },
+		{ "pin-dir", required_argument, 0, 'p' },
+		{ "kind", required_argument, 0, 'k' },
+		{ "exid", required_argument, 0, 'x' },
+		{ "test-bad-length", required_argument, 0, 'B' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	static saf_tcp_node_config c;
+	size_t n_uni = 0;
+	saf_error err;
+	char *end;
+	int o;
+
+	memset(&c, 0, sizeof(c));
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			c.cgroup = optarg;
+			break;
+		case 'a':
+			if (parse_pair_list("--anycast", optarg, true, c.anycast,
+					    &c.n_pairs, SAF_TCP_MAX_PAIRS))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'u':
+			if (parse_pair_list("--unicast", optarg, true, c.unicast,
+					    &n_uni, SAF_TCP_MAX_PAIRS))
+				return SAF_EXIT_USAGE;
+			if (saf_addr_check_target(&c.unicast[n_uni - 1], true,
+						  "--unicast", &err))
+				return saf_cli_usage_error("%s", err.msg);
+			break;
+		case 'A':
+			if (c.n_allow == SAF_TCP_MAX_ALLOW)
+				return saf_cli_usage_error("--allow: at most %u",
+							   SAF_TCP_MAX_ALLOW);
+			if (saf_prefix_parse(optarg, &c.allow[c.n_allow],
+					     &c.allow_len[c.n_allow], &err))
+				return saf_cli_usage_error("--allow: %s",
+							   err.msg);
+			c.n_allow++;
+			break;
+		case 'p':
+			c.pin_dir = optarg;
+			break;
+		case 'k': {
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v < 2 || v > 255)
+				return saf_cli_usage_error("--kind: 2..255");
+			c.kind = (uint8_t)v;
+			break;
+		}
+		case 'x': {
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v == 0 || v > 0xffff)
+				return saf_cli_usage_error("--exid: 1..0xffff");
+			c.exid = (uint16_t)v;
+			break;
+		}
+		case 'B': {
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v < 4 || v > 22)
+				return saf_cli_usage_error(
+					"--test-bad-length: 4..22");
+			c.test_bad_len = (uint8_t)v;
+			break;
+		}
+		case 'h':
+			fputs(node_help, stdout);
+			return SAF_EXIT_OK;
+		default:
+			return saf_cli_usage_error(
+				"see 'saf tcp node attach --help'");
+		}
+	}
+	if (optind != argc)
+		return saf_cli_usage_error("unexpected argument '%s'",
+					   argv[optind]);
+	if (!c.cgroup)
+		return saf_cli_usage_error("--cgroup is required");
+	if (c.n_pairs == 0 || c.n_pairs != n_uni)
+		return saf_cli_usage_error(
+			"give --anycast and --unicast in pairs (%zu and %zu "
+			"given)",
+			c.n_pairs, n_uni);
+	if (saf_tcp_node_attach(&c, stderr, &err))
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static const char client_help[] =
+	"usage: saf tcp client attach --cgroup PATH [--anycast S ...] [--pin-dir DIR]\n"
+	"\n"
+	"Attaches the client program to the cgroup: connections from its\n"
+	"processes to the given anycast addresses (or to every address when\n"
+	"none is given) carry SAF in the SYN, and the advert in the SYN-ACK\n"
+	"is kept per socket for 'saf tcp connect' and the library.\n";
+
+static int client_attach(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "cgroup", required_argument, 0, 'c' },
+		{ "anycast", required_argument, 0, 'a' },
+		{ "pin-dir", required_argument, 0, 'p' },
+		{ "kind", required_argument, 0, 'k' },
+		{ "exid", required_argument, 0, 'x' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	static saf_tcp_client_config c;
+	saf_error err;
+	char *end;
+	int o;
+
+	memset(&c, 0, sizeof(c));
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			c.cgroup = optarg;
+			break;
+		case 'a':
+			if (parse_pair_list("--anycast", optarg, false,
+					    c.anycast, &c.n_anycast,
+					    SAF_TCP_MAX_PAIRS))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'p':
+			c.pin_dir = optarg;
+			break;
+		case 'k': {
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v < 2 || v > 255)
+				return saf_cli_usage_error("--kind: 2..255");
+			c.kind = (uint8_t)v;
+			break;
+		}
+		case 'x': {
+			unsigned long v = strtoul(optarg, &end, 0);
+			if (*end || v == 0 || v > 0xffff)
+				return saf_cli_usage_error("--exid: 1..0xffff");
+			c.exid = (uint16_t)v;
+			break;
+		}
+		case 'h':
+			fputs(client_help, stdout);
+			return SAF_EXIT_OK;
+		default:
+			return saf_cli_usage_error(
+				"see 'saf tcp client attach --help'");
+		}
+	}
+	if (optind != argc)
+		return saf_cli_usage_error("unexpected argument '%s'",
+					   argv[optind]);
+	if (!c.cgroup)
+		return saf_cli_usage_error("--cgroup is required");
+	if (saf_tcp_client_attach(&c, &err))
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static int one_attach(int argc, char **argv, saf_cmd_fn fn, const char *who)
+{
+	if (argc >= 2 && strcmp(argv[1], "attach") == 0)
+		return fn(argc - 1, argv + 1);
+	if (argc >= 2 && saf_cli_is_help(argv[1])) {
+		printf("usage: saf tcp %s attach [options]\n", who);
+		return SAF_EXIT_OK;
+	}
+	return saf_cli_usage_error("usage: saf tcp %s attach [options] (see "
+				   "--help)",
+				   who);
+}
+
+static int node_cmd(int argc, char **argv)
+{
+	return one_attach(argc, argv, node_attach, "node");
+}
+
+static int client_cmd(int argc, char **argv)
+{
+	return one_attach(argc, argv, client_attach, "client");
+}
+
+static int pin_dir_only(int argc, char **argv, const char *usage,
+			const char **pin_dir, bool *json, const char **which)
+{
+	for (int i = 1; i < argc; i++) {
+		if (saf_cli_is_help(argv[i])) {
+			fputs(usage, stdout);
+			return -1;
+		} else if (strcmp(argv[i], "--pin-dir") == 0 && i + 1 < argc) {
+			*pin_dir = argv[++i];
+		} else if (json && strcmp(argv[i], "--json") == 0) {
+			*json = true;
+		} else if (which && (strcmp(argv[i], "node") == 0 ||
+				     strcmp(argv[i], "client") == 0)) {
+			*which = argv[i];
+		} else {
+			saf_cli_usage_error("unexpected argument '%s'", argv[i]);
+			return -2;
+		}
+	}
+	return 0;
+}
+
+static int status(int argc, char **argv)
+{
+	const char *pin_dir = NULL;
+	bool json = false;
+	saf_error err;
+	int r = pin_dir_only(argc, argv,
+			     "usage: saf tcp status [--json] [--pin-dir DIR]\n\n"
+			     "Counters of the attached node and client programs.\n",
+			     &pin_dir, &json, NULL);
+
+	if (r)
+		return r == -1 ? SAF_EXIT_OK : SAF_EXIT_USAGE;
+	if (saf_tcp_status(pin_dir, json, stdout, &err))
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static int detach(int argc, char **argv)
+{
+	const char *pin_dir = NULL, *which = NULL;
+	saf_error err;
+	int r = pin_dir_only(argc, argv,
+			     "usage: saf tcp detach [node|client] [--pin-dir DIR]\n\n"
+			     "Detaches the programs (both unless one is named).\n",
+			     &pin_dir, NULL, &which);
+
+	if (r)
+		return r == -1 ? SAF_EXIT_OK : SAF_EXIT_USAGE;
+	if (saf_tcp_detach(pin_dir, which, &err))
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static const char connect_help[] =
+	"usage: saf tcp connect S:PORT [-v] [--timeout MS] [--allow-loopback]\n"
+	"                       [--pin-dir DIR]\n"
+	"\n"
+	"Like nc: connects to the anycast service S, follows the node's advert\n"
+	"to its unicast address (closing the first connection with RST), and\n"
+	"copies stdin to the connection and the connection to stdout. Stays on\n"
+	"S when there is no usable advert or the unicast address fails.\n"
+	"The process must be in the cgroup given to 'saf tcp client attach'.\n"
+	"  -v   print on stderr where it ended and why\n";
+
+static int relay(int fd)
+{
+	char buf[16384];
+	bool in_open = true;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = STDIN_FILENO,
+					 .events = in_open ? POLLIN : 0 } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return saf_cli_fail("poll: %s", strerror(errno));
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+
+			if (n < 0)
+				return saf_cli_fail("connection: %s",
+						    strerror(errno));
+			if (n == 0)
+				return SAF_EXIT_OK;
+			for (ssize_t off = 0; off < n;) {
+				ssize_t w = write(STDOUT_FILENO, buf + off,
+						  (size_t)(n - off));
+				if (w < 0)
+					return saf_cli_fail("stdout: %s",
+							    strerror(errno));
+				off += w;
+			}
+		}
+		if (in_open && (p[1].revents & (POLLIN | POLLHUP))) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (n <= 0) {
+				in_open = false;
+				shutdown(fd, SHUT_WR);
+				continue;
+			}
+			for (ssize_t off = 0; off < n;) {
+				ssize_t w = send(fd, buf + off,
+						 (size_t)(n - off), MSG_NOSIGNAL);
+				if (w < 0)
+					return saf_cli_fail("connection: %s",
+							    strerror(errno));
+				off += w;
+			}
+		}
+	}
+}
+
+static int tcp_connect(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "timeout", required_argument, 0, 't' },
+		{ "allow-loopback", no_argument, 0, 'L' },
+		{ "pin-dir", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	saf_tcp_connect_opts o = { 0 };
+	saf_tcp_result res;
+	bool verbose = false;
+	saf_addr service;
+	saf_error err;
+	char a[SAF_ADDR_STR_LEN], b[SAF_ADDR_STR_LEN];
+	char *end;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			verbose = true;
+			break;
+		case 't': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 600000)
+				return saf_cli_usage_error("--timeout: 1..600000 ms");
+			o.timeout_ms = (unsigned)v;
+			break;
+		}
+		case 'L':
+			o.allow_loopback = true;
+			break;
+		case 'p':
+			o.pin_dir = optarg;
+			break;
+		case 'h':
+			fputs(connect_help, stdout);
+			return SAF_EXIT_OK;
+		default:
+			return saf_cli_usage_error("see 'saf tcp connect --help'");
+		}
+	}
+	if (optind + 1 != argc)
+		return saf_cli_usage_error("usage: saf tcp connect S:PORT");
+	if (saf_addr_parse(argv[optind], true, &service, &err))
+		return saf_cli_usage_error("%s", err.msg);
+	signal(SIGPIPE, SIG_IGN);
+	fd = saf_tcp_connect(&service, &o, &res, &err);
+	if (fd < 0)
+		return saf_cli_fail("%s", err.msg);
+	if (verbose)
+		fprintf(stderr, "saf: %s: on %s via %s (%s)\n",
+			saf_tcp_outcome_name(res.outcome),
+			saf_addr_format(&res.final, a),
+			saf_addr_format(&service, b), res.reason);
+	c = relay(fd);
+	close(fd);
+	return c;
+}
 
 int saf_cmd_tcp(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return saf_cli_fail("'saf tcp' is not built yet");
+	static const saf_cmd table[] = {
+		{ "node", node_cmd, "node attach: advertise unicast addresses" },
+		{ "client", client_cmd, "client attach: send SAF, keep adverts" },
+		{ "status", status, "counters and configuration" },
+		{ "detach", detach, "detach the programs" },
+		{ "connect", tcp_connect, "nc-like client that follows adverts" },
+	};
+	return saf_cli_dispatch("saf tcp", table,
+				sizeof(table) / sizeof(table[0]), argc, argv);
 }

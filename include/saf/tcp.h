@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP variant (SPEC section 2): attaching the eBPF sock_ops programs, and
+ * the client library that follows an advert to the node's unicast address.
+ *
+ * Programs and maps are pinned in a bpffs folder (default SAF_TCP_PIN_DIR,
+ * overridable by SAF_BPF_PIN_DIR) so the loader can exit. The default lives
+ * under /run rather than /sys/fs/bpf because `ip netns exec` remounts /sys:
+ * clients inside a namespace must still find the pinned advert map.
+ */
+#ifndef SAF_TCP_H
+#define SAF_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "saf/addr.h"
+#include "saf/error.h"
+
+#define SAF_TCP_PIN_DIR "/run/saf/bpf"
+#define SAF_TCP_MAX_PAIRS 16u
+#define SAF_TCP_MAX_ALLOW 64u
+
+/* The pin folder to use: the argument, else $SAF_BPF_PIN_DIR, else the
+ * default. */
+const char *saf_tcp_pin_dir(const char *given);
+
+typedef struct saf_tcp_node_config {
+	const char *cgroup;  /* cgroup v2 folder to attach to */
+	const char *pin_dir; /* NULL: saf_tcp_pin_dir(NULL) */
+	/* anycast[i] (port optional: 0 = every port) advertises unicast[i]
+	 * (port optional: the connection's own) */
+	saf_addr anycast[SAF_TCP_MAX_PAIRS];
+	saf_addr unicast[SAF_TCP_MAX_PAIRS];
+	size_t n_pairs;
+	/* allow-list of client prefixes; none = every client */
+	saf_addr allow[SAF_TCP_MAX_ALLOW];
+	unsigned allow_len[SAF_TCP_MAX_ALLOW];
+	size_t n_allow;
+	uint8_t kind;   /* 0: default */
+	uint16_t exid;  /* 0: default */
+	uint8_t test_bad_len; /* tests only: write a malformed advert */
+} saf_tcp_node_config;
+
+typedef struct saf_tcp_client_config {
+	const char *cgroup;
+	const char *pin_dir;
+	saf_addr anycast[SAF_TCP_MAX_PAIRS]; /* destinations that get SAF */
+	size_t n_anycast;                    /* 0: every destination */
+	uint8_t kind;
+	uint16_t exid;
+} saf_tcp_client_config;
+
+/* Loads, configures, attaches and pins the node (or client) program.
+ * Mounts bpffs on the pin folder when needed. Errors name the cause: not
+ * root, no such cgroup, no bpffs, kernel without the hooks, already
+ * attached. *warnings (may be NULL) receives the number of listeners that
+ * existed before the attach (they will not advertise); their details are
+ * printed to `warn` when not NULL. */
+SAF_MUST_CHECK int saf_tcp_node_attach(const saf_tcp_node_config *c,
+				       FILE *warn, saf_error *err);
+SAF_MUST_CHECK int saf_tcp_client_attach(const saf_tcp_client_config *c,
+					 saf_error *err);
+
+/* Removes the pins of "node", "client" or both (which = NULL); the
+ * programs detach when their last pin goes. */
+SAF_MUST_CHECK int saf_tcp_detach(const char *pin_dir, const char *which,
+				  saf_error *err);
+
+/* Prints configuration and counters of whatever is attached. */
+SAF_MUST_CHECK int saf_tcp_status(const char *pin_dir, bool json, FILE *out,
+				  saf_error *err);
+
+/* ---- client library ----------------------------------------------------- */
+
+/* Bounded map S:port -> unicast:port learned from adverts, with a TTL. */
+typedef struct saf_affinity_cache saf_affinity_cache;
+saf_affinity_cache *saf_affinity_cache_new(size_t entries, uint64_t ttl_ms,
+					   saf_error *err);
+void saf_affinity_cache_free(saf_affinity_cache *c);
+bool saf_affinity_cache_get(saf_affinity_cache *c, const saf_addr *service,
+			    uint64_t now_ms, saf_addr *target);
+void saf_affinity_cache_put(saf_affinity_cache *c, const saf_addr *service,
+			    const saf_addr *target, uint64_t now_ms);
+void saf_affinity_cache_forget(saf_affinity_cache *c,
+			       const saf_addr *service);
+
+typedef enum saf_tcp_outcome {
+	SAF_TCP_MIGRATED = 0, /* on the advertised unicast address */
+	SAF_TCP_CACHED,       /* straight to a cached unicast address */
+	SAF_TCP_NO_ADVERT,    /* on S: no (usable) advert */
+	SAF_TCP_FALLBACK,     /* on S: the unicast address failed */
+} saf_tcp_outcome;
+
+const char *saf_tcp_outcome_name(saf_tcp_outcome o);
+
+typedef struct saf_tcp_connect_opts {
+	unsigned timeout_ms;    /* per connect step; 0: 3000 */
+	bool allow_loopback;    /* accept adverts for loopback addresses */
+	const char *pin_dir;    /* where the client's advert map is pinned */
+	saf_affinity_cache *cache; /* NULL: no cache */
+} saf_tcp_connect_opts;
+
+typedef struct saf_tcp_result {
+	saf_tcp_outcome outcome;
+	saf_addr final;  /* the address the returned fd is connected to */
+	saf_addr advert; /* family 0 when none */
+	char reason[SAF_ERROR_MSG_LEN];
+} saf_tcp_result;
+
+/* Connects to S, reads the advert of its own socket, connects to the
+ * advertised address, and closes the first connection with RST. Returns
+ * the connected fd (and what happened in *res), or -1 when S itself cannot
+ * be reached (err says why). Every connect is bounded by timeout_ms. */
+int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
+		    saf_tcp_result *res, saf_error *err);
+
+#endif /* SAF_TCP_H */

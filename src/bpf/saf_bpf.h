@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain structs and map layouts shared by the sock_ops programs and their
+ * user-space loader. Only fixed-size __u types: both sides include it (the
+ * BPF side through vmlinux.h, user space through linux/types.h).
+ */
+#ifndef SAF_BPF_H
+#define SAF_BPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Addresses are stored as 16 bytes: IPv6 as is, IPv4 as ::ffff:a.b.c.d,
+ * so one key layout serves both families. */
+struct saf_bpf_addr {
+	__u8 bytes[16];
+};
+
+/* Node: (anycast address, local port) -> unicast advert. port 0 in the
+ * key matches any port. */
+struct saf_anycast_key {
+	struct saf_bpf_addr addr;
+	__u16 port; /* host order; 0 = any */
+	__u16 pad;
+};
+
+struct saf_advert_val {
+	struct saf_bpf_addr addr; /* unicast address to advertise */
+	__u16 port;               /* host order; 0 = the connection's own */
+	__u8 family;              /* 4 or 6 */
+	__u8 pad;
+};
+
+/* Client allow-list of the node: LPM trie over mapped addresses. */
+struct saf_allow_key {
+	__u32 prefixlen; /* over the 128-bit mapped address */
+	struct saf_bpf_addr addr;
+};
+
+/* Run-time configuration, one entry in an array map. */
+struct saf_bpf_config {
+	__u8 kind;          /* option kind, default 253 */
+	__u8 allow_all;     /* node: no allow-list (the default) */
+	__u16 exid;         /* experiment ID, default 0x5346 */
+	__u8 all_dests;     /* client: send SAF on every SYN */
+	__u8 test_bad_len;  /* node, tests only: write an advert of this
+			       bogus length (0 = off) */
+	__u16 pad;
+};
+
+/* Client: what the SYN-ACK said, per socket (SK_STORAGE). */
+enum saf_sk_state {
+	SAF_SK_SENT_SAF = 1,  /* SAF went out in the SYN */
+	SAF_SK_ADVERT = 2,    /* a valid advert arrived */
+	SAF_SK_NO_ADVERT = 3, /* SYN-ACK had none */
+	SAF_SK_MALFORMED = 4, /* SYN-ACK had a malformed one (ignored) */
+};
+
+struct saf_sk_advert {
+	__u8 state;  /* enum saf_sk_state */
+	__u8 family; /* 4 or 6 */
+	__u8 has_port;
+	__u8 opt_len; /* length of the option seen */
+	__u16 port;  /* host order, when has_port */
+	__u16 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+/* Per-CPU counters, one array index each. */
+enum saf_counter {
+	SAF_CTR_NODE_SAF_SEEN,         /* SYNs with SAF to an anycast addr */
+	SAF_CTR_NODE_ADVERT_WRITTEN,   /* adverts written into SYN-ACKs */
+	SAF_CTR_NODE_ADVERT_SHORT,     /* ... in the port-less form */
+	SAF_CTR_NODE_NO_ROOM,          /* skipped: option space exhausted */
+	SAF_CTR_NODE_NOT_ALLOWED,      /* skipped: client not in allow-list */
+	SAF_CTR_NODE_NOT_ANYCAST,      /* SAF seen on a non-anycast address */
+	SAF_CTR_NODE_PORT_MISMATCH,    /* skipped: port needed, no room */
+	SAF_CTR_NODE_LISTENERS,        /* listeners prepared (TCP_SAVE_SYN) */
+	SAF_CTR_NODE_SAVE_SYN_FAILED,  /* TCP_SAVE_SYN refused */
+	SAF_CTR_CLIENT_SAF_SENT,       /* SYNs that carried SAF */
+	SAF_CTR_CLIENT_ADVERT,         /* valid adverts received */
+	SAF_CTR_CLIENT_NO_ADVERT,      /* SAF sent, no advert back */
+	SAF_CTR_CLIENT_MALFORMED,      /* malformed adverts ignored */
+	SAF_CTR_CLIENT_NO_ROOM,        /* SAF not sent: no option space */
+	SAF_CTR_COUNT
+};
+
+#endif /* SAF_BPF_H */

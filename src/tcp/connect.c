@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client procedure of SPEC section 2: connect to S, read the advert of
+ * our own socket from the client program's per-socket storage, continue on
+ * the advertised unicast address, close the first connection with RST.
+ * Each connect is bounded; a unicast address that fails leaves the client
+ * on S, and says why.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pins.h"
+#include "saf_bpf.h"
+
+const char *saf_tcp_outcome_name(saf_tcp_outcome o)
+{
+	switch (o) {
+	case SAF_TCP_MIGRATED:
+		return "migrated";
+	case SAF_TCP_CACHED:
+		return "cached";
+	case SAF_TCP_NO_ADVERT:
+		return "no_advert";
+	case SAF_TCP_FALLBACK:
+		return "fallback";
+	}
+	return "unknown";
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A blocking-mode fd connected within timeout_ms, or -1 with err set. */
+static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
+			   saf_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(a, &ss);
+	char b[SAF_ADDR_STR_LEN];
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int n;
+
+		if (errno != EINPROGRESS) {
+			soerr = errno;
+			goto fail;
+		}
+		do
+			n = poll(&p, 1, (int)timeout_ms);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			close(fd);
+			return saf_fail(err, SAF_E_TIMEOUT,
+					"connect to %s: no answer within %u ms",
+					saf_addr_format(a, b), timeout_ms);
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr)
+			goto fail;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+fail:
+	close(fd);
+	return saf_fail(err, SAF_E_SYS, "connect to %s: %s",
+			saf_addr_format(a, b), strerror(soerr));
+}
+
+/* Closes with RST so no TIME_WAIT or FIN exchange lingers (SPEC 2). */
+static void close_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Reads this socket's advert; 0 with *target set, or 1 with a reason. */
+static int read_advert(int fd, const saf_addr *service,
+		       const saf_tcp_connect_opts *o, saf_addr *target,
+		       char *reason, size_t cap)
+{
+	const char *dir = saf_tcp_pin_dir(o->pin_dir);
+	char path[PATH_BUF];
+	struct saf_sk_advert a;
+	int map;
+	saf_error err;
+
+	if (saf_pin_path(path, sizeof(path), dir, "client", "saf_adverts"))
+		return snprintf(reason, cap, "pin path too long"), 1;
+	map = bpf_obj_get(path);
+	if (map < 0) {
+		snprintf(reason, cap,
+			 "client program not attached (no advert map at %s)",
+			 path);
+		return 1;
+	}
+	if (bpf_map_lookup_elem(map, &fd, &a) < 0) {
+		close(map);
+		snprintf(reason, cap,
+			 "SAF not sent: destination not configured, or this "
+			 "process is outside the client program's cgroup");
+		return 1;
+	}
+	close(map);
+	switch (a.state) {
+	case SAF_SK_ADVERT:
+		break;
+	case SAF_SK_MALFORMED:
+		snprintf(reason, cap,
+			 "malformed advert (length %u) ignored", a.opt_len);
+		return 1;
+	case SAF_SK_SENT_SAF:
+	case SAF_SK_NO_ADVERT:
+	default:
+		snprintf(reason, cap, "the node sent no advert");
+		return 1;
+	}
+	memset(target, 0, sizeof(*target));
+	target->family = a.family;
+	memcpy(target->bytes, a.addr, a.family == 4 ? 4 : 16);
+	target->has_port = true;
+	target->port = a.has_port ? a.port : service->port;
+	if (saf_addr_check_target(target, o->allow_loopback, "advert", &err)) {
+		snprintf(reason, cap, "%s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
+		    saf_tcp_result *res, saf_error *err)
+{
+	unsigned timeout = o->timeout_ms ? o->timeout_ms : 3000;
+	char b[SAF_ADDR_STR_LEN];
+	saf_addr target;
+	saf_error e2;
+	int fd1, fd2;
+
+	memset(res, 0, sizeof(*res));
+	if (!service->has_port)
+		return saf_fail(err, SAF_E_INVAL, "service address needs a port");
+
+	if (o->cache && saf_affinity_cache_get(o->cache, service, mono_ms(),
+					       &target)) {
+		fd2 = connect_bounded(&target, timeout, &e2);
+		if (fd2 >= 0) {
+			res->outcome = SAF_TCP_CACHED;
+			res->final = target;
+			res->advert = target;
+			snprintf(res->reason, sizeof(res->reason),
+				 "cached affinity to %s",
+				 saf_addr_format(&target, b));
+			return fd2;
+		}
+		/* A stale entry: forget it and learn afresh via S. */
+		saf_affinity_cache_forget(o->cache, service);
+	}
+
+	fd1 = connect_bounded(service, timeout, err);
+	if (fd1 < 0)
+		return -1;
+	res->final = *service;
+	if (read_advert(fd1, service, o, &target, res->reason,
+			sizeof(res->reason))) {
+		res->outcome = SAF_TCP_NO_ADVERT;
+		return fd1;
+	}
+	res->advert = target;
+	fd2 = connect_bounded(&target, timeout, &e2);
+	if (fd2 < 0) {
+		res->outcome = SAF_TCP_FALLBACK;
+		snprintf(res->reason, sizeof(res->reason),
+			 "stayed on S: %s", e2.msg);
+		return fd1;
+	}
+	close_rst(fd1);
+	res->outcome = SAF_TCP_MIGRATED;
+	res->final = target;
+	snprintf(res->reason, sizeof(res->reason), "advert for %s",
+		 saf_addr_format(&target, b));
+	if (o->cache)
+		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
+	return fd2;
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading, configuring, attaching and pinning the sock_ops programs, and
+ * reading them back for status. The skeletons come from src/bpf/.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pins.h"
+#include "saf_bpf.h"
+#include "saf_client.skel.h"
+#include "saf_node.skel.h"
+
+static void to_mapped(const saf_addr *a, struct saf_bpf_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->family == 4) {
+		out->bytes[10] = 0xff;
+		out->bytes[11] = 0xff;
+		memcpy(&out->bytes[12], a->bytes, 4);
+	} else {
+		memcpy(out->bytes, a->bytes, 16);
+	}
+}
+
+static int open_cgroup(const char *path, saf_error *err)
+{
+	int fd;
+
+	if (!path)
+		return saf_fail(err, SAF_E_INVAL, "--cgroup is required");
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS,
+				"cgroup %s: %s (create it under a cgroup v2 "
+				"mount, e.g. /sys/fs/cgroup/unified)",
+				path, strerror(errno));
+	return fd;
+}
+
+static int check_root(saf_error *err)
+{
+	if (geteuid() != 0)
+		return saf_fail(err, SAF_E_SYS,
+				"needs root (CAP_BPF, CAP_NET_ADMIN and "
+				"CAP_SYS_ADMIN to load and pin eBPF programs)");
+	return 0;
+}
+
+static int load_error(const char *what, int rc, saf_error *err)
+{
+	return saf_fail(err, SAF_E_UNSUPPORTED,
+			"cannot load the %s program: %s (does this kernel "
+			"have BPF sock_ops with TCP header options, 5.10+?)",
+			what, strerror(-rc));
+}
+
+static int already(const char *dir, const char *sub, saf_error *err)
+{
+	char p[PATH_BUF];
+	struct stat st;
+
+	if (saf_pin_path(p, sizeof(p), dir, sub, "link") == 0 &&
+	    stat(p, &st) == 0)
+		return saf_fail(err, SAF_E_INVAL,
+				"a %s program is already attached (pinned at "
+				"%s); run 'saf tcp detach' first",
+				sub, p);
+	return 0;
+}
+
+/* Pins every map of obj and the link under dir/sub. */
+static int pin_all(struct bpf_object *obj, struct bpf_link *link,
+		   const char *dir, const char *sub, saf_error *err)
+{
+	char p[PATH_BUF];
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		if (bpf_map__is_internal(m))
+			continue;
+		if (saf_pin_path(p, sizeof(p), dir, sub, bpf_map__name(m)) ||
+		    bpf_map__pin(m, p))
+			return saf_fail(err, SAF_E_SYS, "cannot pin map %s: %s",
+					bpf_map__name(m), strerror(errno));
+	}
+	if (saf_pin_path(p, sizeof(p), dir, sub, "link") ||
+	    bpf_link__pin(link, p))
+		return saf_fail(err, SAF_E_SYS, "cannot pin link: %s",
+				strerror(errno));
+	return 0;
+}
+
+static void unpin_all(const char *dir, const char *sub)
+{
+	char p[PATH_BUF];
+	DIR *d;
+	struct dirent *e;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, sub) >= sizeof(p))
+		return;
+	d = opendir(p);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char f[PATH_BUF];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(f, sizeof(f), "%s/%s", p, e->d_name) <
+		    sizeof(f))
+			unlink(f);
+	}
+	closedir(d);
+	rmdir(p);
+}
+
+static struct saf_bpf_config base_config(uint8_t kind, uint16_t exid)
+{
+	return (struct saf_bpf_config){
+		.kind = kind ? kind : SAF_TCPOPT_KIND_DEFAULT,
+		.exid = exid ? exid : SAF_TCPOPT_EXID_DEFAULT,
+	};
+}
+
+/* Counts listeners on `port` (0: any) in the network namespaces of the
+ * processes of the cgroup: they were created before the attach and will
+ * never advertise (the program arms listeners when they start listening). */
+static int count_old_listeners(const char *cgroup, uint16_t port, FILE *warn)
+{
+	char p[PATH_BUF], line[512];
+	FILE *procs;
+	int found = 0;
+	long pid;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/cgroup.procs", cgroup) >=
+	    sizeof(p))
+		return 0;
+	procs = fopen(p, "r");
+	if (!procs)
+		return 0;
+	while (fscanf(procs, "%ld", &pid) == 1) {
+		static const char *const files[] = { "tcp", "tcp6" };
+
+		for (size_t f = 0; f < 2; f++) {
+			FILE *t;
+
+			snprintf(p, sizeof(p), "/proc/%ld/net/%s", pid,
+				 files[f]);
+			t = fopen(p, "r");
+			if (!t)
+				continue;
+			while (fgets(line, sizeof(line), t)) {
+				char local[64];
+				unsigned lport, state;
+
+				if (sscanf(line, " %*d: %63[0-9A-Fa-f]:%x %*s %x",
+					   local, &lport, &state) != 3 ||
+				    state != 0x0A)
+					continue;
+				if (port && lport != port)
+					continue;
+				if (warn)
+					fprintf(warn,
+						"saf: warning: process %ld "
+						"listens on port %u since "
+						"before the attach: restart it "
+						"to advertise\n",
+						pid, lport);
+				found++;
+			}
+			fclose(t);
+		}
+	}
+	fclose(procs);
+	return found;
+}
+
+int saf_tcp_node_attach(const saf_tcp_node_config *c, FILE *warn,
+			saf_error *err)
+{
+	const char *dir = saf_tcp_pin_dir(c->pin_dir);
+	struct saf_node_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	struct saf_bpf_config cfg = base_config(c->kind, c->exid);
+	char sub[PATH_BUF];
+	int cg = -1, rc = -1, lrc;
+	uint32_t zero = 0;
+
+	if (check_root(err))
+		return -1;
+	if (c->n_pairs == 0)
+		return saf_fail(err, SAF_E_INVAL,
+				"at least one --anycast/--unicast pair");
+	cg = open_cgroup(c->cgroup, err);
+	if (cg < 0)
+		return -1;
+	if (saf_pins_prepare(dir, "node", sub, sizeof(sub), err) ||
+	    already(dir, "node", err))
+		goto out;
+	skel = saf_node_bpf__open();
+	if (!skel) {
+		saf_fail(err, SAF_E_UNSUPPORTED, "cannot open the node program");
+		goto out;
+	}
+	lrc = saf_node_bpf__load(skel);
+	if (lrc) {
+		load_error("node", lrc, err);
+		goto out;
+	}
+	cfg.allow_all = c->n_allow == 0;
+	cfg.test_bad_len = c->test_bad_len;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_node_config), &zero,
+				&cfg, BPF_ANY)) {
+		saf_fail(err, SAF_E_SYS, "config map: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		struct saf_anycast_key k = { .port = c->anycast[i].has_port
+							     ? c->anycast[i].port
+							     : 0 };
+		struct saf_advert_val v = {
+			.port = c->unicast[i].has_port ? c->unicast[i].port : 0,
+			.family = c->unicast[i].family,
+		};
+
+		to_mapped(&c->anycast[i], &k.addr);
+		to_mapped(&c->unicast[i], &v.addr);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_anycast), &k,
+					&v, BPF_ANY)) {
+			saf_fail(err, SAF_E_SYS, "anycast map: %s",
+				 strerror(errno));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < c->n_allow; i++) {
+		struct saf_allow_key k;
+		uint8_t one = 1;
+		unsigned len = c->allow_len[i];
+
+		to_mapped(&c->allow[i], &k.addr);
+		k.prefixlen = c->allow[i].family == 4 ? 96 + len : len;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_allow), &k,
+					&one, BPF_ANY)) {
+			saf_fail(err, SAF_E_SYS, "allow map: %s",
+				 strerror(errno));
+			goto out;
+		}
+	}
+	link = bpf_program__attach_cgroup(skel->progs.saf_node, cg);
+	if (!link) {
+		saf_fail(err, SAF_E_UNSUPPORTED,
+			 "cannot attach to cgroup %s: %s", c->cgroup,
+			 strerror(errno));
+		goto out;
+	}
+	if (pin_all(skel->obj, link, dir, "node", err)) {
+		unpin_all(dir, "node");
+		goto out;
+	}
+	if (warn)
+		for (size_t i = 0; i < c->n_pairs; i++)
+			count_old_listeners(c->cgroup,
+					    c->anycast[i].has_port
+						    ? c->anycast[i].port
+						    : 0,
+					    warn);
+	rc = 0;
+out:
+	bpf_link__destroy(link); /* the pin keeps it attached */
+	saf_node_bpf__destroy(skel);
+	if (cg >= 0)
+		close(cg);
+	return rc;
+}
+
+int saf_tcp_client_attach(const saf_tcp_client_config *c, saf_error *err)
+{
+	const char *dir = saf_tcp_pin_dir(c->pin_dir);
+	struct saf_client_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	struct saf_bpf_config cfg = base_config(c->kind, c->exid);
+	char sub[PATH_BUF];
+	int cg = -1, rc = -1, lrc;
+	uint32_t zero = 0;
+
+	if (check_root(err))
+		return -1;
+	cg = open_cgroup(c->cgroup, err);
+	if (cg < 0)
+		return -1;
+	if (saf_pins_prepare(dir, "client", sub, sizeof(sub), err) ||
+	    already(dir, "client", err))
+		goto out;
+	skel = saf_client_bpf__open();
+	if (!skel) {
+		saf_fail(err, SAF_E_UNSUPPORTED,
+			 "cannot open the client program");
+		goto out;
+	}
+	lrc = saf_client_bpf__load(skel);
+	if (lrc) {
+		load_error("client", lrc, err);
+		goto out;
+	}
+	cfg.all_dests = c->n_anycast == 0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_config),
+				&zero, &cfg, BPF_ANY)) {
+		saf_fail(err, SAF_E_SYS, "config map: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_anycast; i++) {
+		struct saf_bpf_addr k;
+		uint8_t one = 1;
+
+		to_mapped(&c->anycast[i], &k);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_dests),
+					&k, &one, BPF_ANY)) {
+			saf_fail(err, SAF_E_SYS, "destination map: %s",
+				 strerror(errno));
+			goto out;
+		}
+	}
+	link = bpf_program__attach_cgroup(skel->progs.saf_client, cg);
+	if (!link) {
+		saf_fail(err, SAF_E_UNSUPPORTED,
+			 "cannot attach to cgroup %s: %s", c->cgroup,
+			 strerror(errno));
+		goto out;
+	}
+	if (pin_all(skel->obj, link, dir, "client", err)) {
+		unpin_all(dir, "client");
+		goto out;
+	}
+	rc = 0;
+out:
+	bpf_link__destroy(link);
+	saf_client_bpf__destroy(skel);
+	if (cg >= 0)
+		close(cg);
+	return rc;
+}
+
+int saf_tcp_detach(const char *pin_dir, const char *which, saf_error *err)
+{
+	const char *dir = saf_tcp_pin_dir(pin_dir);
+	char p[PATH_BUF];
+	struct stat st;
+	int found = 0;
+
+	if (check_root(err))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		const char *sub = i ? "client" : "node";
+
+		if (which && strcmp(which, sub) != 0)
+			continue;
+		if (saf_pin_path(p, sizeof(p), dir, sub, "link") == 0 &&
+		    stat(p, &st) == 0)
+			found++;
+		unpin_all(dir, sub);
+	}
+	if (!found)
+		return saf_fail(err, SAF_E_INVAL, "nothing attached under %s",
+				dir);
+	return 0;
+}
+
+static const char *const counter_names[SAF_CTR_COUNT] = {
+	[SAF_CTR_NODE_SAF_SEEN] = "node_saf_seen",
+	[SAF_CTR_NODE_ADVERT_WRITTEN] = "node_adverts_written",
+	[SAF_CTR_NODE_ADVERT_SHORT] = "node_adverts_portless",
+	[SAF_CTR_NODE_NO_ROOM] = "node_skipped_no_room",
+	[SAF_CTR_NODE_NOT_ALLOWED] = "node_skipped_not_allowed",
+	[SAF_CTR_NODE_NOT_ANYCAST] = "node_saf_to_non_anycast",
+	[SAF_CTR_NODE_PORT_MISMATCH] = "node_skipped_port_needs_room",
+	[SAF_CTR_NODE_LISTENERS] = "node_listeners_armed",
+	[SAF_CTR_NODE_SAVE_SYN_FAILED] = "node_save_syn_failed",
+	[SAF_CTR_CLIENT_SAF_SENT] = "client_saf_sent",
+	[SAF_CTR_CLIENT_ADVERT] = "client_adverts",
+	[SAF_CTR_CLIENT_NO_ADVERT] = "client_no_advert",
+	[SAF_CTR_CLIENT_MALFORMED] = "client_malformed_ignored",
+	[SAF_CTR_CLIENT_NO_ROOM] = "client_saf_no_room",
+};
+
+/* Sums a pinned per-CPU counter array; -1 when the pin is missing. */
+static int read_counters(const char *path, uint64_t out[SAF_CTR_COUNT])
+{
+	int fd = bpf_obj_get(path);
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (fd < 0 || ncpu <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	if (!vals) {
+		close(fd);
+		return -1;
+	}
+	for (uint32_t i = 0; i < SAF_CTR_COUNT; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals) == 0)
+			for (int c = 0; c < ncpu; c++)
+				out[i] += vals[c];
+	}
+	free(vals);
+	close(fd);
+	return 0;
+}
+
+int saf_tcp_status(const char *pin_dir, bool json, FILE *out, saf_error *err)
+{
+	const char *dir = saf_tcp_pin_dir(pin_dir);
+	static const char *const subs[2] = { "node", "client" };
+	static const char *const maps[2] = { "saf_node_counters",
+					     "saf_client_counters" };
+	bool any = false;
+
+	if (json)
+		fputc('{', out);
+	for (int s = 0; s < 2; s++) {
+		char p[PATH_BUF];
+		uint64_t ctr[SAF_CTR_COUNT];
+		bool first = true;
+
+		if (saf_pin_path(p, sizeof(p), dir, subs[s], maps[s]) ||
+		    read_counters(p, ctr))
+			continue;
+		if (json)
+			fprintf(out, "%s\"%s\":{", any ? "," : "", subs[s]);
+		else
+			fprintf(out, "%s program: attached (pins in %s/%s)\n",
+				subs[s], dir, subs[s]);
+		any = true;
+		for (int i = 0; i < SAF_CTR_COUNT; i++) {
+			bool mine = s == 0 ? i < SAF_CTR_CLIENT_SAF_SENT
+					   : i >= SAF_CTR_CLIENT_SAF_SENT;
+			if (!mine)
+				continue;
+			if (json)
+				fprintf(out, "%s\"%s\":%" PRIu64,
+					first ? "" : ",", counter_names[i],
+					ctr[i]);
+			else
+				fprintf(out, "  %-30s %" PRIu64 "\n",
+					counter_names[i], ctr[i]);
+			first = false;
+		}
+		if (json)
+			fputc('}', out);
+	}
+	if (json)
+		fputs("}\n", out);
+	if (!any)
+		return saf_fail(err, SAF_E_INVAL,
+				"nothing attached (no pins under %s)", dir);
+	return 0;
+}
