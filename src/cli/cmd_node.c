@@ -1,10 +1,127 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the 'node' command group lands; see the issue tracker. */
+/* saf node agent: reports this node's metrics to the scheduler on R1. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "saf/sched.h"
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static const char agent_help[] =
+	"usage: saf node agent --name NAME --sched ADDR[:PORT] --key FILE\n"
+	"                      [--load-file FILE] [--capacity PERMILLE]\n"
+	"                      [--interval MS] [--duration SECONDS]\n"
+	"\n"
+	"Sends this node's compute metrics to the scheduler every interval\n"
+	"(HMAC-authenticated) and answers the scheduler's delay probes.\n"
+	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
+	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n";
+
+static int agent(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "name", required_argument, 0, 'n' },
+		{ "sched", required_argument, 0, 's' },
+		{ "key", required_argument, 0, 'k' },
+		{ "load-file", required_argument, 0, 'l' },
+		{ "capacity", required_argument, 0, 'c' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	saf_agent_opts o = { .stop = &stop_flag };
+	const char *key_path = NULL, *sched = NULL;
+	saf_error err;
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (strlen(optarg) == 0 ||
+			    strlen(optarg) > SAF_SCHED_NAME_MAX)
+				return saf_cli_usage_error(
+					"--name: 1..%u characters",
+					SAF_SCHED_NAME_MAX);
+			strcpy(o.name, optarg);
+			break;
+		case 's':
+			sched = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'l':
+			o.load_file = optarg;
+			break;
+		case 'c': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v > 1000)
+				return saf_cli_usage_error(
+					"--capacity: permille 0..1000");
+			o.capacity = (uint16_t)v;
+			break;
+		}
+		case 'i': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v == 0 || v > 60000)
+				return saf_cli_usage_error(
+					"--interval: 1..60000 ms");
+			o.interval_ms = v;
+			break;
+		}
+		case 'd': {
+			double v = strtod(optarg, &end);
+			if (*optarg == '\0' || *end || v <= 0)
+				return saf_cli_usage_error(
+					"--duration: seconds > 0");
+			o.duration_ms = (uint64_t)(v * 1000);
+			break;
+		}
+		case 'h':
+			fputs(agent_help, stdout);
+			return SAF_EXIT_OK;
+		default:
+			return saf_cli_usage_error("see 'saf node agent --help'");
+		}
+	}
+	if (optind != argc)
+		return saf_cli_usage_error("unexpected argument '%s'",
+					   argv[optind]);
+	if (!o.name[0] || !sched || !key_path)
+		return saf_cli_usage_error(
+			"--name, --sched and --key are required");
+	if (saf_addr_parse(sched, false, &o.sched, &err))
+		return saf_cli_usage_error("--sched: %s", err.msg);
+	if (!o.sched.has_port)
+		o.sched.port = SAF_SCHED_PORT_DEFAULT, o.sched.has_port = true;
+	if (saf_sched_key_load(key_path, o.key, &err))
+		return saf_cli_usage_error("%s", err.msg);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int rc = saf_agent_run(&o, &err);
+	memset(o.key, 0, sizeof(o.key));
+	if (rc)
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
 
 int saf_cmd_node(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return saf_cli_fail("'saf node' is not built yet");
+	static const saf_cmd table[] = {
+		{ "agent", agent, "report metrics to the scheduler on R1" },
+	};
+	return saf_cli_dispatch("saf node", table,
+				sizeof(table) / sizeof(table[0]), argc, argv);
 }

@@ -1,10 +1,272 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the 'sched' command group lands; see the issue tracker. */
+/* saf sched run|status: the scheduler on R1. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "saf/sched.h"
+
+#define STATE_DEFAULT "/run/saf/sched.json"
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static const char run_help[] =
+	"usage: saf sched run --anycast S [--anycast S6] --node NAME=NH4[,NH6]...\n"
+	"                     --key FILE [options]\n"
+	"\n"
+	"Chooses the best node for the anycast address S from the nodes'\n"
+	"reports and R1's own delay probes, and programs R1's route for S over\n"
+	"rtnetlink. Keeps no per-client or per-flow state.\n"
+	"\n"
+	"  --anycast ADDR        S (one IPv4 and/or one IPv6)\n"
+	"  --node NAME=NH[,NH6]  a node and its next hop(s) from R1 (repeat)\n"
+	"  --key FILE            shared HMAC key: 64 hex digits, mode 0600\n"
+	"  --listen ADDR:PORT    reports in (default [::]:7946)\n"
+	"  --multipath           weighted multipath route instead of one best\n"
+	"  --weight-compute W    weight of the compute score (default 0.7)\n"
+	"  --weight-network W    weight of the delay score (default 0.3)\n"
+	"  --delay-ref MS        delay giving half the network score (10)\n"
+	"  --min-dwell MS        least time between changes (default 2000)\n"
+	"  --min-improvement X   least score gain for a change (default 0.05)\n"
+	"  --node-timeout MS     silence before a node is out (default 1500)\n"
+	"  --probe-interval MS   delay probes (default 200)\n"
+	"  --state FILE          JSON status (default " STATE_DEFAULT ")\n"
+	"  --events FILE         append one JSON line per route change\n"
+	"  --metrics ADDR:PORT   serve Prometheus text metrics over HTTP\n"
+	"  --duration SECONDS    stop after this long (default: on SIGTERM)\n";
+
+static int parse_double(const char *opt, const char *v, double min, double max,
+			double *out)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (*v == '\0' || *end != '\0' || d < min || d > max)
+		return saf_cli_usage_error("%s: '%s' is not a number in %g..%g",
+					   opt, v, min, max);
+	*out = d;
+	return 0;
+}
+
+static int sched_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "anycast", required_argument, 0, 'a' },
+		{ "node", required_argument, 0, 'n' },
+		{ "key", required_argument, 0, 'k' },
+		{ "listen", required_argument, 0, 'l' },
+		{ "multipath", no_argument, 0, 'm' },
+		{ "weight-compute", required_argument, 0, 'C' },
+		{ "weight-network", required_argument, 0, 'N' },
+		{ "delay-ref", required_argument, 0, 'R' },
+		{ "min-dwell", required_argument, 0, 'D' },
+		{ "min-improvement", required_argument, 0, 'I' },
+		{ "node-timeout", required_argument, 0, 'T' },
+		{ "probe-interval", required_argument, 0, 'P' },
+		{ "state", required_argument, 0, 's' },
+		{ "events", required_argument, 0, 'e' },
+		{ "metrics", required_argument, 0, 'M' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	saf_sched_run_opts o = { .cfg = saf_sched_config_default(),
+				 .state_path = STATE_DEFAULT,
+				 .stop = &stop_flag };
+	const char *nodes[SAF_SCHED_MAX_NODES];
+	size_t n_nodes = 0;
+	const char *key_path = NULL;
+	saf_sched *s;
+	saf_error err;
+	double d;
+	int c, rc;
+
+	if (saf_addr_parse("[::]:7946", true, &o.listen, &err))
+		return SAF_EXIT_FAIL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (o.n_anycast == 2)
+				return saf_cli_usage_error(
+					"--anycast: at most one IPv4 and one IPv6");
+			if (saf_addr_parse(optarg, false,
+					   &o.anycast[o.n_anycast], &err))
+				return saf_cli_usage_error("--anycast: %s",
+							   err.msg);
+			if (o.n_anycast == 1 &&
+			    o.anycast[0].family == o.anycast[1].family)
+				return saf_cli_usage_error(
+					"--anycast: two IPv%u addresses",
+					o.anycast[1].family);
+			o.n_anycast++;
+			break;
+		case 'n':
+			if (n_nodes == SAF_SCHED_MAX_NODES)
+				return saf_cli_usage_error("at most %u nodes",
+							   SAF_SCHED_MAX_NODES);
+			nodes[n_nodes++] = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'l':
+			if (saf_addr_parse(optarg, true, &o.listen, &err))
+				return saf_cli_usage_error("--listen: %s",
+							   err.msg);
+			break;
+		case 'm':
+			o.cfg.multipath = true;
+			break;
+		case 'C':
+			if (parse_double("--weight-compute", optarg, 0, 100,
+					 &o.cfg.w.compute))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'N':
+			if (parse_double("--weight-network", optarg, 0, 100,
+					 &o.cfg.w.network))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'R':
+			if (parse_double("--delay-ref", optarg, 0.001, 1e6,
+					 &o.cfg.w.delay_ref_ms))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'D':
+			if (parse_double("--min-dwell", optarg, 0, 1e9, &d))
+				return SAF_EXIT_USAGE;
+			o.cfg.min_dwell_ms = (uint64_t)d;
+			break;
+		case 'I':
+			if (parse_double("--min-improvement", optarg, 0, 10,
+					 &o.cfg.min_improvement))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'T':
+			if (parse_double("--node-timeout", optarg, 1, 1e9, &d))
+				return SAF_EXIT_USAGE;
+			o.cfg.node_timeout_ms = (uint64_t)d;
+			break;
+		case 'P':
+			if (parse_double("--probe-interval", optarg, 1, 1e7, &d))
+				return SAF_EXIT_USAGE;
+			o.probe_interval_ms = (uint64_t)d;
+			break;
+		case 's':
+			o.state_path = optarg;
+			break;
+		case 'e':
+			o.events_path = optarg;
+			break;
+		case 'M':
+			if (saf_addr_parse(optarg, true, &o.metrics, &err))
+				return saf_cli_usage_error("--metrics: %s",
+							   err.msg);
+			break;
+		case 'd':
+			if (parse_double("--duration", optarg, 0.001, 1e9, &d))
+				return SAF_EXIT_USAGE;
+			o.duration_ms = (uint64_t)(d * 1000);
+			break;
+		case 'h':
+			fputs(run_help, stdout);
+			return SAF_EXIT_OK;
+		default:
+			return saf_cli_usage_error("see 'saf sched run --help'");
+		}
+	}
+	if (optind != argc)
+		return saf_cli_usage_error("unexpected argument '%s'",
+					   argv[optind]);
+	if (o.n_anycast == 0)
+		return saf_cli_usage_error("--anycast is required");
+	if (n_nodes == 0)
+		return saf_cli_usage_error("at least one --node is required");
+	if (!key_path)
+		return saf_cli_usage_error("--key is required");
+	if (saf_sched_key_load(key_path, o.key, &err))
+		return saf_cli_usage_error("%s", err.msg);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return saf_cli_fail("out of memory");
+	saf_sched_init(s, &o.cfg);
+	for (size_t i = 0; i < n_nodes; i++) {
+		if (saf_sched_add_node(s, nodes[i], &err)) {
+			free(s);
+			return saf_cli_usage_error("--node: %s", err.msg);
+		}
+		for (size_t a = 0; a < o.n_anycast; a++) {
+			const saf_sched_node *n = &s->nodes[i];
+			if (!(o.anycast[a].family == 4 ? n->nexthop4.family
+						       : n->nexthop6.family)) {
+				rc = saf_cli_usage_error(
+					"--node %s: no IPv%u next hop for "
+					"the IPv%u anycast address",
+					n->name, o.anycast[a].family,
+					o.anycast[a].family);
+				free(s);
+				return rc;
+			}
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	rc = saf_sched_run(s, &o, &err);
+	free(s);
+	memset(o.key, 0, sizeof(o.key));
+	if (rc)
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static int sched_status(int argc, char **argv)
+{
+	const char *path = STATE_DEFAULT;
+	char buf[8192];
+	size_t n;
+	FILE *f;
+
+	for (int i = 1; i < argc; i++) {
+		if (saf_cli_is_help(argv[i])) {
+			puts("usage: saf sched status [--state FILE]\n\n"
+			     "Prints the running scheduler's status as JSON: "
+			     "nodes, scores,\nthe current choice, time since "
+			     "it changed, counters, table sizes.");
+			return SAF_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else
+			return saf_cli_usage_error("unexpected argument '%s'",
+						   argv[i]);
+	}
+	f = fopen(path, "r");
+	if (!f)
+		return saf_cli_fail("no scheduler status at %s (is 'saf sched "
+				    "run' running with --state %s?)",
+				    path, path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+	return SAF_EXIT_OK;
+}
 
 int saf_cmd_sched(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return saf_cli_fail("'saf sched' is not built yet");
+	static const saf_cmd table[] = {
+		{ "run", sched_run, "run the scheduler (on R1)" },
+		{ "status", sched_status, "print the running scheduler's status" },
+	};
+	return saf_cli_dispatch("saf sched", table,
+				sizeof(table) / sizeof(table[0]), argc, argv);
 }

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Node reports and delay probes between agents and R1: a compact binary
+ * datagram, parsed with the bounds-checked cursor, authenticated with
+ * HMAC-SHA256 under a key shared by R1 and its nodes.
+ *
+ *   "SAFR" | version u8 | type u8 | seq u64 | stamp u64 |
+ *   report: node<1..32> load u16 capacity u16 available u8
+ *   probe:  (nothing)
+ *   echo:   node<1..32>
+ *   | mac[32]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "saf/cursor.h"
+#include "saf/hex.h"
+#include "saf/sched.h"
+
+static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p,
+	       size_t n, uint8_t out[SAF_SCHED_MAC_LEN], saf_error *err)
+{
+	unsigned int len = 0;
+
+	if (!HMAC(EVP_sha256(), key, SAF_SCHED_KEY_LEN, p, n, out, &len) ||
+	    len != SAF_SCHED_MAC_LEN)
+		return saf_fail(err, SAF_E_CRYPTO, "report: HMAC failed");
+	return 0;
+}
+
+int saf_sched_msg_encode(const saf_sched_msg *m,
+			 const uint8_t key[SAF_SCHED_KEY_LEN], uint8_t *buf,
+			 size_t cap, size_t *out_len, saf_error *err)
+{
+	size_t name_len = strlen(m->node);
+	saf_writer w;
+
+	if (m->type != SAF_SCHED_PROBE &&
+	    (name_len == 0 || name_len > SAF_SCHED_NAME_MAX))
+		return saf_fail(err, SAF_E_RANGE,
+				"report: node name length %zu outside 1..%u",
+				name_len, SAF_SCHED_NAME_MAX);
+	if (m->type == SAF_SCHED_REPORT &&
+	    (m->load > 1000 || m->capacity > 1000))
+		return saf_fail(err, SAF_E_RANGE,
+				"report: load and capacity are permille "
+				"(0..1000)");
+	saf_writer_init(&w, buf, cap);
+	saf_put_bytes(&w, (const uint8_t *)SAF_SCHED_MAGIC, 4);
+	saf_put_u8(&w, SAF_SCHED_VERSION);
+	saf_put_u8(&w, (uint8_t)m->type);
+	saf_put_u64(&w, m->seq);
+	saf_put_u64(&w, m->stamp);
+	if (m->type != SAF_SCHED_PROBE)
+		saf_put_vec8(&w, (const uint8_t *)m->node, name_len);
+	if (m->type == SAF_SCHED_REPORT) {
+		saf_put_u16(&w, m->load);
+		saf_put_u16(&w, m->capacity);
+		saf_put_u8(&w, m->available ? 1 : 0);
+	}
+	if (saf_writer_finish(&w, "report", err))
+		return -1;
+	if (cap - w.len < SAF_SCHED_MAC_LEN)
+		return saf_fail(err, SAF_E_NOSPACE, "report: no room for MAC");
+	if (mac(key, buf, w.len, buf + w.len, err))
+		return -1;
+	*out_len = w.len + SAF_SCHED_MAC_LEN;
+	return 0;
+}
+
+int saf_sched_msg_decode(const uint8_t *buf, size_t len,
+			 const uint8_t key[SAF_SCHED_KEY_LEN],
+			 saf_sched_msg *out, saf_error *err)
+{
+	uint8_t expect[SAF_SCHED_MAC_LEN];
+	saf_sched_msg m = { 0 };
+	saf_slice magic, name, tag;
+	uint8_t version, type, avail;
+	saf_reader r;
+	size_t body;
+
+	if (len < SAF_SCHED_MAC_LEN + 6)
+		return saf_fail(err, SAF_E_SHORT, "report: %zu bytes", len);
+	body = len - SAF_SCHED_MAC_LEN;
+	saf_reader_init(&r, buf, body);
+	if (saf_get_bytes(&r, 4, &magic, "report: magic", err) ||
+	    saf_get_u8(&r, &version, "report: version", err) ||
+	    saf_get_u8(&r, &type, "report: type", err))
+		return -1;
+	if (memcmp(magic.base, SAF_SCHED_MAGIC, 4) != 0)
+		return saf_fail(err, SAF_E_FORMAT, "report: bad magic");
+	if (version != SAF_SCHED_VERSION)
+		return saf_fail(err, SAF_E_FORMAT,
+				"report: version %u, expected %u", version,
+				SAF_SCHED_VERSION);
+	if (type < SAF_SCHED_REPORT || type > SAF_SCHED_ECHO)
+		return saf_fail(err, SAF_E_FORMAT, "report: unknown type %u",
+				type);
+	m.type = (saf_sched_msg_type)type;
+	if (saf_get_u64(&r, &m.seq, "report: seq", err) ||
+	    saf_get_u64(&r, &m.stamp, "report: stamp", err))
+		return -1;
+	if (m.type != SAF_SCHED_PROBE) {
+		if (saf_get_vec8(&r, 1, SAF_SCHED_NAME_MAX, &name,
+				 "report: node name", err))
+			return -1;
+		memcpy(m.node, name.base, name.len);
+		m.node[name.len] = '\0';
+		if (memchr(name.base, '\0', name.len))
+			return saf_fail(err, SAF_E_FORMAT,
+					"report: NUL in node name");
+	}
+	if (m.type == SAF_SCHED_REPORT) {
+		if (saf_get_u16(&r, &m.load, "report: load", err) ||
+		    saf_get_u16(&r, &m.capacity, "report: capacity", err) ||
+		    saf_get_u8(&r, &avail, "report: available", err))
+			return -1;
+		if (m.load > 1000 || m.capacity > 1000 || avail > 1)
+			return saf_fail(err, SAF_E_RANGE,
+					"report: metric out of range");
+		m.available = avail == 1;
+	}
+	if (saf_reader_expect_end(&r, "report", err))
+		return -1;
+	tag = (saf_slice){ buf + body, SAF_SCHED_MAC_LEN };
+	if (mac(key, buf, body, expect, err))
+		return -1;
+	if (CRYPTO_memcmp(expect, tag.base, SAF_SCHED_MAC_LEN) != 0)
+		return saf_fail(err, SAF_E_REFUSED,
+				"report: MAC does not verify (forged, or "
+				"another key)");
+	*out = m;
+	return 0;
+}
+
+int saf_sched_key_load(const char *path, uint8_t key[SAF_SCHED_KEY_LEN],
+		       saf_error *err)
+{
+	char text[2 * SAF_SCHED_KEY_LEN + 8] = { 0 };
+	struct stat st;
+	size_t n = 0;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
+				strerror(errno));
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
+		close(fd);
+		return saf_fail(err, SAF_E_REFUSED,
+				"key file %s is readable by others (chmod "
+				"600 it)",
+				path);
+	}
+	while (n < sizeof(text) - 1 &&
+	       (got = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
+		n += (size_t)got;
+	close(fd);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	size_t klen = 0;
+	saf_error herr;
+	if (saf_hex_decode(text, key, SAF_SCHED_KEY_LEN, &klen, &herr) ||
+	    klen != SAF_SCHED_KEY_LEN) {
+		OPENSSL_cleanse(text, sizeof(text));
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: expected %u hex digits", path,
+				2 * SAF_SCHED_KEY_LEN);
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+	return 0;
+}

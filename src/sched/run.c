@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scheduler's event loop on R1: reports and probe echoes in over UDP,
+ * one decision per tick, the route out over rtnetlink, status and metrics
+ * out. Single-threaded; every table is per node, none per client or flow.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "saf/sched.h"
+
+#define TICK_MS 50u
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int udp_socket(const saf_addr *listen, saf_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(listen, &ss);
+	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	int zero = 0;
+
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
+				strerror(errno));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		char b[SAF_ADDR_STR_LEN];
+		int e = errno;
+
+		close(fd);
+		return saf_fail(err, SAF_E_SYS, "bind %s: %s",
+				saf_addr_format(listen, b), strerror(e));
+	}
+	return fd;
+}
+
+static int tcp_listener(const saf_addr *a, saf_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(a, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	int one = 1;
+
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "metrics socket: %s",
+				strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0) {
+		char b[SAF_ADDR_STR_LEN];
+		int e = errno;
+
+		close(fd);
+		return saf_fail(err, SAF_E_SYS, "metrics listen %s: %s",
+				saf_addr_format(a, b), strerror(e));
+	}
+	return fd;
+}
+
+void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
+{
+	const saf_sched_counters *c = &s->ctr;
+
+	fprintf(f,
+		"# HELP saf_sched_reports_total Node reports accepted.\n"
+		"# TYPE saf_sched_reports_total counter\n"
+		"saf_sched_reports_total %" PRIu64 "\n"
+		"# HELP saf_sched_reports_dropped_total Node reports dropped, by reason.\n"
+		"# TYPE saf_sched_reports_dropped_total counter\n"
+		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} %" PRIu64 "\n"
+		"# HELP saf_sched_probes_sent_total Delay probes sent to nodes.\n"
+		"# TYPE saf_sched_probes_sent_total counter\n"
+		"saf_sched_probes_sent_total %" PRIu64 "\n"
+		"# HELP saf_sched_route_changes_total Changes of the route for S.\n"
+		"# TYPE saf_sched_route_changes_total counter\n"
+		"saf_sched_route_changes_total %" PRIu64 "\n"
+		"# HELP saf_sched_route_errors_total Route updates the kernel refused.\n"
+		"# TYPE saf_sched_route_errors_total counter\n"
+		"saf_sched_route_errors_total %" PRIu64 "\n"
+		"# HELP saf_sched_node_timeouts_total Nodes taken out for silence.\n"
+		"# TYPE saf_sched_node_timeouts_total counter\n"
+		"saf_sched_node_timeouts_total %" PRIu64 "\n"
+		"# HELP saf_sched_seconds_since_change Seconds since the route last changed.\n"
+		"# TYPE saf_sched_seconds_since_change gauge\n"
+		"saf_sched_seconds_since_change %.3f\n",
+		c->reports, c->forged, c->malformed, c->replayed,
+		c->unknown_node, c->probes_sent, c->route_changes,
+		c->route_errors, c->node_timeouts,
+		s->last_change_ms ? (double)(now_ms - s->last_change_ms) / 1000.0
+				  : 0.0);
+	fputs("# HELP saf_sched_node_score Node score, 0..1.\n"
+	      "# TYPE saf_sched_node_score gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		fprintf(f, "saf_sched_node_score{node=\"%s\"} %.4f\n",
+			s->nodes[i].name, s->nodes[i].score);
+	fputs("# HELP saf_sched_node_up Whether the node is in the decision.\n"
+	      "# TYPE saf_sched_node_up gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		fprintf(f, "saf_sched_node_up{node=\"%s\"} %d\n",
+			s->nodes[i].name, s->nodes[i].in);
+	fputs("# HELP saf_sched_node_delay_seconds Estimated one-way delay.\n"
+	      "# TYPE saf_sched_node_delay_seconds gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i].delay_ms >= 0)
+			fprintf(f,
+				"saf_sched_node_delay_seconds{node=\"%s\"} %.6f\n",
+				s->nodes[i].name, s->nodes[i].delay_ms / 1000.0);
+	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the node.\n"
+	      "# TYPE saf_sched_node_chosen gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		bool chosen = s->cfg.multipath ? s->nodes[i].weight > 0
+					       : (int)i == s->current;
+		fprintf(f, "saf_sched_node_chosen{node=\"%s\"} %d\n",
+			s->nodes[i].name, chosen);
+	}
+}
+
+void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
+{
+	const saf_sched_counters *c = &s->ctr;
+
+	fprintf(f, "{\"mode\":\"%s\",\"current\":",
+		s->cfg.multipath ? "multipath" : "single");
+	if (s->current >= 0)
+		fprintf(f, "\"%s\"", s->nodes[s->current].name);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"ms_since_change\":%" PRIu64 ",\"nodes\":[",
+		s->last_change_ms ? now_ms - s->last_change_ms : 0);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const saf_sched_node *n = &s->nodes[i];
+
+		fprintf(f,
+			"%s{\"name\":\"%s\",\"in\":%s,\"score\":%.4f,"
+			"\"load\":%u,\"capacity\":%u,\"available\":%s,"
+			"\"delay_ms\":%.3f,\"weight\":%u,"
+			"\"ms_since_report\":%" PRId64 "}",
+			i ? "," : "", n->name, n->in ? "true" : "false",
+			n->score, n->load, n->capacity,
+			n->available ? "true" : "false", n->delay_ms,
+			n->weight,
+			n->reported ? (int64_t)(now_ms - n->last_report_ms)
+				    : -1);
+	}
+	fprintf(f,
+		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
+		",\"malformed\":%" PRIu64 ",\"replayed\":%" PRIu64
+		",\"unknown_node\":%" PRIu64 ",\"probes_sent\":%" PRIu64
+		",\"echoes\":%" PRIu64 ",\"route_changes\":%" PRIu64
+		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
+		",\"node_returns\":%" PRIu64 "},"
+		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
+		"\"bytes\":%zu}}\n",
+		c->reports, c->forged, c->malformed, c->replayed,
+		c->unknown_node, c->probes_sent, c->echoes, c->route_changes,
+		c->route_errors, c->node_timeouts, c->node_returns, s->n_nodes,
+		sizeof(*s));
+}
+
+static void write_state(const saf_sched *s, const char *path, uint64_t now)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!path || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return;
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	saf_sched_write_status(s, now, f);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+/* Programs the kernel for the current decision, for every anycast family. */
+static void program(saf_sched *s, saf_route_sock *rs,
+		    const saf_sched_run_opts *o, FILE *events)
+{
+	bool ok = true;
+
+	for (size_t a = 0; a < o->n_anycast; a++) {
+		const saf_addr *dst = &o->anycast[a];
+		saf_route_nexthop nh[SAF_SCHED_MAX_NODES];
+		size_t n = 0;
+		saf_error err;
+
+		for (size_t i = 0; i < s->n_nodes; i++) {
+			const saf_sched_node *node = &s->nodes[i];
+			const saf_addr *gw = dst->family == 4 ? &node->nexthop4
+							      : &node->nexthop6;
+			bool use = s->cfg.multipath ? node->weight > 0
+						    : (int)i == s->current;
+
+			if (use && gw->family)
+				nh[n++] = (saf_route_nexthop){
+					.gw = *gw,
+					.weight = node->weight ? node->weight : 1
+				};
+		}
+		if (n == 0)
+			continue;
+		if (saf_route_replace(rs, dst, nh, n, &err)) {
+			s->ctr.route_errors++;
+			fprintf(stderr, "saf sched: %s\n", err.msg);
+			ok = false;
+		}
+	}
+	if (!ok)
+		return; /* route_dirty stays set: retried next tick */
+	s->route_dirty = false;
+	s->ctr.route_changes++;
+	if (events) {
+		fprintf(events, "{\"t_ms\":%" PRIu64 ",\"choice\":", wall_ms());
+		if (s->current >= 0)
+			fprintf(events, "\"%s\"", s->nodes[s->current].name);
+		else
+			fputs("null", events);
+		fputs(",\"weights\":{", events);
+		for (size_t i = 0; i < s->n_nodes; i++)
+			fprintf(events, "%s\"%s\":%u", i ? "," : "",
+				s->nodes[i].name,
+				s->cfg.multipath ? s->nodes[i].weight
+						 : (unsigned)((int)i == s->current));
+		fputs("}}\n", events);
+		fflush(events);
+	}
+}
+
+static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
+{
+	char req[1024];
+	char *body = NULL;
+	size_t body_len = 0;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	FILE *mem;
+
+	if (fd < 0)
+		return;
+	/* The request itself does not matter: every path gets the metrics.
+	 * A short timeout keeps a silent client from stalling the loop. */
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)!read(fd, req, sizeof(req));
+	mem = open_memstream(&body, &body_len);
+	if (mem) {
+		saf_sched_write_metrics(s, now, mem);
+		fclose(mem);
+		dprintf(fd,
+			"HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+			"version=0.0.4\r\nContent-Length: %zu\r\n\r\n",
+			body_len);
+		(void)!write(fd, body, body_len);
+	}
+	free(body);
+	close(fd);
+}
+
+int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
+{
+	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
+	socklen_t agent_len[SAF_SCHED_MAX_NODES] = { 0 };
+	uint64_t start = mono_ms(), next_probe = 0, probe_seq = 0;
+	saf_route_sock *rs;
+	FILE *events = NULL;
+	int ufd, mfd = -1, rc = -1;
+
+	if (o->n_anycast == 0)
+		return saf_fail(err, SAF_E_INVAL, "no anycast address");
+	if (s->n_nodes == 0)
+		return saf_fail(err, SAF_E_INVAL, "no nodes");
+	rs = saf_route_open(err);
+	if (!rs)
+		return -1;
+	ufd = udp_socket(&o->listen, err);
+	if (ufd < 0)
+		goto out;
+	if (o->metrics.family && (mfd = tcp_listener(&o->metrics, err)) < 0)
+		goto out;
+	if (o->events_path && !(events = fopen(o->events_path, "a"))) {
+		saf_fail(err, SAF_E_SYS, "events file %s: %s", o->events_path,
+			 strerror(errno));
+		goto out;
+	}
+	/* Recover the kernel's current choice after a restart, so a
+	 * restarted scheduler does not move S for no reason. */
+	{
+		saf_addr gw;
+		saf_error ignore;
+
+		if (saf_route_get(rs, &o->anycast[0], &gw, &ignore) == 0)
+			for (size_t i = 0; i < s->n_nodes; i++) {
+				const saf_addr *h = gw.family == 4
+							    ? &s->nodes[i].nexthop4
+							    : &s->nodes[i].nexthop6;
+				if (h->family && saf_addr_equal_ip(h, &gw))
+					s->current = (int)i;
+			}
+	}
+
+	while (!(o->stop && *o->stop)) {
+		uint64_t now = mono_ms();
+		struct pollfd pfd[2] = { { .fd = ufd, .events = POLLIN },
+					 { .fd = mfd, .events = POLLIN } };
+
+		if (o->duration_ms && now - start >= o->duration_ms)
+			break;
+		if (poll(pfd, mfd >= 0 ? 2 : 1, (int)TICK_MS) < 0 &&
+		    errno != EINTR) {
+			saf_fail(err, SAF_E_SYS, "poll: %s", strerror(errno));
+			goto out;
+		}
+		now = mono_ms();
+		if (pfd[0].revents & POLLIN) {
+			uint8_t buf[SAF_SCHED_MSG_MAX + 64];
+			struct sockaddr_storage from;
+			socklen_t flen;
+			ssize_t n;
+
+			for (int burst = 0; burst < 64; burst++) {
+				saf_sched_msg m;
+				saf_error derr;
+				saf_sched_node *node;
+
+				flen = sizeof(from);
+				n = recvfrom(ufd, buf, sizeof(buf), 0,
+					     (struct sockaddr *)&from, &flen);
+				if (n < 0)
+					break;
+				if (saf_sched_msg_decode(buf, (size_t)n, o->key,
+							 &m, &derr)) {
+					if (derr.code == SAF_E_REFUSED)
+						s->ctr.forged++;
+					else
+						s->ctr.malformed++;
+					continue;
+				}
+				if (m.type == SAF_SCHED_REPORT) {
+					node = saf_sched_on_report(s, &m, now);
+					if (node) {
+						size_t i = (size_t)(node - s->nodes);
+						memcpy(&agent_addr[i], &from, flen);
+						agent_len[i] = flen;
+					}
+				} else if (m.type == SAF_SCHED_ECHO) {
+					node = saf_sched_find(s, m.node);
+					uint64_t t = mono_ns();
+					if (node && m.stamp <= t &&
+					    t - m.stamp < 10000000000ull)
+						saf_sched_on_rtt(
+							s, node,
+							(double)(t - m.stamp) / 1e6);
+				}
+			}
+		}
+		if (mfd >= 0 && (pfd[1].revents & POLLIN))
+			serve_metrics(mfd, s, now);
+		if (now >= next_probe) {
+			next_probe = now + (o->probe_interval_ms
+						    ? o->probe_interval_ms
+						    : 200);
+			for (size_t i = 0; i < s->n_nodes; i++) {
+				saf_sched_msg p = { .type = SAF_SCHED_PROBE,
+						    .seq = ++probe_seq,
+						    .stamp = mono_ns() };
+				uint8_t buf[SAF_SCHED_MSG_MAX];
+				size_t len;
+				saf_error perr;
+
+				if (!agent_len[i] ||
+				    saf_sched_msg_encode(&p, o->key, buf,
+							 sizeof(buf), &len,
+							 &perr))
+					continue;
+				if (sendto(ufd, buf, len, 0,
+					   (struct sockaddr *)&agent_addr[i],
+					   agent_len[i]) >= 0)
+					s->ctr.probes_sent++;
+			}
+		}
+		if (saf_sched_decide(s, now))
+			program(s, rs, o, events);
+		write_state(s, o->state_path, now);
+	}
+	rc = 0;
+out:
+	if (events)
+		fclose(events);
+	if (mfd >= 0)
+		close(mfd);
+	if (ufd >= 0)
+		close(ufd);
+	saf_route_close(rs);
+	return rc;
+}
