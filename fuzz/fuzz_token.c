@@ -27,7 +27,7 @@ static saf_replay_cache *cache;
 
 static void init_once(void)
 {
-	static const uint8_t psk[32] = { 1, 2, 3 }, nk[32] = { 4, 5, 6 };
+	static const uint8_t psk[32] = {1, 2, 3}, nk[32] = {4, 5, 6};
 
 	if (cache)
 		return;

@@ -30,7 +30,7 @@
 #include "saf/token.h"
 #include "saf/token_crypto.h"
 
-#define NOW 1700000000u
+#define NOW    1700000000u
 #define EXPIRY (NOW + 600u)
 
 static volatile uint64_t sink;
@@ -49,8 +49,7 @@ static uint64_t fixed_clock(void *arg)
 	return NOW;
 }
 
-static void row(const char *what, uint64_t ops, double secs,
-		const char *note)
+static void row(const char *what, uint64_t ops, double secs, const char *note)
 {
 	double rate = (double)ops / secs;
 
@@ -77,8 +76,8 @@ static void mint_all(const saf_token_keys *k, const saf_addr *target,
 		size_t len;
 
 		memcpy(nonce, &i, sizeof(i));
-		if (saf_token_mint(k, target, EXPIRY, nonce, sizeof(nonce),
-				   one, sizeof(one), &len, NULL))
+		if (saf_token_mint(k, target, EXPIRY, nonce, sizeof(nonce), one,
+				   sizeof(one), &len, NULL))
 			abort();
 		if (!t->buf) {
 			t->len = len;
@@ -94,11 +93,10 @@ static void mint_all(const saf_token_keys *k, const saf_addr *target,
 static double verify_round(const saf_token_keys *k, const saf_addr *local,
 			   const struct tokens *t)
 {
-	saf_replay_cache *c = saf_replay_cache_new(t->n, fixed_clock, NULL,
-						   NULL);
+	saf_replay_cache *c =
+		saf_replay_cache_new(t->n, fixed_clock, NULL, NULL);
 	saf_verify_params p = {
-		.keys = k, .local = local, .now = NOW, .replay = c
-	};
+		.keys = k, .local = local, .now = NOW, .replay = c};
 	double t0;
 	uint64_t bad = 0;
 
@@ -120,8 +118,8 @@ static double verify_round(const saf_token_keys *k, const saf_addr *local,
 static double baseline_round(const saf_token_keys *k, const saf_addr *local,
 			     const struct tokens *t)
 {
-	saf_replay_cache *c = saf_replay_cache_new(t->n, fixed_clock, NULL,
-						   NULL);
+	saf_replay_cache *c =
+		saf_replay_cache_new(t->n, fixed_clock, NULL, NULL);
 	double t0;
 	uint64_t bad = 0;
 
@@ -175,7 +173,7 @@ int main(int argc, char **argv)
 
 	/* mint, caller-supplied nonce */
 	{
-		uint8_t nonce[SAF_NONCE_LEN] = { 0 };
+		uint8_t nonce[SAF_NONCE_LEN] = {0};
 		const uint64_t ops = n * 2;
 
 		t0 = cpu_seconds();
@@ -230,8 +228,8 @@ int main(int argc, char **argv)
 		const uint64_t ops = quick ? 2000 : 20000;
 		saf_replay_cache *c =
 			saf_replay_cache_new(ops, fixed_clock, NULL, NULL);
-		saf_verify_params p = { .local = &target, .now = NOW,
-					.replay = c };
+		saf_verify_params p = {
+			.local = &target, .now = NOW, .replay = c};
 		saf_token_keys kk;
 		uint64_t bad = 0;
 
@@ -316,8 +314,9 @@ int main(int argc, char **argv)
 		{
 			char note[96];
 
-			snprintf(note, sizeof(note), "%zu-byte IPv4 token; %.0f MB/s",
-				 t.len, (double)(ops * t.len) / secs / 1e6);
+			snprintf(note, sizeof(note),
+				 "%zu-byte IPv4 token; %.0f MB/s", t.len,
+				 (double)(ops * t.len) / secs / 1e6);
 			row("token decode", ops, secs, note);
 		}
 	}

@@ -25,9 +25,9 @@ static const char tcpopt_usage[] =
 	"is accepted too: it cannot be confused with the full form because\n"
 	"its first byte is the ExID's, not the kind.\n"
 	"\n"
-	"  --json       one JSON object: form (\"saf\" or \"advert\"), and for\n"
-	"               adverts family (4 or 6), address, port (null when\n"
-	"               implied: the connection's own port)\n"
+	"  --json       one JSON object: form (\"saf\" or \"advert\");\n"
+	"               adverts add family (4 or 6), address, port (null\n"
+	"               when implied: the connection's own port)\n"
 	"  --kind N     option kind (default 253)\n"
 	"  --exid HEX   experiment ID (default 5346)\n";
 
@@ -43,11 +43,11 @@ static const char token_usage[] =
 enum { OPT_JSON = 1, OPT_KIND, OPT_EXID, OPT_HELP };
 
 static const struct option inspect_opts[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "kind", required_argument, NULL, OPT_KIND },
-	{ "exid", required_argument, NULL, OPT_EXID },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+	{"json", no_argument, NULL, OPT_JSON},
+	{"kind", required_argument, NULL, OPT_KIND},
+	{"exid", required_argument, NULL, OPT_EXID},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
 };
 
 static int parse_uint(const char *text, int base, unsigned long max,
@@ -66,7 +66,8 @@ static int parse_uint(const char *text, int base, unsigned long max,
 }
 
 /* Parses the options shared by both subcommands (anywhere on the line);
- * leaves the single positional HEX in *hex. Returns -1 to continue, else an exit code. */
+ * leaves the single positional HEX in *hex. Returns -1 to continue, else an
+ * exit code. */
 static int parse_args(int argc, char **argv, const char *usage, bool *json,
 		      saf_tcpopt_cfg *cfg, const char **hex)
 {
@@ -106,7 +107,7 @@ static int parse_args(int argc, char **argv, const char *usage, bool *json,
 			return saf_cli_usage_error("%s: %s needs a value",
 						   argv[0], argv[optind - 1]);
 		default:
-unknown:
+		unknown:
 			return saf_cli_usage_error(
 				"%s: unknown option '%s' (see --help)", argv[0],
 				argv[optind - 1]);
@@ -251,8 +252,8 @@ static int cmd_token(int argc, char **argv)
 }
 
 static const saf_cmd inspect_cmds[] = {
-	{ "tcpopt", cmd_tcpopt, "decode a TCP Service Affinity option" },
-	{ "token", cmd_token, "decode a MigrationToken" },
+	{"tcpopt", cmd_tcpopt, "decode a TCP Service Affinity option"},
+	{"token", cmd_token, "decode a MigrationToken"},
 };
 
 int saf_cmd_inspect(int argc, char **argv)

@@ -25,7 +25,8 @@ static const char mint_usage[] =
 	"\n"
 	"  --psk HEX        resumption PSK of the ticket (1..64 bytes)\n"
 	"  --node-key HEX   node key NK (32 bytes)\n"
-	"  --target A:P     migration target: 192.0.2.1:443 or [2001:db8::1]:443\n"
+	"  --target A:P     migration target: 192.0.2.1:443 or "
+	"[2001:db8::1]:443\n"
 	"  --expiry UNIX    expiry_timestamp, Unix seconds\n"
 	"  --nonce HEX      nonce (16..255 bytes; default 16 random bytes)\n";
 
@@ -35,11 +36,13 @@ static const char verify_usage[] =
 	"\n"
 	"Verifies a MigrationToken as a node does (SPEC 3.4 step 4), without\n"
 	"the replay cache (one token, one process). Prints {\"valid\":true}\n"
-	"and exits 0, or {\"valid\":false,\"reason\":\"R\"} and exits 1, with R\n"
+	"and exits 0, or {\"valid\":false,\"reason\":\"R\"} and exits 1, with "
+	"R\n"
 	"one of malformed, bad_signature, session_mismatch, expired,\n"
 	"wrong_target; the detail goes to stderr. Bad arguments exit 2.\n"
 	"\n"
-	"  --psk HEX        resumption PSK of the resumed session (1..64 bytes)\n"
+	"  --psk HEX        resumption PSK of the resumed session (1..64 "
+	"bytes)\n"
 	"  --node-key HEX   node key NK (32 bytes)\n"
 	"  --local A:P      address and port the connection arrived on\n"
 	"  --now UNIX       the time to check expiry against (default: now)\n";
@@ -56,15 +59,15 @@ enum {
 };
 
 static const struct option token_opts[] = {
-	{ "psk", required_argument, NULL, OPT_PSK },
-	{ "node-key", required_argument, NULL, OPT_NODE_KEY },
-	{ "target", required_argument, NULL, OPT_TARGET },
-	{ "local", required_argument, NULL, OPT_LOCAL },
-	{ "expiry", required_argument, NULL, OPT_EXPIRY },
-	{ "nonce", required_argument, NULL, OPT_NONCE },
-	{ "now", required_argument, NULL, OPT_NOW },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+	{"psk", required_argument, NULL, OPT_PSK},
+	{"node-key", required_argument, NULL, OPT_NODE_KEY},
+	{"target", required_argument, NULL, OPT_TARGET},
+	{"local", required_argument, NULL, OPT_LOCAL},
+	{"expiry", required_argument, NULL, OPT_EXPIRY},
+	{"nonce", required_argument, NULL, OPT_NONCE},
+	{"now", required_argument, NULL, OPT_NOW},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
 };
 
 /* Everything either subcommand may be given. Keys are wiped on exit. */
@@ -117,9 +120,8 @@ static int parse_hex(const char *cmd, const char *opt, const char *text,
 
 /* Returns -1 to continue, else an exit code. `addr_opt` is the address
  * option this subcommand takes (OPT_TARGET or OPT_LOCAL). */
-static int parse_args(int argc, char **argv, const char *cmd,
-		      const char *usage, int addr_opt, bool allow_positional,
-		      struct token_args *a)
+static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
+		      int addr_opt, bool allow_positional, struct token_args *a)
 {
 	saf_error err;
 	size_t len;
@@ -137,8 +139,7 @@ static int parse_args(int argc, char **argv, const char *cmd,
 			break;
 		case OPT_NODE_KEY:
 			if (parse_hex(cmd, "--node-key", optarg, a->node_key,
-				      SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN,
-				      &len))
+				      SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN, &len))
 				return SAF_EXIT_USAGE;
 			a->has_node_key = true;
 			break;
@@ -183,7 +184,7 @@ static int parse_args(int argc, char **argv, const char *cmd,
 			return saf_cli_usage_error("%s: %s needs a value", cmd,
 						   argv[optind - 1]);
 		default:
-unknown:
+		unknown:
 			return saf_cli_usage_error(
 				"%s: unknown option '%s' (see --help)", cmd,
 				argv[optind - 1]);
@@ -214,8 +215,7 @@ static int derive(const struct token_args *a, saf_token_keys *keys)
 {
 	saf_error err;
 
-	if (saf_token_keys_derive(a->node_key, a->psk, a->psk_len, keys,
-				  &err))
+	if (saf_token_keys_derive(a->node_key, a->psk, a->psk_len, keys, &err))
 		return saf_cli_fail("%s", err.msg);
 	return 0;
 }
@@ -231,7 +231,8 @@ static int cmd_mint(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse_args(argc, argv, "token mint", mint_usage, OPT_TARGET, false, &a);
+	rc = parse_args(argc, argv, "token mint", mint_usage, OPT_TARGET, false,
+			&a);
 	if (rc < 0) {
 		rc = derive(&a, &keys);
 		if (rc == 0) {
@@ -264,7 +265,8 @@ static int cmd_verify(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = parse_args(argc, argv, "token verify", verify_usage, OPT_LOCAL, true, &a);
+	rc = parse_args(argc, argv, "token verify", verify_usage, OPT_LOCAL,
+			true, &a);
 	if (rc >= 0)
 		goto out;
 	if (saf_hex_decode(a.positional, tok, sizeof(tok), &len, &err)) {
@@ -298,8 +300,8 @@ out:
 }
 
 static const saf_cmd token_cmds[] = {
-	{ "mint", cmd_mint, "sign a MigrationToken (prints hex)" },
-	{ "verify", cmd_verify, "verify a MigrationToken as a node does" },
+	{"mint", cmd_mint, "sign a MigrationToken (prints hex)"},
+	{"verify", cmd_verify, "verify a MigrationToken as a node does"},
 };
 
 int saf_cmd_token(int argc, char **argv)

@@ -32,16 +32,16 @@ static void test_parse_and_format_round_trip(void **state)
 		bool has_port;
 		uint16_t port;
 	} cases[] = {
-		{ "192.0.2.1", "192.0.2.1", 4, false, 0 },
-		{ "192.0.2.1:443", "192.0.2.1:443", 4, true, 443 },
-		{ "10.0.0.1:65535", "10.0.0.1:65535", 4, true, 65535 },
-		{ "10.0.0.1:1", "10.0.0.1:1", 4, true, 1 },
-		{ "::1", "::1", 6, false, 0 },
-		{ "2001:DB8::A", "2001:db8::a", 6, false, 0 },
-		{ "[2001:db8::a]", "2001:db8::a", 6, false, 0 },
-		{ "[2001:db8::a]:8443", "[2001:db8::a]:8443", 6, true, 8443 },
-		{ "::ffff:192.0.2.1", "::ffff:192.0.2.1", 6, false, 0 },
-		{ "10.0.0.1:080", "10.0.0.1:80", 4, true, 80 },
+		{"192.0.2.1", "192.0.2.1", 4, false, 0},
+		{"192.0.2.1:443", "192.0.2.1:443", 4, true, 443},
+		{"10.0.0.1:65535", "10.0.0.1:65535", 4, true, 65535},
+		{"10.0.0.1:1", "10.0.0.1:1", 4, true, 1},
+		{"::1", "::1", 6, false, 0},
+		{"2001:DB8::A", "2001:db8::a", 6, false, 0},
+		{"[2001:db8::a]", "2001:db8::a", 6, false, 0},
+		{"[2001:db8::a]:8443", "[2001:db8::a]:8443", 6, true, 8443},
+		{"::ffff:192.0.2.1", "::ffff:192.0.2.1", 6, false, 0},
+		{"10.0.0.1:080", "10.0.0.1:80", 4, true, 80},
 	};
 	char buf[SAF_ADDR_STR_LEN];
 
@@ -64,33 +64,33 @@ static void test_parse_errors(void **state)
 		saf_errc code;
 		const char *msg;
 	} cases[] = {
-		{ "", false, SAF_E_FORMAT, "address: empty" },
-		{ "1.2.3", false, SAF_E_FORMAT,
-		  "address '1.2.3': '1.2.3' is not an IPv4 address" },
-		{ "1.2.3.4:", false, SAF_E_FORMAT,
-		  "address '1.2.3.4:': empty port after ':'" },
-		{ "1.2.3.4:0", false, SAF_E_RANGE,
-		  "address '1.2.3.4:0': port 0 is not allowed" },
-		{ "1.2.3.4:65536", false, SAF_E_RANGE,
-		  "address '1.2.3.4:65536': port 65536 outside 1..65535" },
-		{ "1.2.3.4:8x", false, SAF_E_FORMAT,
-		  "address '1.2.3.4:8x': port '8x' is not a number" },
-		{ "1.2.3.4:-1", false, SAF_E_FORMAT, NULL },
-		{ "[::1", false, SAF_E_FORMAT, "address '[::1': missing ']'" },
-		{ "[::1]80", false, SAF_E_FORMAT,
-		  "address '[::1]80': expected ':PORT' after ']'" },
-		{ "[1.2.3.4]:80", false, SAF_E_FORMAT,
-		  "address '[1.2.3.4]:80': '1.2.3.4' is not an IPv6 address" },
-		{ "2001:db8::g", false, SAF_E_FORMAT, NULL },
-		{ "host.example:80", false, SAF_E_FORMAT, NULL },
-		{ "1.2.3.4", true, SAF_E_FORMAT,
-		  "address '1.2.3.4': a port is required (ADDR:PORT)" },
-		{ "::1", true, SAF_E_FORMAT,
-		  "address '::1': a port is required ([ADDR]:PORT)" },
-		{ "[::1]", true, SAF_E_FORMAT, NULL },
-		{ "1111111111111111111111111111111111111111111111111111111111"
-		  "111111111",
-		  false, SAF_E_RANGE, NULL },
+		{"", false, SAF_E_FORMAT, "address: empty"},
+		{"1.2.3", false, SAF_E_FORMAT,
+		 "address '1.2.3': '1.2.3' is not an IPv4 address"},
+		{"1.2.3.4:", false, SAF_E_FORMAT,
+		 "address '1.2.3.4:': empty port after ':'"},
+		{"1.2.3.4:0", false, SAF_E_RANGE,
+		 "address '1.2.3.4:0': port 0 is not allowed"},
+		{"1.2.3.4:65536", false, SAF_E_RANGE,
+		 "address '1.2.3.4:65536': port 65536 outside 1..65535"},
+		{"1.2.3.4:8x", false, SAF_E_FORMAT,
+		 "address '1.2.3.4:8x': port '8x' is not a number"},
+		{"1.2.3.4:-1", false, SAF_E_FORMAT, NULL},
+		{"[::1", false, SAF_E_FORMAT, "address '[::1': missing ']'"},
+		{"[::1]80", false, SAF_E_FORMAT,
+		 "address '[::1]80': expected ':PORT' after ']'"},
+		{"[1.2.3.4]:80", false, SAF_E_FORMAT,
+		 "address '[1.2.3.4]:80': '1.2.3.4' is not an IPv6 address"},
+		{"2001:db8::g", false, SAF_E_FORMAT, NULL},
+		{"host.example:80", false, SAF_E_FORMAT, NULL},
+		{"1.2.3.4", true, SAF_E_FORMAT,
+		 "address '1.2.3.4': a port is required (ADDR:PORT)"},
+		{"::1", true, SAF_E_FORMAT,
+		 "address '::1': a port is required ([ADDR]:PORT)"},
+		{"[::1]", true, SAF_E_FORMAT, NULL},
+		{"1111111111111111111111111111111111111111111111111111111111"
+		 "111111111",
+		 false, SAF_E_RANGE, NULL},
 	};
 	saf_addr a;
 
@@ -147,8 +147,7 @@ static void test_prefix_parse(void **state)
 	assert_int_equal(err.code, SAF_E_FORMAT);
 	assert_int_equal(saf_prefix_parse("10.0.0/8", &a, &len, &err), -1);
 	assert_int_equal(saf_prefix_parse("", &a, &len, &err), -1);
-	assert_int_equal(saf_prefix_parse("10.0.0.0:80/8", &a, &len, &err),
-			 -1);
+	assert_int_equal(saf_prefix_parse("10.0.0.0:80/8", &a, &len, &err), -1);
 }
 
 static void test_equal(void **state)
@@ -184,26 +183,25 @@ static void test_sockaddr_round_trip(void **state)
 	len = saf_addr_to_sockaddr(&a, &ss);
 	assert_int_equal(len, sizeof(struct sockaddr_in));
 	assert_int_equal(ss.ss_family, AF_INET);
-	assert_int_equal(saf_addr_from_sockaddr((struct sockaddr *)&ss, len,
-						&b, &err),
-			 0);
+	assert_int_equal(
+		saf_addr_from_sockaddr((struct sockaddr *)&ss, len, &b, &err),
+		0);
 	assert_true(saf_addr_equal(&a, &b));
 
 	a = parse_ok("[2001:db8::1]:8443", false);
 	len = saf_addr_to_sockaddr(&a, &ss);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
-	assert_int_equal(saf_addr_from_sockaddr((struct sockaddr *)&ss, len,
-						&b, &err),
-			 0);
+	assert_int_equal(
+		saf_addr_from_sockaddr((struct sockaddr *)&ss, len, &b, &err),
+		0);
 	assert_true(saf_addr_equal(&a, &b));
 
 	/* An IPv4-mapped socket address becomes family 4. */
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(80);
-	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.7",
-				   &sin6.sin6_addr),
-			 1);
+	assert_int_equal(
+		inet_pton(AF_INET6, "::ffff:198.51.100.7", &sin6.sin6_addr), 1);
 	assert_int_equal(saf_addr_from_sockaddr((struct sockaddr *)&sin6,
 						sizeof(sin6), &b, &err),
 			 0);
@@ -212,8 +210,8 @@ static void test_sockaddr_round_trip(void **state)
 
 	/* Too short, and a family that is not IP. */
 	assert_int_equal(saf_addr_from_sockaddr((struct sockaddr *)&sin6,
-						sizeof(struct sockaddr_in),
-						&b, &err),
+						sizeof(struct sockaddr_in), &b,
+						&err),
 			 -1);
 	assert_int_equal(err.code, SAF_E_INVAL);
 	{
@@ -243,24 +241,24 @@ static void test_classify(void **state)
 		const char *in;
 		saf_addr_class c;
 	} cases[] = {
-		{ "192.0.2.1", SAF_ADDR_UNICAST },
-		{ "0.0.0.0", SAF_ADDR_UNSPECIFIED },
-		{ "0.1.2.3", SAF_ADDR_UNSPECIFIED },
-		{ "127.0.0.1", SAF_ADDR_LOOPBACK },
-		{ "127.255.0.9", SAF_ADDR_LOOPBACK },
-		{ "224.0.0.1", SAF_ADDR_MULTICAST },
-		{ "239.255.255.255", SAF_ADDR_MULTICAST },
-		{ "223.255.255.255", SAF_ADDR_UNICAST },
-		{ "240.0.0.1", SAF_ADDR_UNICAST },
-		{ "255.255.255.255", SAF_ADDR_BROADCAST },
-		{ "2001:db8::1", SAF_ADDR_UNICAST },
-		{ "::", SAF_ADDR_UNSPECIFIED },
-		{ "::1", SAF_ADDR_LOOPBACK },
-		{ "::2", SAF_ADDR_UNICAST },
-		{ "ff02::1", SAF_ADDR_MULTICAST },
-		{ "::ffff:224.0.0.5", SAF_ADDR_MULTICAST },
-		{ "::ffff:127.0.0.1", SAF_ADDR_LOOPBACK },
-		{ "::ffff:192.0.2.1", SAF_ADDR_UNICAST },
+		{"192.0.2.1", SAF_ADDR_UNICAST},
+		{"0.0.0.0", SAF_ADDR_UNSPECIFIED},
+		{"0.1.2.3", SAF_ADDR_UNSPECIFIED},
+		{"127.0.0.1", SAF_ADDR_LOOPBACK},
+		{"127.255.0.9", SAF_ADDR_LOOPBACK},
+		{"224.0.0.1", SAF_ADDR_MULTICAST},
+		{"239.255.255.255", SAF_ADDR_MULTICAST},
+		{"223.255.255.255", SAF_ADDR_UNICAST},
+		{"240.0.0.1", SAF_ADDR_UNICAST},
+		{"255.255.255.255", SAF_ADDR_BROADCAST},
+		{"2001:db8::1", SAF_ADDR_UNICAST},
+		{"::", SAF_ADDR_UNSPECIFIED},
+		{"::1", SAF_ADDR_LOOPBACK},
+		{"::2", SAF_ADDR_UNICAST},
+		{"ff02::1", SAF_ADDR_MULTICAST},
+		{"::ffff:224.0.0.5", SAF_ADDR_MULTICAST},
+		{"::ffff:127.0.0.1", SAF_ADDR_LOOPBACK},
+		{"::ffff:192.0.2.1", SAF_ADDR_UNICAST},
 	};
 
 	(void)state;
@@ -274,8 +272,7 @@ static void test_classify(void **state)
 	}
 	assert_string_equal(saf_addr_class_name(SAF_ADDR_BROADCAST),
 			    "broadcast");
-	assert_string_equal(saf_addr_class_name((saf_addr_class)99),
-			    "unknown");
+	assert_string_equal(saf_addr_class_name((saf_addr_class)99), "unknown");
 }
 
 static void test_check_target(void **state)
@@ -287,7 +284,8 @@ static void test_check_target(void **state)
 	a = parse_ok("224.0.0.1", false);
 	assert_int_equal(saf_addr_check_target(&a, false, "advert", &err), -1);
 	assert_int_equal(err.code, SAF_E_REFUSED);
-	assert_string_equal(err.msg, "advert for 224.0.0.1 rejected: multicast");
+	assert_string_equal(err.msg,
+			    "advert for 224.0.0.1 rejected: multicast");
 
 	a = parse_ok("[::]:443", false);
 	assert_int_equal(saf_addr_check_target(&a, true, "token target", &err),

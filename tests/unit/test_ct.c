@@ -11,7 +11,7 @@
 
 static void test_ct_equal(void **state)
 {
-	uint8_t a[32] = { 0 }, b[32] = { 0 };
+	uint8_t a[32] = {0}, b[32] = {0};
 
 	(void)state;
 	assert_int_equal(saf_ct_equal(a, b, sizeof(a)), 1);

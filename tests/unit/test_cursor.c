@@ -13,8 +13,8 @@
 
 static void test_get_integers_big_endian(void **state)
 {
-	const uint8_t buf[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-				0x08, 0x09, 0x0a, 0x0b };
+	const uint8_t buf[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+			       0x07, 0x08, 0x09, 0x0a, 0x0b};
 	saf_reader r;
 	uint8_t u8;
 	uint16_t u16;
@@ -34,7 +34,7 @@ static void test_get_integers_big_endian(void **state)
 
 static void test_short_reads_fail_and_keep_position(void **state)
 {
-	const uint8_t buf[7] = { 0 };
+	const uint8_t buf[7] = {0};
 	saf_error err;
 	saf_reader r;
 	saf_slice s;
@@ -68,7 +68,7 @@ static void test_short_reads_fail_and_keep_position(void **state)
 
 static void test_get_bytes_borrows(void **state)
 {
-	const uint8_t buf[] = { 1, 2, 3, 4 };
+	const uint8_t buf[] = {1, 2, 3, 4};
 	saf_reader r;
 	saf_slice s;
 
@@ -115,7 +115,7 @@ static void test_vec8_range_edges(void **state)
 
 static void test_vec8_short_body(void **state)
 {
-	uint8_t buf[20] = { 20 };
+	uint8_t buf[20] = {20};
 	saf_error err;
 	saf_reader r;
 	saf_slice s;
@@ -132,7 +132,7 @@ static void test_vec8_short_body(void **state)
 
 static void test_expect_end_trailing(void **state)
 {
-	const uint8_t buf[3] = { 0 };
+	const uint8_t buf[3] = {0};
 	saf_error err;
 	saf_reader r;
 	uint8_t u8;
@@ -147,9 +147,9 @@ static void test_expect_end_trailing(void **state)
 
 static void test_writer_exact_fit(void **state)
 {
-	const uint8_t want[] = { 0xfd, 0x53, 0x46, 0, 0, 0, 0, 0,
-				 0,    0,    0x2a, 2,  9,  8 };
-	const uint8_t v[] = { 9, 8 };
+	const uint8_t want[] = {0xfd, 0x53, 0x46, 0,	0, 0, 0,
+				0,    0,    0,	  0x2a, 2, 9, 8};
+	const uint8_t v[] = {9, 8};
 	uint8_t buf[sizeof(want)];
 	saf_writer w;
 
@@ -167,7 +167,7 @@ static void test_writer_exact_fit(void **state)
 
 static void test_writer_overflow_is_sticky(void **state)
 {
-	uint8_t buf[4] = { 0 };
+	uint8_t buf[4] = {0};
 	saf_error err;
 	saf_writer w;
 
@@ -175,7 +175,7 @@ static void test_writer_overflow_is_sticky(void **state)
 	saf_writer_init(&w, buf, 3);
 	saf_put_u16(&w, 0x0102);
 	saf_put_u16(&w, 0x0304); /* does not fit */
-	saf_put_u8(&w, 0x05);    /* would fit, but the writer failed */
+	saf_put_u8(&w, 0x05);	 /* would fit, but the writer failed */
 	assert_true(w.failed);
 	assert_int_equal(w.len, 2);
 	assert_int_equal(buf[2], 0);

@@ -12,14 +12,13 @@
 
 static void test_decode_both_cases(void **state)
 {
-	const uint8_t want[] = { 0x00, 0xab, 0xcd, 0xef, 0x19 };
+	const uint8_t want[] = {0x00, 0xab, 0xcd, 0xef, 0x19};
 	uint8_t out[8];
 	size_t n = 99;
 
 	(void)state;
-	assert_int_equal(saf_hex_decode("00aBCdeF19", out, sizeof(out), &n,
-					NULL),
-			 0);
+	assert_int_equal(
+		saf_hex_decode("00aBCdeF19", out, sizeof(out), &n, NULL), 0);
 	assert_int_equal(n, sizeof(want));
 	assert_memory_equal(out, want, sizeof(want));
 	assert_int_equal(saf_hex_decode("", out, sizeof(out), &n, NULL), 0);
@@ -33,8 +32,7 @@ static void test_decode_errors(void **state)
 	size_t n = 7;
 
 	(void)state;
-	assert_int_equal(saf_hex_decode("abc", out, sizeof(out), &n, &err),
-			 -1);
+	assert_int_equal(saf_hex_decode("abc", out, sizeof(out), &n, &err), -1);
 	assert_int_equal(err.code, SAF_E_FORMAT);
 	assert_string_equal(err.msg, "hex: odd number of digits (3)");
 	assert_int_equal(n, 7);
@@ -51,20 +49,18 @@ static void test_decode_errors(void **state)
 			 -1);
 	assert_int_equal(err.code, SAF_E_FORMAT);
 
-	assert_int_equal(saf_hex_decode("0011223344", out, sizeof(out), &n,
-					&err),
-			 -1);
+	assert_int_equal(
+		saf_hex_decode("0011223344", out, sizeof(out), &n, &err), -1);
 	assert_int_equal(err.code, SAF_E_RANGE);
 	assert_string_equal(err.msg, "hex: 5 bytes, at most 4 allowed");
-	assert_int_equal(saf_hex_decode("00112233", out, sizeof(out), &n,
-					&err),
+	assert_int_equal(saf_hex_decode("00112233", out, sizeof(out), &n, &err),
 			 0);
 	assert_int_equal(n, 4);
 }
 
 static void test_encode(void **state)
 {
-	const uint8_t in[] = { 0x00, 0x7f, 0x80, 0xff };
+	const uint8_t in[] = {0x00, 0x7f, 0x80, 0xff};
 	char out[2 * sizeof(in) + 1];
 
 	(void)state;

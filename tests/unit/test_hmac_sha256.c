@@ -36,20 +36,23 @@ static void test_rfc4231(void **state)
 	/* Test case 1 */
 	memset(key, 0x0b, 20);
 	mac_hex(key, 20, (const uint8_t *)"Hi There", 8, out);
-	assert_string_equal(out, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833d"
-				 "a726e9376c2e32cff7");
+	assert_string_equal(out,
+			    "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833d"
+			    "a726e9376c2e32cff7");
 	/* Test case 2 */
 	mac_hex((const uint8_t *)"Jefe", 4,
 		(const uint8_t *)"what do ya want for nothing?", 28, out);
-	assert_string_equal(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739"
-				 "839dec58b964ec3843");
+	assert_string_equal(out,
+			    "5bdcc146bf60754e6a042426089575c75a003f089d2739"
+			    "839dec58b964ec3843");
 	/* Test case 6: a 131-byte key is hashed first. */
 	memset(key, 0xaa, sizeof(key));
 	memcpy(msg, "Test Using Larger Than Block-Size Key - Hash Key First",
 	       54);
 	mac_hex(key, sizeof(key), msg, 54, out);
-	assert_string_equal(out, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5"
-				 "140546040f0ee37f54");
+	assert_string_equal(out,
+			    "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5"
+			    "140546040f0ee37f54");
 }
 
 static void test_matches_libcrypto(void **state)

@@ -24,8 +24,7 @@ static void nonce_of(uint32_t id, uint8_t out[16])
 	memcpy(out, &id, sizeof(id));
 }
 
-static saf_replay_result put(saf_replay_cache *c, uint32_t id,
-			     uint64_t expiry)
+static saf_replay_result put(saf_replay_cache *c, uint32_t id, uint64_t expiry)
 {
 	uint8_t n[16];
 
@@ -37,7 +36,7 @@ static void test_fresh_then_seen(void **state)
 {
 	uint64_t now = 100;
 	saf_replay_cache *c = saf_replay_cache_new(8, fake_clock, &now, NULL);
-	const uint8_t a[16] = { 1 }, b[17] = { 1 };
+	const uint8_t a[16] = {1}, b[17] = {1};
 	saf_replay_stats st;
 
 	(void)state;

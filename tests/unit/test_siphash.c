@@ -13,8 +13,7 @@
 static void test_reference_vectors(void **state)
 {
 	/* key bytes 00..0f, read little-endian as the reference does */
-	const uint64_t key[2] = { 0x0706050403020100ULL,
-				  0x0f0e0d0c0b0a0908ULL };
+	const uint64_t key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
 	uint8_t msg[16];
 
 	(void)state;
@@ -27,8 +26,8 @@ static void test_reference_vectors(void **state)
 
 static void test_key_and_length_matter(void **state)
 {
-	const uint64_t k1[2] = { 1, 2 }, k2[2] = { 1, 3 };
-	const uint8_t msg[16] = { 0 };
+	const uint64_t k1[2] = {1, 2}, k2[2] = {1, 3};
+	const uint8_t msg[16] = {0};
 
 	(void)state;
 	assert_true(saf_siphash24(k1, msg, 16) != saf_siphash24(k2, msg, 16));

@@ -61,8 +61,7 @@ static void test_vectors(void **state)
 			const char *port = vec_get(v, "port");
 
 			assert_int_equal(opt.form, SAF_TCPOPT_ADVERT);
-			assert_int_equal(a.family,
-					 atoi(vec_get(v, "family")));
+			assert_int_equal(a.family, atoi(vec_get(v, "family")));
 			if (strcmp(port, "null") == 0) {
 				assert_false(a.has_port);
 			} else {
@@ -99,15 +98,14 @@ static void test_every_bad_length(void **state)
 		buf[2] = 0x53;
 		buf[3] = 0x46;
 		if (n < 4) {
-			assert_int_equal(saf_tcpopt_decode(buf, n, NULL, &opt,
-							   &err),
-					 -1);
+			assert_int_equal(
+				saf_tcpopt_decode(buf, n, NULL, &opt, &err),
+				-1);
 			continue;
 		}
 		if (is_form_len(n)) {
-			assert_int_equal(saf_tcpopt_decode(buf, n, NULL, &opt,
-							   &err),
-					 0);
+			assert_int_equal(
+				saf_tcpopt_decode(buf, n, NULL, &opt, &err), 0);
 			continue;
 		}
 		assert_int_equal(saf_tcpopt_decode(buf, n, NULL, &opt, &err),
@@ -134,7 +132,7 @@ static void test_every_bad_length(void **state)
  * (each byte flipped), wrong kind. */
 static void test_each_form_negative(void **state)
 {
-	const size_t forms[] = { 4, 8, 10, 20, 22 };
+	const size_t forms[] = {4, 8, 10, 20, 22};
 
 	(void)state;
 	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
@@ -151,21 +149,20 @@ static void test_each_form_negative(void **state)
 		assert_int_equal(saf_tcpopt_decode(buf, n, NULL, &opt, &err),
 				 0);
 		for (size_t cut = 0; cut < n; cut++) {
-			assert_int_equal(saf_tcpopt_decode(buf, cut, NULL, &opt,
-							   &err),
-					 -1);
+			assert_int_equal(
+				saf_tcpopt_decode(buf, cut, NULL, &opt, &err),
+				-1);
 			assert_int_equal(err.code, SAF_E_SHORT);
 		}
-		assert_int_equal(saf_tcpopt_decode(buf, n + 1, NULL, &opt,
-						   &err),
-				 -1);
+		assert_int_equal(
+			saf_tcpopt_decode(buf, n + 1, NULL, &opt, &err), -1);
 		assert_int_equal(err.code, SAF_E_TRAILING);
 
 		for (size_t b = 2; b < 4; b++) {
 			buf[b] ^= 0x01;
-			assert_int_equal(saf_tcpopt_decode(buf, n, NULL, &opt,
-							   &err),
-					 -1);
+			assert_int_equal(
+				saf_tcpopt_decode(buf, n, NULL, &opt, &err),
+				-1);
 			assert_int_equal(err.code, SAF_E_FORMAT);
 			buf[b] ^= 0x01;
 		}
@@ -182,11 +179,11 @@ static void test_each_form_negative(void **state)
 
 static void test_configured_kind_and_exid(void **state)
 {
-	const saf_tcpopt_cfg cfg = { .kind = 254, .exid = 0xabcd };
-	const uint8_t custom[] = { 254, 4, 0xab, 0xcd };
-	const uint8_t deflt[] = { 253, 4, 0x53, 0x46 };
+	const saf_tcpopt_cfg cfg = {.kind = 254, .exid = 0xabcd};
+	const uint8_t custom[] = {254, 4, 0xab, 0xcd};
+	const uint8_t deflt[] = {253, 4, 0x53, 0x46};
 	uint8_t buf[8];
-	saf_tcpopt opt = { .form = SAF_TCPOPT_FLAG };
+	saf_tcpopt opt = {.form = SAF_TCPOPT_FLAG};
 	saf_error err;
 	size_t len;
 
@@ -194,9 +191,8 @@ static void test_configured_kind_and_exid(void **state)
 	assert_int_equal(saf_tcpopt_decode(custom, 4, &cfg, &opt, &err), 0);
 	assert_int_equal(saf_tcpopt_decode(deflt, 4, &cfg, &opt, &err), -1);
 	assert_int_equal(saf_tcpopt_decode(custom, 4, NULL, &opt, &err), -1);
-	assert_int_equal(saf_tcpopt_encode(&opt, &cfg, buf, sizeof(buf), &len,
-					   &err),
-			 0);
+	assert_int_equal(
+		saf_tcpopt_encode(&opt, &cfg, buf, sizeof(buf), &len, &err), 0);
 	assert_int_equal(len, 4);
 	assert_memory_equal(buf, custom, 4);
 	assert_int_equal(saf_tcpopt_cfg_default().kind, 253);
@@ -217,28 +213,27 @@ static void test_encode_errors(void **state)
 	opt.addr.has_port = true;
 	opt.addr.port = 443;
 	for (size_t cap = 0; cap < 22; cap++) {
-		assert_int_equal(saf_tcpopt_encode(&opt, NULL, buf, cap, &len,
-						   &err),
-				 -1);
+		assert_int_equal(
+			saf_tcpopt_encode(&opt, NULL, buf, cap, &len, &err),
+			-1);
 		assert_int_equal(err.code, SAF_E_NOSPACE);
 	}
-	assert_int_equal(saf_tcpopt_encode(&opt, NULL, buf, 22, &len, &err),
-			 0);
+	assert_int_equal(saf_tcpopt_encode(&opt, NULL, buf, 22, &len, &err), 0);
 	opt.addr.family = 5;
 	assert_int_equal(saf_tcpopt_encoded_len(&opt), 0);
-	assert_int_equal(saf_tcpopt_encode(&opt, NULL, buf, sizeof(buf), &len,
-					   &err),
-			 -1);
+	assert_int_equal(
+		saf_tcpopt_encode(&opt, NULL, buf, sizeof(buf), &len, &err),
+		-1);
 	assert_int_equal(err.code, SAF_E_INVAL);
 	opt.form = (saf_tcpopt_form)7;
-	assert_int_equal(saf_tcpopt_encode(&opt, NULL, buf, sizeof(buf), &len,
-					   &err),
-			 -1);
+	assert_int_equal(
+		saf_tcpopt_encode(&opt, NULL, buf, sizeof(buf), &len, &err),
+		-1);
 	assert_int_equal(err.code, SAF_E_INVAL);
 }
 
-static void check_choice(const char *unicast, uint16_t conn_port,
-			 size_t room, int want_len, bool want_port)
+static void check_choice(const char *unicast, uint16_t conn_port, size_t room,
+			 int want_len, bool want_port)
 {
 	saf_error err;
 	saf_tcpopt opt;

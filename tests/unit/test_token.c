@@ -74,14 +74,13 @@ static void test_vectors(void **state)
 		assert_slice_hex(t.signature, vec_get(v, "signature"));
 		assert_int_equal(t.signed_len, len - 1 - t.signature.len);
 
-		assert_int_equal(saf_token_encode(&t, again, sizeof(again),
-						  &len2, &err),
-				 0);
+		assert_int_equal(
+			saf_token_encode(&t, again, sizeof(again), &len2, &err),
+			0);
 		assert_int_equal(len2, len);
 		assert_memory_equal(again, buf, len);
-		assert_int_equal(saf_token_encode_unsigned(&t, again,
-							   sizeof(again), &len2,
-							   &err),
+		assert_int_equal(saf_token_encode_unsigned(
+					 &t, again, sizeof(again), &len2, &err),
 				 0);
 		assert_int_equal(len2, t.signed_len);
 	}
@@ -222,9 +221,9 @@ static void test_encode_errors(void **state)
 	t.target.family = 4;
 	t.target.has_port = true;
 	t.target.port = 443;
-	t.session_id = (saf_slice){ bytes, 32 };
-	t.nonce = (saf_slice){ bytes, 16 };
-	t.signature = (saf_slice){ bytes, 32 };
+	t.session_id = (saf_slice){bytes, 32};
+	t.nonce = (saf_slice){bytes, 16};
+	t.signature = (saf_slice){bytes, 32};
 	assert_int_equal(saf_token_encode(&t, buf, sizeof(buf), &full, &err),
 			 0);
 	assert_int_equal(full, SAF_TOKEN_MIN_LEN);
@@ -234,12 +233,11 @@ static void test_encode_errors(void **state)
 		assert_int_equal(err.code, SAF_E_NOSPACE);
 	}
 	for (size_t cap = 0; cap < full - 33; cap++)
-		assert_int_equal(saf_token_encode_unsigned(&t, buf, cap, &len,
-							   &err),
-				 -1);
-	assert_int_equal(saf_token_encode_unsigned(&t, buf, full - 33, &len,
-						   &err),
-			 0);
+		assert_int_equal(
+			saf_token_encode_unsigned(&t, buf, cap, &len, &err),
+			-1);
+	assert_int_equal(
+		saf_token_encode_unsigned(&t, buf, full - 33, &len, &err), 0);
 
 	t.session_id.len = 31;
 	assert_int_equal(saf_token_encode(&t, buf, sizeof(buf), &len, &err),

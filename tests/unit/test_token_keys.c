@@ -66,7 +66,7 @@ static void test_node_key_changes_key_not_session_id(void **state)
 
 static void test_psk_length_limits(void **state)
 {
-	uint8_t psk[SAF_PSK_MAX_LEN + 1], nk[32] = { 0 }, sid[32];
+	uint8_t psk[SAF_PSK_MAX_LEN + 1], nk[32] = {0}, sid[32];
 	saf_token_keys k;
 	saf_error err;
 
@@ -75,20 +75,19 @@ static void test_psk_length_limits(void **state)
 	assert_int_equal(saf_token_keys_derive(nk, psk, 0, &k, &err), -1);
 	assert_int_equal(err.code, SAF_E_RANGE);
 	assert_string_equal(err.msg, "psk: length 0 outside 1..64");
-	assert_int_equal(saf_token_keys_derive(nk, psk, SAF_PSK_MAX_LEN + 1, &k,
-					       &err),
-			 -1);
+	assert_int_equal(
+		saf_token_keys_derive(nk, psk, SAF_PSK_MAX_LEN + 1, &k, &err),
+		-1);
 	assert_int_equal(saf_session_id_derive(psk, 0, sid, &err), -1);
 	assert_int_equal(saf_token_keys_derive(nk, psk, 1, &k, &err), 0);
-	assert_int_equal(saf_token_keys_derive(nk, psk, SAF_PSK_MAX_LEN, &k,
-					       &err),
-			 0);
+	assert_int_equal(
+		saf_token_keys_derive(nk, psk, SAF_PSK_MAX_LEN, &k, &err), 0);
 }
 
 static void test_wipe_and_prepare(void **state)
 {
 	static const saf_token_keys zero;
-	uint8_t psk[32] = { 1 }, nk[32] = { 2 };
+	uint8_t psk[32] = {1}, nk[32] = {2};
 	saf_token_keys k, hand;
 
 	(void)state;

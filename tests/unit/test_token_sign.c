@@ -40,15 +40,13 @@ static void test_known_answer_token(void **state)
 	kat_keys(v, &k);
 	nonce_len = vec_hex(v, "nonce", nonce, sizeof(nonce));
 	want_len = vec_hex(v, "token", want, sizeof(want));
-	assert_int_equal(saf_addr_parse(vec_get(v, "target"), true, &target,
-					&err),
-			 0);
-	assert_int_equal(saf_token_mint(&k, &target,
-					strtoull(vec_get(v, "expiry"), NULL,
-						 10),
-					nonce, nonce_len, got, sizeof(got),
-					&len, &err),
-			 0);
+	assert_int_equal(
+		saf_addr_parse(vec_get(v, "target"), true, &target, &err), 0);
+	assert_int_equal(
+		saf_token_mint(&k, &target,
+			       strtoull(vec_get(v, "expiry"), NULL, 10), nonce,
+			       nonce_len, got, sizeof(got), &len, &err),
+		0);
 	assert_int_equal(len, want_len);
 	assert_memory_equal(got, want, len);
 	assert_int_equal(vec_hex(v, "signature", sig, sizeof(sig)), 32);
@@ -58,7 +56,7 @@ static void test_known_answer_token(void **state)
 
 static void test_signature_is_hmac_of_signed_bytes(void **state)
 {
-	uint8_t psk[32] = { 9 }, nk[32] = { 8 }, out[300], mac[32];
+	uint8_t psk[32] = {9}, nk[32] = {8}, out[300], mac[32];
 	unsigned mac_len = 0;
 	saf_token_keys k, hand;
 	saf_token t;
@@ -67,9 +65,8 @@ static void test_signature_is_hmac_of_signed_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(saf_token_keys_derive(nk, psk, 32, &k, NULL), 0);
-	assert_int_equal(saf_addr_parse("[2001:db8::5]:443", true, &target,
-					NULL),
-			 0);
+	assert_int_equal(
+		saf_addr_parse("[2001:db8::5]:443", true, &target, NULL), 0);
 	assert_int_equal(saf_token_mint(&k, &target, 12345, NULL, 0, out,
 					sizeof(out), &len, NULL),
 			 0);
@@ -90,7 +87,7 @@ static void test_signature_is_hmac_of_signed_bytes(void **state)
 
 static void test_random_nonces_differ(void **state)
 {
-	uint8_t psk[32] = { 1 }, nk[32] = { 2 }, a[200], b[200];
+	uint8_t psk[32] = {1}, nk[32] = {2}, a[200], b[200];
 	saf_token_keys k;
 	saf_addr target;
 	size_t la, lb;
@@ -112,7 +109,7 @@ static void test_random_nonces_differ(void **state)
 static void test_mint_errors(void **state)
 {
 	static uint8_t nonce[256], out[600];
-	uint8_t psk[32] = { 1 }, nk[32] = { 2 };
+	uint8_t psk[32] = {1}, nk[32] = {2};
 	saf_token_keys k;
 	saf_error err;
 	saf_addr target;

@@ -10,7 +10,7 @@
 
 #include "saf/token_crypto.h"
 
-#define NOW 1700000000u
+#define NOW    1700000000u
 #define EXPIRY (NOW + 600u)
 
 struct fixture {
@@ -112,11 +112,11 @@ static void test_malformed(void **state)
 	buf[0] = 2;
 	assert_int_equal(verify(f, buf, f->len, &err), SAF_TOKEN_MALFORMED);
 	{
-		saf_verify_params none = { 0 };
+		saf_verify_params none = {0};
 
-		assert_int_equal(saf_token_verify(&none, f->tok, f->len, NULL,
-						  &err),
-				 SAF_TOKEN_MALFORMED);
+		assert_int_equal(
+			saf_token_verify(&none, f->tok, f->len, NULL, &err),
+			SAF_TOKEN_MALFORMED);
 	}
 }
 
@@ -195,12 +195,11 @@ static void test_session_mismatch(void **state)
 	memset(nonce, 1, sizeof(nonce));
 	memset(&t, 0, sizeof(t));
 	t.target = f->local;
-	t.session_id = (saf_slice){ other_sid, sizeof(other_sid) };
+	t.session_id = (saf_slice){other_sid, sizeof(other_sid)};
 	t.expiry = EXPIRY;
-	t.nonce = (saf_slice){ nonce, sizeof(nonce) };
-	assert_int_equal(saf_token_encode_unsigned(&t, buf, sizeof(buf), &len,
-						   NULL),
-			 0);
+	t.nonce = (saf_slice){nonce, sizeof(nonce)};
+	assert_int_equal(
+		saf_token_encode_unsigned(&t, buf, sizeof(buf), &len, NULL), 0);
 	{
 		uint8_t sig[32];
 
@@ -209,8 +208,7 @@ static void test_session_mismatch(void **state)
 		saf_put_vec8(&w, sig, sizeof(sig));
 		len += w.len;
 	}
-	assert_int_equal(verify(f, buf, len, &err),
-			 SAF_TOKEN_SESSION_MISMATCH);
+	assert_int_equal(verify(f, buf, len, &err), SAF_TOKEN_SESSION_MISMATCH);
 	assert_string_equal(err.msg,
 			    "token: session_id is not the resumed session's");
 }
@@ -233,9 +231,9 @@ static void test_expired_edges(void **state)
 static void test_wrong_target(void **state)
 {
 	struct fixture *f = *state;
-	const char *const others[] = { "192.0.2.10:444", "192.0.2.11:443",
-				       "[::ffff:192.0.2.10]:443",
-				       "[2001:db8::a]:443" };
+	const char *const others[] = {"192.0.2.10:444", "192.0.2.11:443",
+				      "[::ffff:192.0.2.10]:443",
+				      "[2001:db8::a]:443"};
 	saf_error err;
 	saf_addr local;
 
@@ -285,8 +283,8 @@ static void test_order_and_no_record_on_failure(void **state)
 static void test_replay_cache_full(void **state)
 {
 	struct fixture *f = *state;
-	saf_replay_cache *small = saf_replay_cache_new(1, fake_clock, &f->clock,
-							NULL);
+	saf_replay_cache *small =
+		saf_replay_cache_new(1, fake_clock, &f->clock, NULL);
 	uint8_t nonce[16], tok2[300];
 	saf_error err;
 	size_t len2;
@@ -312,7 +310,7 @@ static void test_verdict_names(void **state)
 {
 	static const char *const want[SAF_VERDICT_COUNT] = {
 		"valid",   "malformed", "bad_signature", "session_mismatch",
-		"expired", "replayed",  "wrong_target",  "replay_cache_full",
+		"expired", "replayed",	"wrong_target",	 "replay_cache_full",
 	};
 
 	(void)state;

@@ -45,7 +45,8 @@ void vec_load(const char *rel, vec_file *v)
 			fail_msg("%s: bad line '%s'", v->path, s);
 		*colon = '\0';
 		snprintf(v->f[v->n].key, VEC_KEY_LEN, "%s", trim(s));
-		snprintf(v->f[v->n].value, VEC_VALUE_LEN, "%s", trim(colon + 1));
+		snprintf(v->f[v->n].value, VEC_VALUE_LEN, "%s",
+			 trim(colon + 1));
 		v->n++;
 	}
 	fclose(f);

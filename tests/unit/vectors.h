@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define VEC_MAX_FIELDS 24
-#define VEC_KEY_LEN 32
-#define VEC_VALUE_LEN 2048
-#define VEC_MAX_FILES 64
+#define VEC_KEY_LEN    32
+#define VEC_VALUE_LEN  2048
+#define VEC_MAX_FILES  64
 
 typedef struct vec_file {
 	char path[512];
