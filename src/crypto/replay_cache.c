@@ -14,7 +14,8 @@
  * `capacity` slots are occupied does a call sweep the whole table, and it
  * does so only if some entry can have expired since the last full sweep
  * (now >= the smallest live expiry seen then). A full cache therefore
- * answers FULL in O(1) until something expires.
+ * answers FULL in O(1) until something expires, and sweeps whole at most
+ * once per clock second.
  *
  * Entries hold the 64-bit SipHash of the nonce under a per-cache random
  * key: a false "replayed" needs a 64-bit collision among live nonces, and a

@@ -172,8 +172,9 @@ static void test_realtime_clock(void **state)
 }
 
 /* The cache against a plain array, over many random operations with
- * random lifetimes and a moving clock, so entries expire in every order
- * and clusters are cut everywhere. */
+ * random lifetimes and a moving clock, so entries expire in every order,
+ * clusters are cut everywhere and the cache is often full (about 700
+ * nonces would be live for 500 places). */
 #define MODEL_IDS 3000u
 #define MODEL_CAP 500u
 
@@ -185,6 +186,7 @@ static void test_matches_model(void **state)
 		saf_replay_cache_new(MODEL_CAP, fake_clock, &now, NULL);
 	uint32_t rng = 12345;
 	saf_replay_stats st;
+	uint64_t seen[3] = { 0 };
 
 	(void)state;
 	assert_non_null(c);
@@ -197,7 +199,7 @@ static void test_matches_model(void **state)
 		rng = rng * 1103515245u + 12345u;
 		id = (rng >> 8) % MODEL_IDS;
 		rng = rng * 1103515245u + 12345u;
-		life = (rng >> 8) % 50;
+		life = (rng >> 8) % 200;
 		if (op % 7 == 0)
 			now++;
 		for (uint32_t i = 0; i < MODEL_IDS; i++)
@@ -216,6 +218,7 @@ static void test_matches_model(void **state)
 		if (got != want)
 			fail_msg("op %u id %u now %lu life %u: got %d want %d",
 				 op, id, (unsigned long)now, life, got, want);
+		seen[got]++;
 		if (want == SAF_REPLAY_FRESH && life > 0)
 			model[id] = now + life;
 		if (op % 1000 == 0) {
@@ -226,6 +229,10 @@ static void test_matches_model(void **state)
 			assert_int_equal(st.live, live);
 		}
 	}
+	/* The workload reached every outcome, the full cache included. */
+	assert_true(seen[SAF_REPLAY_FRESH] > 10000);
+	assert_true(seen[SAF_REPLAY_SEEN] > 1000);
+	assert_true(seen[SAF_REPLAY_FULL] > 1000);
 	saf_replay_cache_free(c);
 }
 
