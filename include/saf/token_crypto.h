@@ -47,9 +47,10 @@ SAF_MUST_CHECK int saf_session_id_derive(const uint8_t *psk, size_t psk_len,
 					 uint8_t out[SAF_SESSION_ID_LEN],
 					 saf_error *err);
 
-SAF_MUST_CHECK int saf_token_keys_derive(
-	const uint8_t node_key[SAF_NODE_KEY_LEN], const uint8_t *psk,
-	size_t psk_len, saf_token_keys *out, saf_error *err);
+SAF_MUST_CHECK int
+saf_token_keys_derive(const uint8_t node_key[SAF_NODE_KEY_LEN],
+		      const uint8_t *psk, size_t psk_len, saf_token_keys *out,
+		      saf_error *err);
 
 void saf_token_keys_wipe(saf_token_keys *k);
 
@@ -59,8 +60,8 @@ void saf_token_keys_prepare(saf_token_keys *k);
 
 /* HMAC-SHA256(keys->key, msg): the token signature primitive, exposed for
  * tests and tools that build tokens field by field. */
-void saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg,
-		    size_t len, uint8_t out[SAF_SIGNATURE_LEN]);
+void saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg, size_t len,
+		    uint8_t out[SAF_SIGNATURE_LEN]);
 
 /* Mints a token for `target` (port required) valid until `expiry`. nonce
  * NULL draws SAF_NONCE_LEN random bytes; otherwise nonce_len must be in
@@ -74,13 +75,13 @@ SAF_MUST_CHECK int saf_token_mint(const saf_token_keys *keys,
 /* Every outcome of verification, each with its own name. */
 typedef enum saf_verdict {
 	SAF_TOKEN_VALID = 0,
-	SAF_TOKEN_MALFORMED,        /* "malformed" */
+	SAF_TOKEN_MALFORMED,	    /* "malformed" */
 	SAF_TOKEN_BAD_SIGNATURE,    /* "bad_signature" */
 	SAF_TOKEN_SESSION_MISMATCH, /* "session_mismatch" */
-	SAF_TOKEN_EXPIRED,          /* "expired" */
-	SAF_TOKEN_REPLAYED,         /* "replayed" */
-	SAF_TOKEN_WRONG_TARGET,     /* "wrong_target" */
-	SAF_TOKEN_REPLAY_FULL,      /* "replay_cache_full" */
+	SAF_TOKEN_EXPIRED,	    /* "expired" */
+	SAF_TOKEN_REPLAYED,	    /* "replayed" */
+	SAF_TOKEN_WRONG_TARGET,	    /* "wrong_target" */
+	SAF_TOKEN_REPLAY_FULL,	    /* "replay_cache_full" */
 	SAF_VERDICT_COUNT
 } saf_verdict;
 
@@ -88,9 +89,9 @@ const char *saf_verdict_name(saf_verdict v);
 
 typedef struct saf_verify_params {
 	const saf_token_keys *keys; /* of the resumed session */
-	const saf_addr *local;      /* address and port the connection
+	const saf_addr *local;	    /* address and port the connection
 				       arrived on */
-	uint64_t now;               /* Unix seconds */
+	uint64_t now;		    /* Unix seconds */
 	saf_replay_cache *replay;   /* NULL: skip the replay check (only for
 				       inspection tools, never a server) */
 } saf_verify_params;

@@ -13,8 +13,8 @@
 /* Longest text we accept: a bracketed IPv6 with zone-less address, port. */
 #define ADDR_TEXT_MAX 64u
 
-static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0,
-					      0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
+					     0, 0, 0, 0, 0xff, 0xff};
 
 static int parse_port(const char *text, const char *p, uint16_t *port,
 		      saf_error *err)
@@ -44,8 +44,8 @@ static int parse_port(const char *text, const char *p, uint16_t *port,
 	return 0;
 }
 
-static int parse_ip(const char *text, const char *ip, int family,
-		    saf_addr *out, saf_error *err)
+static int parse_ip(const char *text, const char *ip, int family, saf_addr *out,
+		    saf_error *err)
 {
 	if (family == 4) {
 		if (inet_pton(AF_INET, ip, out->bytes) != 1)
@@ -339,8 +339,7 @@ saf_addr_class saf_addr_classify(const saf_addr *a)
 		return SAF_ADDR_UNSPECIFIED;
 	if (memcmp(a->bytes, zero, SAF_IPV6_LEN) == 0)
 		return SAF_ADDR_UNSPECIFIED;
-	if (memcmp(a->bytes, zero, SAF_IPV6_LEN - 1) == 0 &&
-	    a->bytes[15] == 1)
+	if (memcmp(a->bytes, zero, SAF_IPV6_LEN - 1) == 0 && a->bytes[15] == 1)
 		return SAF_ADDR_LOOPBACK;
 	if (a->bytes[0] == 0xff)
 		return SAF_ADDR_MULTICAST;

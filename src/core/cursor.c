@@ -20,8 +20,7 @@ size_t saf_reader_left(const saf_reader *r)
 	return r->len - r->pos;
 }
 
-static int need(const saf_reader *r, size_t n, const char *what,
-		saf_error *err)
+static int need(const saf_reader *r, size_t n, const char *what, saf_error *err)
 {
 	size_t left = saf_reader_left(r);
 
@@ -99,8 +98,7 @@ int saf_get_vec8(saf_reader *r, size_t min, size_t max, saf_slice *out,
 	return 0;
 }
 
-int saf_reader_expect_end(const saf_reader *r, const char *what,
-			  saf_error *err)
+int saf_reader_expect_end(const saf_reader *r, const char *what, saf_error *err)
 {
 	size_t left = saf_reader_left(r);
 

@@ -14,8 +14,8 @@ static int nibble(char c)
 	return -1;
 }
 
-int saf_hex_decode(const char *text, uint8_t *out, size_t cap,
-		   size_t *out_len, saf_error *err)
+int saf_hex_decode(const char *text, uint8_t *out, size_t cap, size_t *out_len,
+		   saf_error *err)
 {
 	size_t n = strlen(text);
 

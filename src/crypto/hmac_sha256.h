@@ -17,8 +17,8 @@
 /* Writes the pre-keyed state into state[SAF_HMAC_STATE_LEN]. */
 void saf_hmac_sha256_prekey(void *state, const uint8_t *key, size_t key_len);
 /* MAC of msg under a state from saf_hmac_sha256_prekey. */
-void saf_hmac_sha256_final(const void *state, const uint8_t *msg,
-			   size_t len, uint8_t out[SAF_SHA256_LEN]);
+void saf_hmac_sha256_final(const void *state, const uint8_t *msg, size_t len,
+			   uint8_t out[SAF_SHA256_LEN]);
 /* Wipes a state. */
 void saf_hmac_sha256_wipe(void *state);
 

@@ -14,7 +14,8 @@
  * `capacity` slots are occupied does a call sweep the whole table, and it
  * does so only if some entry can have expired since the last full sweep
  * (now >= the smallest live expiry seen then). A full cache therefore
- * answers FULL in O(1) until something expires.
+ * answers FULL in O(1) until something expires, and sweeps whole at most
+ * once per clock second.
  *
  * Entries hold the 64-bit SipHash of the nonce under a per-cache random
  * key: a false "replayed" needs a 64-bit collision among live nonces, and a
@@ -34,7 +35,7 @@
 
 /* Largest capacity accepted: 2^26 live nonces (2 GiB of slots). */
 #define REPLAY_MAX_CAPACITY ((size_t)1 << 26)
-#define REPLAY_MIN_SLOTS 16u
+#define REPLAY_MIN_SLOTS    16u
 /* Slots checked by the rolling sweep on every call. */
 #define REPLAY_SWEEP_STEP 2u
 
@@ -45,7 +46,7 @@ struct replay_slot {
 
 struct saf_replay_cache {
 	struct replay_slot *slots;
-	size_t mask;     /* slots - 1 */
+	size_t mask;	 /* slots - 1 */
 	size_t capacity; /* most occupied slots allowed */
 	size_t occupied; /* slots holding an entry, live or expired */
 	size_t sweep_at; /* rolling sweep cursor */
@@ -187,8 +188,7 @@ static void sweep_all(saf_replay_cache *c, uint64_t now)
 /* Probes for hash; deletes expired entries met on the way. Returns true
  * and *at = its slot when a live entry matches, else false and *at = the
  * empty slot that ends the probe (where an insert goes). */
-static bool probe(saf_replay_cache *c, uint64_t hash, uint64_t now,
-		  size_t *at)
+static bool probe(saf_replay_cache *c, uint64_t hash, uint64_t now, size_t *at)
 {
 	size_t i = (size_t)hash & c->mask;
 
@@ -208,8 +208,7 @@ static bool probe(saf_replay_cache *c, uint64_t hash, uint64_t now,
 
 saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
 					      const uint8_t *nonce,
-					      size_t nonce_len,
-					      uint64_t expiry)
+					      size_t nonce_len, uint64_t expiry)
 {
 	uint64_t now = c->clock(c->clock_arg);
 	uint64_t hash = saf_siphash24(c->key, nonce, nonce_len);

@@ -2,8 +2,10 @@
 /*
  * Key schedule of SPEC 3.3, on libcrypto's HKDF:
  *
- *   session_id = HKDF-Expand(HKDF-Extract(salt = "saf session id", PSK), "", 32)
- *   key        = HKDF-Expand(HKDF-Extract(salt = NK, IKM = PSK), "saf token v1", 32)
+ *   session_id = HKDF-Expand(HKDF-Extract(salt = "saf session id",
+ *                                         IKM = PSK), "", 32)
+ *   key        = HKDF-Expand(HKDF-Extract(salt = NK, IKM = PSK),
+ *                            "saf token v1", 32)
  *
  * Both are HKDF in extract-and-expand mode (RFC 5869).
  */
@@ -18,9 +20,9 @@
 
 #include "hmac_sha256.h"
 
-static int hkdf_sha256(const uint8_t *salt, size_t salt_len,
-		       const uint8_t *ikm, size_t ikm_len, const char *info,
-		       uint8_t *out, size_t out_len, saf_error *err)
+static int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+		       size_t ikm_len, const char *info, uint8_t *out,
+		       size_t out_len, saf_error *err)
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
 	EVP_KDF_CTX *ctx = NULL;
@@ -36,17 +38,14 @@ static int hkdf_sha256(const uint8_t *salt, size_t salt_len,
 		goto out;
 	}
 	/* OSSL_PARAM wants non-const pointers; HKDF only reads them. */
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						(char *)(uintptr_t) "SHA256", 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						 (void *)(uintptr_t)ikm,
-						 ikm_len);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-						 (void *)(uintptr_t)salt,
-						 salt_len);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-						 (void *)(uintptr_t)info,
-						 strlen(info));
+	*p++ = OSSL_PARAM_construct_utf8_string(
+		OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikm_len);
+	*p++ = OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info, strlen(info));
 	*p = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(ctx, out, out_len, params) != 1) {
 		rc = saf_fail(err, SAF_E_CRYPTO, "libcrypto: HKDF failed");

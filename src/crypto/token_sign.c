@@ -12,8 +12,8 @@
 
 #include "hmac_sha256.h"
 
-void saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg,
-		    size_t len, uint8_t out[SAF_SIGNATURE_LEN])
+void saf_token_hmac(const saf_token_keys *keys, const uint8_t *msg, size_t len,
+		    uint8_t out[SAF_SIGNATURE_LEN])
 {
 	_Alignas(16) uint8_t state[SAF_HMAC_STATE_LEN];
 

@@ -42,9 +42,8 @@ static int form_of_len(size_t len, uint8_t *family, bool *has_port)
 	}
 }
 
-int saf_tcpopt_decode(const uint8_t *buf, size_t len,
-		      const saf_tcpopt_cfg *cfg, saf_tcpopt *out,
-		      saf_error *err)
+int saf_tcpopt_decode(const uint8_t *buf, size_t len, const saf_tcpopt_cfg *cfg,
+		      saf_tcpopt *out, saf_error *err)
 {
 	saf_tcpopt_cfg def = saf_tcpopt_cfg_default();
 	saf_reader r;
@@ -92,8 +91,7 @@ int saf_tcpopt_decode(const uint8_t *buf, size_t len,
 	} else {
 		opt.form = SAF_TCPOPT_ADVERT;
 		opt.addr.family = family;
-		if (saf_get_bytes(&r,
-				  family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN,
+		if (saf_get_bytes(&r, family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN,
 				  &ip, "tcpopt: address", err))
 			return -1;
 		memcpy(opt.addr.bytes, ip.base, ip.len);
@@ -126,8 +124,7 @@ size_t saf_tcpopt_encoded_len(const saf_tcpopt *opt)
 }
 
 int saf_tcpopt_encode(const saf_tcpopt *opt, const saf_tcpopt_cfg *cfg,
-		      uint8_t *buf, size_t cap, size_t *out_len,
-		      saf_error *err)
+		      uint8_t *buf, size_t cap, size_t *out_len, saf_error *err)
 {
 	saf_tcpopt_cfg def = saf_tcpopt_cfg_default();
 	size_t len = saf_tcpopt_encoded_len(opt);

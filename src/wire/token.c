@@ -28,8 +28,8 @@ int saf_token_decode(const uint8_t *buf, size_t len, saf_token *out,
 				"token: unknown address type %u (0 = IPv4, "
 				"1 = IPv6)",
 				type);
-	if (saf_get_bytes(&r, t.target.family == 4 ? SAF_IPV4_LEN
-						   : SAF_IPV6_LEN,
+	if (saf_get_bytes(&r,
+			  t.target.family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN,
 			  &ip, "token: address", err))
 		return -1;
 	memcpy(t.target.bytes, ip.base, ip.len);
@@ -70,8 +70,7 @@ static int put_unsigned(const saf_token *tok, saf_writer *w, saf_error *err)
 				"token: target family %u is neither 4 nor 6",
 				a->family);
 	if (!a->has_port)
-		return saf_fail(err, SAF_E_INVAL,
-				"token: target needs a port");
+		return saf_fail(err, SAF_E_INVAL, "token: target needs a port");
 	if (check_range("session_id", tok->session_id.len,
 			SAF_TOKEN_SESSION_ID_MIN, SAF_TOKEN_SESSION_ID_MAX,
 			err) ||
