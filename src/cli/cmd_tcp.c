@@ -38,7 +38,10 @@ static const char node_help[] =
 	"covers every port and the advertised port is the connection's own.\n"
 	"--allow limits adverts to client prefixes (default: every client).\n"
 	"Attach before the server starts listening: listeners that already\n"
-	"exist are reported and will not advertise.\n";
+	"exist are reported and will not advertise.\n"
+	"--force advertises even unspecified, multicast or broadcast\n"
+	"addresses (to test clients' refusal); --test-bad-length N writes a\n"
+	"malformed advert of length N (tests only).\n";
 
 static int node_attach(int argc, char **argv)
 {
@@ -51,10 +54,12 @@ static int node_attach(int argc, char **argv)
 		{ "kind", required_argument, 0, 'k' },
 		{ "exid", required_argument, 0, 'x' },
 		{ "test-bad-length", required_argument, 0, 'B' },
+		{ "force", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	static saf_tcp_node_config c;
+	bool force = false;
 	size_t n_uni = 0;
 	saf_error err;
 	char *end;
@@ -76,9 +81,6 @@ static int node_attach(int argc, char **argv)
 			if (parse_pair_list("--unicast", optarg, true, c.unicast,
 					    &n_uni, SAF_TCP_MAX_PAIRS))
 				return SAF_EXIT_USAGE;
-			if (saf_addr_check_target(&c.unicast[n_uni - 1], true,
-						  "--unicast", &err))
-				return saf_cli_usage_error("%s", err.msg);
 			break;
 		case 'A':
 			if (c.n_allow == SAF_TCP_MAX_ALLOW)
@@ -115,6 +117,9 @@ static int node_attach(int argc, char **argv)
 			c.test_bad_len = (uint8_t)v;
 			break;
 		}
+		case 'F':
+			force = true;
+			break;
 		case 'h':
 			fputs(node_help, stdout);
 			return SAF_EXIT_OK;
@@ -128,6 +133,13 @@ static int node_attach(int argc, char **argv)
 					   argv[optind]);
 	if (!c.cgroup)
 		return saf_cli_usage_error("--cgroup is required");
+	for (size_t i = 0; i < n_uni && !force; i++)
+		if (saf_addr_check_target(&c.unicast[i], true, "--unicast",
+					  &err))
+			return saf_cli_usage_error(
+				"%s (--force to advertise it anyway, e.g. to "
+				"test clients)",
+				err.msg);
 	if (c.n_pairs == 0 || c.n_pairs != n_uni)
 		return saf_cli_usage_error(
 			"give --anycast and --unicast in pairs (%zu and %zu "
