@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The TCP Service Affinity option end to end: real eBPF programs, real
+# packets, in the lab topology under the prefix saf-t (its own namespaces,
+# cgroups and bpffs pins), removed on every exit.
+set -uo pipefail
+
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, eBPF)"; exit 77; }
+SAF=${SAF_BIN:?SAF_BIN not set}
+SRC=${SAF_SOURCE_DIR:?}
+CG=/sys/fs/cgroup/unified
+[[ -d $CG ]] || { echo "SKIP: no cgroup v2 at $CG"; exit 77; }
+
+export SAF_LAB_PREFIX=saf-t
+LAB="$SRC/scripts/lab"
+PINS=/run/saf/test-tcp
+WORK=$(mktemp -d)
+PIDS=()
+fails=0 passes=0
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
+  "$SAF" tcp detach --pin-dir "$PINS/client" >/dev/null 2>&1
+  "$SAF" tcp detach --pin-dir "$PINS/client-all" >/dev/null 2>&1
+  for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
+  rmdir "$PINS" 2>/dev/null
+  "$LAB" down >/dev/null 2>&1
+  for c in saf-t-node saf-t-client saf-t-client-all; do rmdir "$CG/$c" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { echo "ok   - $1"; passes=$((passes + 1)); }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+check() { # check NAME CMD... : passes when CMD succeeds
+  local name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# Becomes CMD inside namespace NS as a member of cgroup CGROUP ("-" for
+# none): call it in a subshell, `run_in ... &` or `(run_in ...)`, so that the
+# pid of the background job is the command's own.
+run_in() {
+  local cgroup=$1 ns=$2; shift 2
+  [[ $cgroup != - ]] && echo $BASHPID > "$CG/$cgroup/cgroup.procs"
+  exec nsenter --net="/run/netns/$ns" "$@"
+}
+
+client_connect() { # client_connect CGROUP PINS TARGET [args] -> stderr in $WORK/err, stdout $WORK/out
+  local cgroup=$1 pins=$2 target=$3; shift 3
+  echo "ping-$RANDOM" > "$WORK/in"
+  (run_in "$cgroup" saf-t-c "$SAF" tcp connect -v --pin-dir "$pins" "$@" "$target" \
+    < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
+}
+
+node_attach() {
+  "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
+  "$SAF" tcp node attach --cgroup "$CG/saf-t-node" --pin-dir "$PINS/node" "$@"
+}
+
+counter() { # counter PINS NAME
+  "$SAF" tcp status --json --pin-dir "$1" | python3 -c "
+import json,sys; d=json.load(sys.stdin); print({**d.get('node',{}),**d.get('client',{})}['$2'])"
+}
+
+"$LAB" up >/dev/null || { echo "FAIL - lab up"; exit 1; }
+mkdir -p "$CG/saf-t-node" "$CG/saf-t-client" "$CG/saf-t-client-all"
+
+# --- a listener created before the attach is reported --------------------
+run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7001 > /dev/null &
+PIDS+=($!)
+sleep 0.5
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --anycast fd00:99::1 --unicast fd00:30:2::2 2> "$WORK/attach"
+check "attach warns about a listener created before it" grep -q "listens on port 7001 since before the attach" "$WORK/attach"
+
+"$SAF" tcp client attach --cgroup "$CG/saf-t-client" --pin-dir "$PINS/client" \
+  --anycast 10.99.0.1 --anycast fd00:99::1 || bad "client attach"
+"$SAF" tcp client attach --cgroup "$CG/saf-t-client-all" --pin-dir "$PINS/client-all" || bad "client attach (all destinations)"
+
+run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null &
+PIDS+=($!)
+sleep 0.5
+
+# --- IPv4 and IPv6: the client ends on the unicast address -----------------
+ip netns exec saf-t-n2 tcpdump -i saf-t-n2r2 -nn -U --immediate-mode -x -c 64 'tcp port 7000 and ((ip and tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[53] & 2 != 0))' -w "$WORK/cap.pcap" 2>/dev/null &
+TCPDUMP=$!
+sleep 0.5
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "IPv4: data echoed" cmp -s "$WORK/in" "$WORK/out"
+check "IPv4: migrated to 10.30.2.2:7000" grep -q "migrated: on 10.30.2.2:7000 via 10.99.0.1:7000" "$WORK/err"
+client_connect saf-t-client "$PINS/client" '[fd00:99::1]:7000'
+check "IPv6: data echoed" cmp -s "$WORK/in" "$WORK/out"
+check "IPv6: migrated to [fd00:30:2::2]:7000" grep -q "migrated: on \[fd00:30:2::2\]:7000 via \[fd00:99::1\]:7000" "$WORK/err"
+sleep 0.5; kill $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
+# The wire: SAF (fd 04 5346) in the SYN to S; the advert in the SYN-ACK:
+# v4 port-less fd 08 5346 0a1e0202, v6 port-less fd 14 5346 fd00 0030 0002 ...
+tcpdump -r "$WORK/cap.pcap" -nn -x 2>/dev/null | sed -n 's/^[[:space:]]*0x[0-9a-f]*:[[:space:]]*//p' | tr -d ' \n' > "$WORK/hex"
+check "wire: SAF flag in the client's SYN" grep -q "fd045346" "$WORK/hex"
+check "wire: IPv4 advert 10.30.2.2 in the SYN-ACK" grep -q "fd0853460a1e0202" "$WORK/hex"
+check "wire: IPv6 advert fd00:30:2::2 in the SYN-ACK" grep -q "fd145346fd000030000200000000000000000002" "$WORK/hex"
+
+# --- negative cases --------------------------------------------------------
+client_connect - "$PINS/client" 10.99.0.1:7000
+check "outside the client cgroup: no SAF, stays on S" grep -q "no_advert: on 10.99.0.1:7000.*SAF not sent" "$WORK/err"
+
+before=$(counter "$PINS/node" node_saf_to_non_anycast)
+client_connect saf-t-client-all "$PINS/client-all" 10.30.2.2:7000
+check "SYN to the unicast address: no advert" grep -q "no_advert: on 10.30.2.2:7000.*no advert" "$WORK/err"
+check "SYN to the unicast address: counted" test "$(counter "$PINS/node" node_saf_to_non_anycast)" -gt "$before"
+
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 192.0.2.0/24 2>/dev/null
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
+run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!); sleep 0.5
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "client outside the allow-list: no advert" grep -q "no_advert" "$WORK/err"
+check "client outside the allow-list: counted" test "$(counter "$PINS/node" node_skipped_not_allowed)" -ge 1
+
+restart_server() {
+  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
+  run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!); sleep 0.5
+}
+
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 10.10.0.0/24 2>/dev/null; restart_server
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "client inside the allow-list: migrated" grep -q "migrated" "$WORK/err"
+
+for len in 12 5; do
+  node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --test-bad-length $len 2>/dev/null; restart_server
+  before=$(counter "$PINS/client" client_malformed_ignored)
+  client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+  check "advert of length $len: ignored, stays on S" grep -q "no_advert: on 10.99.0.1:7000.*malformed advert (length $len)" "$WORK/err"
+  check "advert of length $len: data still flows" cmp -s "$WORK/in" "$WORK/out"
+  check "advert of length $len: counted" test "$(counter "$PINS/client" client_malformed_ignored)" -gt "$before"
+done
+
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --exid 0x1234 2>/dev/null; restart_server
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "node with another ExID: its advert is not ours" grep -q "no_advert" "$WORK/err"
+
+node_attach --anycast 10.99.0.1 --unicast 224.0.0.1 --force 2>/dev/null; restart_server
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "advert for a multicast address: refused" grep -q "advert for 224.0.0.1 rejected: multicast" "$WORK/err"
+check "advert for a multicast address: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+
+# A unicast address whose packets vanish: the client falls back within its bound.
+ip netns exec saf-t-r1 ip route add blackhole 10.30.9.9/32
+node_attach --anycast 10.99.0.1 --unicast 10.30.9.9 2>/dev/null; restart_server
+start=$(date +%s%N)
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000 --timeout 700
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "unreachable unicast: falls back to S" grep -q "fallback: on 10.99.0.1:7000.*stayed on S" "$WORK/err"
+check "unreachable unicast: data still flows" cmp -s "$WORK/in" "$WORK/out"
+check "unreachable unicast: within the bound (${ms} ms < 3000)" test "$ms" -lt 3000
+
+# SYN cookies: the advert is written from the SYN itself, no request sock.
+ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=2
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
+ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
+
+# An explicit advertised port (the long form, 10 bytes).
+node_attach --anycast 10.99.0.1:7000 --unicast 10.30.2.2:7002 2>/dev/null; restart_server
+run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!); sleep 0.5
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "advert with a port: migrated to 10.30.2.2:7002" grep -q "migrated: on 10.30.2.2:7002" "$WORK/err"
+
+# Errors a user meets.
+"$SAF" tcp node attach --cgroup "$CG/saf-t-nonexistent" --anycast 10.99.0.1 --unicast 10.30.2.2 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "missing cgroup: exit 1 with a clear error" bash -c "[[ $rc -eq 1 ]] && grep -q 'cgroup .*saf-t-nonexistent' '$WORK/e'"
+"$SAF" tcp node attach --cgroup "$CG/saf-t-node" --anycast 10.99.0.1 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "unpaired --anycast: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'pairs' '$WORK/e'"
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
+"$SAF" tcp node attach --cgroup "$CG/saf-t-node" --pin-dir "$PINS/node" --anycast 10.99.0.1 --unicast 10.30.2.2 2> "$WORK/e"; rc=$?
+check "attach twice: refused, says detach" bash -c "[[ $rc -eq 1 ]] && grep -q 'already attached' '$WORK/e'"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 ]]
