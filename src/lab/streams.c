@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * saf-streams: a population of long-lived echo streams whose bytes are
+ * checked end to end, for the demo and the lab tests.
+ *
+ * Each stream sends a deterministic pseudo-random byte sequence (its own
+ * seed) in chunks at a steady rate and checks every echoed byte against
+ * the same sequence, so a single lost, duplicated or altered byte counts as
+ * a mismatch. A running SHA-256 of what was sent and of what came back is
+ * reported too. The transport is a plain TCP connection to --target, or a
+ * command (`--cmd 'saf tcp connect -v S:PORT'`) whose stdin/stdout carry
+ * the stream, so saf's own clients are tested exactly as users run them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "saf/addr.h"
+
+#define MAX_STREAMS 512
+
+typedef struct stream {
+	int wfd, rfd;   /* same socket, or the child's stdin and stdout */
+	pid_t pid;      /* child, cmd mode */
+	int errfd;      /* child's stderr (read at the end) */
+	uint64_t tx_state, rx_state; /* the two PRNG positions */
+	uint64_t sent, received, mismatches;
+	bool broken, write_closed, done;
+	uint64_t broke_at_ms;
+	char why[96];
+	char ended[64];
+	EVP_MD_CTX *tx_hash, *rx_hash;
+} stream;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* xorshift64*: a fixed, seedable sequence both ends can regenerate. */
+static uint8_t next_byte(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (uint8_t)((*s * 0x2545F4914F6CDD1DULL) >> 56);
+}
+
+static void mark_broken(stream *st, const char *why)
+{
+	if (st->broken)
+		return;
+	st->broken = true;
+	st->broke_at_ms = now_ms();
+	snprintf(st->why, sizeof(st->why), "%s", why);
+}
+
+static int open_plain(const saf_addr *target)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(target, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int open_cmd(const char *cmd, stream *st)
+{
+	int in[2], out[2], err[2];
+
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
+	    pipe2(err, O_CLOEXEC))
+		return -1;
+	st->pid = fork();
+	if (st->pid < 0)
+		return -1;
+	if (st->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	st->wfd = in[1];
+	st->rfd = out[0];
+	st->errfd = err[0];
+	return 0;
+}
+
+static void read_echo(stream *st)
+{
+	uint8_t buf[8192];
+	ssize_t n = read(st->rfd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (!st->write_closed)
+			mark_broken(st, n == 0 ? "closed by peer"
+					       : strerror(errno));
+		st->done = true;
+		return;
+	}
+	EVP_DigestUpdate(st->rx_hash, buf, (size_t)n);
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] != next_byte(&st->rx_state))
+			st->mismatches++;
+	st->received += (uint64_t)n;
+	if (st->received > st->sent)
+		st->mismatches++; /* more came back than went out */
+}
+
+static void send_chunk(stream *st, size_t chunk)
+{
+	uint8_t buf[65536];
+	uint64_t save = st->tx_state;
+	ssize_t w;
+
+	if (chunk > sizeof(buf))
+		chunk = sizeof(buf);
+	for (size_t i = 0; i < chunk; i++)
+		buf[i] = next_byte(&st->tx_state);
+	w = write(st->wfd, buf, chunk);
+	if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+		st->tx_state = save; /* try the same bytes next time */
+		return;
+	}
+	if (w <= 0) {
+		mark_broken(st, w == 0 ? "write returned 0" : strerror(errno));
+		return;
+	}
+	/* A short write: rewind the generator to the first unsent byte. */
+	st->tx_state = save;
+	for (ssize_t i = 0; i < w; i++)
+		(void)next_byte(&st->tx_state);
+	EVP_DigestUpdate(st->tx_hash, buf, (size_t)w);
+	st->sent += (uint64_t)w;
+}
+
+static void finish_ended(stream *st, const char *target)
+{
+	char buf[2048];
+	ssize_t n;
+	size_t len = 0;
+
+	snprintf(st->ended, sizeof(st->ended), "%s", target);
+	if (st->errfd < 0)
+		return;
+	fcntl(st->errfd, F_SETFL, O_NONBLOCK);
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(st->errfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	/* saf's -v line: "saf: OUTCOME: on ADDR via S (reason)" */
+	char *on = strstr(buf, ": on ");
+	if (on) {
+		char *outcome = strstr(buf, "saf: ");
+		char addr[48] = "", oc[16] = "";
+
+		if (sscanf(on + 5, "%47s", addr) == 1 && outcome &&
+		    sscanf(outcome + 5, "%15[^:]", oc) == 1)
+			snprintf(st->ended, sizeof(st->ended), "%s (%s)", addr,
+				 oc);
+	}
+}
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+	for (unsigned i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static const char usage[] =
+	"usage: saf-streams --name NAME --count N --duration S\n"
+	"                   (--target ADDR:PORT | --cmd 'COMMAND')\n"
+	"                   [--interval MS] [--chunk BYTES] [--json FILE]\n"
+	"                   [--progress FILE]\n"
+	"Holds N long-lived echo streams and checks every byte.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "name", required_argument, 0, 'n' },
+		{ "count", required_argument, 0, 'c' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "target", required_argument, 0, 't' },
+		{ "cmd", required_argument, 0, 'C' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "chunk", required_argument, 0, 'k' },
+		{ "json", required_argument, 0, 'j' },
+		{ "progress", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *name = "streams", *cmd = NULL, *json = NULL, *progress = NULL;
+	const char *target_text = NULL;
+	long count = 10, interval = 100, chunk = 256;
+	double duration = 10;
+	saf_addr target = { 0 };
+	saf_error err;
+	static stream st[MAX_STREAMS];
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'n': name = optarg; break;
+		case 'c': count = strtol(optarg, NULL, 10); break;
+		case 'd': duration = strtod(optarg, NULL); break;
+		case 't': target_text = optarg; break;
+		case 'C': cmd = optarg; break;
+		case 'i': interval = strtol(optarg, NULL, 10); break;
+		case 'k': chunk = strtol(optarg, NULL, 10); break;
+		case 'j': json = optarg; break;
+		case 'p': progress = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (count < 1 || count > MAX_STREAMS || duration <= 0 ||
+	    interval < 1 || chunk < 1 || chunk > 65536 ||
+	    (!cmd == !target_text)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (target_text && saf_addr_parse(target_text, true, &target, &err)) {
+		fprintf(stderr, "saf-streams: %s\n", err.msg);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	for (long i = 0; i < count; i++) {
+		stream *s = &st[i];
+
+		s->errfd = -1;
+		s->tx_state = s->rx_state = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
+		s->tx_hash = EVP_MD_CTX_new();
+		s->rx_hash = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(s->tx_hash, EVP_sha256(), NULL);
+		EVP_DigestInit_ex(s->rx_hash, EVP_sha256(), NULL);
+		if (cmd) {
+			if (open_cmd(cmd, s))
+				mark_broken(s, "cannot start the command");
+		} else {
+			s->wfd = s->rfd = open_plain(&target);
+			if (s->wfd < 0)
+				mark_broken(s, "connect failed");
+		}
+		if (!s->broken) {
+			fcntl(s->rfd, F_SETFL, O_NONBLOCK);
+			fcntl(s->wfd, F_SETFL, O_NONBLOCK);
+		}
+	}
+
+	uint64_t start = now_ms(), end = start + (uint64_t)(duration * 1000);
+	uint64_t next_send = start, next_progress = start;
+	bool draining = false;
+	uint64_t drain_until = 0;
+
+	for (;;) {
+		struct pollfd p[MAX_STREAMS];
+		uint64_t t = now_ms();
+		long alive = 0;
+
+		if (!draining && t >= end) {
+			/* Stop sending, close the write side, wait for the
+			 * last echoes. */
+			draining = true;
+			drain_until = t + 3000;
+			for (long i = 0; i < count; i++) {
+				if (st[i].broken)
+					continue;
+				st[i].write_closed = true;
+				if (st[i].wfd == st[i].rfd)
+					shutdown(st[i].wfd, SHUT_WR);
+				else
+					close(st[i].wfd);
+			}
+		}
+		if (draining) {
+			bool all = true;
+
+			for (long i = 0; i < count; i++)
+				if (!st[i].broken && !st[i].done &&
+				    st[i].received < st[i].sent)
+					all = false;
+			if (all || t >= drain_until)
+				break;
+		}
+		if (!draining && t >= next_send) {
+			for (long i = 0; i < count; i++)
+				if (!st[i].broken)
+					send_chunk(&st[i], (size_t)chunk);
+			next_send += (uint64_t)interval;
+		}
+		for (long i = 0; i < count; i++) {
+			p[i].fd = st[i].broken || st[i].done ? -1 : st[i].rfd;
+			p[i].events = POLLIN;
+			alive += !st[i].broken;
+		}
+		if (progress && t >= next_progress) {
+			FILE *f = fopen(progress, "w");
+			uint64_t bytes = 0, mism = 0;
+
+			for (long i = 0; i < count; i++)
+				bytes += st[i].received, mism += st[i].mismatches;
+			if (f) {
+				fprintf(f, "%s %ld/%ld alive, %llu bytes verified, %llu mismatches\n",
+					name, alive, count, (unsigned long long)bytes,
+					(unsigned long long)mism);
+				fclose(f);
+			}
+			next_progress = t + 500;
+		}
+		poll(p, (nfds_t)count, 20);
+		for (long i = 0; i < count; i++)
+			if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				read_echo(&st[i]);
+	}
+
+	long survived = 0, broken = 0;
+	uint64_t bytes = 0, sent = 0, mism = 0;
+	FILE *out = json ? fopen(json, "w") : stdout;
+
+	if (!out)
+		out = stdout;
+	for (long i = 0; i < count; i++) {
+		stream *s = &st[i];
+
+		if (!s->broken && s->received != s->sent)
+			mark_broken(s, "echo incomplete at the end");
+		if (s->mismatches)
+			mark_broken(s, "bytes differ");
+		if (cmd && s->pid > 0) {
+			kill(s->pid, SIGTERM);
+			waitpid(s->pid, NULL, 0);
+		}
+		finish_ended(s, target_text ? target_text : "?");
+		survived += !s->broken;
+		broken += s->broken;
+		bytes += s->received;
+		sent += s->sent;
+		mism += s->mismatches;
+	}
+	fprintf(out, "{\"population\":\"%s\",\"connections\":%ld,\"survived\":%ld,"
+		     "\"broken\":%ld,\"bytes_sent\":%llu,\"bytes_verified\":%llu,"
+		     "\"mismatches\":%llu,\"streams\":[",
+		name, count, survived, broken, (unsigned long long)sent,
+		(unsigned long long)(bytes - mism), (unsigned long long)mism);
+	for (long i = 0; i < count; i++) {
+		stream *s = &st[i];
+		unsigned char dtx[32], drx[32];
+		char htx[65], hrx[65];
+		unsigned n = 0;
+
+		EVP_DigestFinal_ex(s->tx_hash, dtx, &n);
+		EVP_DigestFinal_ex(s->rx_hash, drx, &n);
+		hex(dtx, 32, htx);
+		hex(drx, 32, hrx);
+		fprintf(out,
+			"%s{\"ok\":%s,\"sent\":%llu,\"received\":%llu,"
+			"\"sha256_sent\":\"%s\",\"sha256_echoed\":\"%s\","
+			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\"}",
+			i ? "," : "", s->broken ? "false" : "true",
+			(unsigned long long)s->sent,
+			(unsigned long long)s->received, htx, hrx, s->ended,
+			(unsigned long long)s->broke_at_ms, s->why);
+		EVP_MD_CTX_free(s->tx_hash);
+		EVP_MD_CTX_free(s->rx_hash);
+	}
+	fputs("]}\n", out);
+	if (out != stdout)
+		fclose(out);
+	return broken ? 1 : 0;
+}
