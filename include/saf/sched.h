@@ -113,6 +113,10 @@ typedef struct saf_sched {
 	int current;             /* index of the chosen node, -1 none */
 	uint64_t last_change_ms; /* when the route last changed */
 	bool route_dirty;        /* the kernel must be (re)programmed */
+	bool started;            /* first decision made */
+	uint64_t started_ms;     /* when: a grace period of node_timeout
+				    keeps a choice recovered from the kernel
+				    until its node had time to report */
 	saf_sched_counters ctr;
 } saf_sched;
 

@@ -139,6 +139,11 @@ static bool decide_single(saf_sched *s, uint64_t now_ms)
 	if (best < 0 || best == s->current)
 		return false;
 	bool current_in = s->current >= 0 && s->nodes[s->current].in;
+	/* Just started with a choice read back from the kernel: give its
+	 * node one timeout to report before moving S away from it. */
+	if (s->current >= 0 && !s->nodes[s->current].reported &&
+	    now_ms - s->started_ms < s->cfg.node_timeout_ms)
+		return false;
 	if (current_in) {
 		double gain = s->nodes[best].score - s->nodes[s->current].score;
 
@@ -195,6 +200,10 @@ bool saf_sched_decide(saf_sched *s, uint64_t now_ms)
 {
 	bool changed;
 
+	if (!s->started) {
+		s->started = true;
+		s->started_ms = now_ms;
+	}
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		saf_sched_node *n = &s->nodes[i];
 		bool fresh = n->reported &&

@@ -301,6 +301,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
 	socklen_t agent_len[SAF_SCHED_MAX_NODES] = { 0 };
 	uint64_t start = mono_ms(), next_probe = 0, probe_seq = 0;
+	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
 	int ufd, mfd = -1, rc = -1;
@@ -418,8 +419,11 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					s->ctr.probes_sent++;
 			}
 		}
-		if (saf_sched_decide(s, now))
+		if (saf_sched_decide(s, now) && now >= retry_at) {
 			program(s, rs, o, events);
+			if (s->route_dirty)
+				retry_at = now + 1000;
+		}
 		write_state(s, o->state_path, now);
 	}
 	rc = 0;

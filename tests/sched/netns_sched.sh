@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The scheduler for real: agents report from node namespaces, R1's route
+# for S is replaced over rtnetlink and read back, forged reports are
+# dropped, silent nodes are taken out, kernel refusals are reported with
+# the kernel's own message. Lab prefix saf-ls, removed on every exit.
+set -uo pipefail
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, routes)"; exit 77; }
+SAF=${SAF_BIN:?}
+SRC=${SAF_SOURCE_DIR:?}
+export SAF_LAB_PREFIX=saf-ls
+LAB="$SRC/scripts/lab"
+W=$(mktemp -d); chmod 700 "$W"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  "$LAB" down >/dev/null 2>&1
+  rm -rf "$W"
+}
+trap cleanup EXIT
+fails=0 passes=0
+check() { local n=$1; shift; if "$@"; then echo "ok   - $n"; passes=$((passes+1)); else echo "FAIL - $n"; fails=$((fails+1)); fi; }
+inns() { local ns=$1; shift; nsenter --net="/run/netns/saf-ls-$ns" "$@"; }
+route4() { inns r1 ip -4 route show 10.99.0.1/32; }
+route6() { inns r1 ip -6 route show fd00:99::1/128; }
+state() { python3 -c "import json,sys; d=json.load(open('$W/state.json')); print(eval(sys.argv[1]))" "$1"; }
+wait_for() { # wait_for SECONDS CMD...
+  local t=$(( $1 * 10 )); shift
+  for _ in $(seq "$t"); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+agent() { # agent K [key]
+  local k=$1 key=${2:-$W/key}
+  nsenter --net="/run/netns/saf-ls-n$k" "$SAF" node agent --name "n$k" --sched "10.20.$k.1" --key "$key" \
+    --load-file "$W/load$k" --interval 100 > "$W/agent$k.log" 2>&1 & PIDS+=($!)
+  AGENT[$k]=$!
+}
+declare -A AGENT
+
+"$LAB" up >/dev/null || { echo "FAIL - lab up"; exit 1; }
+openssl rand -hex 32 > "$W/key"; chmod 600 "$W/key"
+openssl rand -hex 32 > "$W/forged.key"; chmod 600 "$W/forged.key"
+echo 200 > "$W/load2"; echo 600 > "$W/load3"; echo 900 > "$W/load4"
+for k in 2 3 4; do agent $k; done
+
+nsenter --net=/run/netns/saf-ls-r1 "$SAF" sched run --anycast 10.99.0.1 --anycast fd00:99::1 \
+  --node n2=10.20.2.2,fd00:20:2::2 --node n3=10.20.3.2,fd00:20:3::2 --node n4=10.20.4.2,fd00:20:4::2 \
+  --key "$W/key" --state "$W/state.json" --events "$W/events.jsonl" --metrics 127.0.0.1:9464 \
+  --min-dwell 300 --node-timeout 800 > "$W/sched.log" 2>&1 & PIDS+=($!)
+SCHED=$!
+
+check "route for S (IPv4) replaced to the lightest node n2" wait_for 5 bash -c "$(declare -f inns route4); route4 | grep -q 'via 10.20.2.2'"
+check "route for S (IPv6) replaced too" bash -c "$(declare -f inns route6); route6 | grep -q 'via fd00:20:2::2'"
+
+echo 50 > "$W/load4"
+check "a lighter node takes S" wait_for 5 bash -c "$(declare -f inns route4); route4 | grep -q 'via 10.20.4.2'"
+check "events file records the change" wait_for 2 bash -c "grep -q '\"choice\":\"n4\"' '$W/events.jsonl'"
+
+# A forged agent (another key) claims n2 is idle: dropped and counted.
+echo 0 > "$W/load2"
+inns n2 "$SAF" node agent --name n2 --sched 10.20.2.1 --key "$W/forged.key" \
+  --load-file "$W/load2" --interval 50 --duration 1.5 > /dev/null 2>&1
+echo 200 > "$W/load2"
+check "forged reports dropped and counted" bash -c "[[ \$(python3 -c \"import json; print(json.load(open('$W/state.json'))['counters']['forged'])\") -gt 5 ]]"
+check "forged reports did not move S" bash -c "$(declare -f inns route4); route4 | grep -q 'via 10.20.4.2'"
+
+# n4 goes silent: taken out, S moves; it reports again: back in.
+kill "${AGENT[4]}"
+check "silent node taken out, S moves to n2" wait_for 5 bash -c "$(declare -f inns route4); route4 | grep -q 'via 10.20.2.2'"
+check "node timeout counted" bash -c "grep -q '\"node_timeouts\":[1-9]' '$W/state.json'"
+agent 4
+check "node back when it reports again" wait_for 5 bash -c "$(declare -f inns route4); route4 | grep -q 'via 10.20.4.2'"
+
+check "status command prints the state" bash -c "'$SAF' sched status --state '$W/state.json' | grep -q '\"current\":\"n4\"'"
+inns r1 python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics').read().decode())" > "$W/metrics" 2>&1
+check "Prometheus metrics served" grep -q '^saf_sched_route_changes_total [1-9]' "$W/metrics"
+check "per-node metrics labelled" grep -q 'saf_sched_node_up{node="n4"} 1' "$W/metrics"
+check "R1 keeps no conntrack entries" test "$(inns r1 conntrack -C 2>/dev/null || echo 0)" = 0
+kill "$SCHED"; wait "$SCHED" 2>/dev/null
+
+# A restarted scheduler recovers the current choice from the kernel.
+inns r1 "$SAF" sched run --anycast 10.99.0.1 --node n2=10.20.2.2 --node n3=10.20.3.2 --node n4=10.20.4.2 \
+  --key "$W/key" --state "$W/state2.json" --duration 0.5 > /dev/null 2>&1
+check "restart recovers the choice from the kernel" grep -q '"current":"n4"' "$W/state2.json"
+
+# The kernel refuses a next hop it cannot reach: the error reaches the log
+# with the kernel's extended-ack text, and is counted.
+nsenter --net=/run/netns/saf-ls-r1 "$SAF" sched run --anycast 10.99.0.1 --node bad=192.0.2.77 --key "$W/key" \
+  --state "$W/state3.json" --node-timeout 100000 --duration 1.5 > "$W/bad.log" 2>&1 &
+BADPID=$!
+inns n2 "$SAF" node agent --name bad --sched 10.20.2.1 --key "$W/key" --load-file "$W/load2" --interval 100 --duration 1.4 >/dev/null 2>&1
+wait $BADPID
+check "kernel refusal reported with its message" grep -q "route replace: .*: Nexthop has invalid gateway" "$W/bad.log"
+check "kernel refusal counted" grep -q '"route_errors":[1-9]' "$W/state3.json"
+
+# Weighted multipath: every node in, weights by score.
+inns r1 "$SAF" sched run --anycast 10.99.0.1 --multipath --node n2=10.20.2.2 --node n3=10.20.3.2 --node n4=10.20.4.2 \
+  --key "$W/key" --state "$W/state4.json" --duration 2 > /dev/null 2>&1
+inns r1 ip route show 10.99.0.1/32 > "$W/mp"
+check "multipath route with three weighted next hops" test "$(grep -c 'nexthop via 10.20.[234].2 .*weight' "$W/mp")" = 3
+
+# Bad input.
+"$SAF" sched run --anycast 10.99.0.1 --key "$W/key" 2> "$W/e"; rc=$?
+check "no --node: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'node' '$W/e'"
+chmod 644 "$W/key"
+"$SAF" sched run --anycast 10.99.0.1 --node n2=10.20.2.2 --key "$W/key" 2> "$W/e"; rc=$?
+check "key readable by others: refused" bash -c "[[ $rc -eq 2 ]] && grep -q 'chmod 600' '$W/e'"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 ]]
