@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "tls_internal.h"
 
@@ -139,8 +140,17 @@ static SSL *tls_handshake(SSL_CTX *ctx, int fd, const saf_tls_connect_opts *o,
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	SSL_set_fd(ssl, fd);
 	if (o->server_name) {
-		SSL_set_tlsext_host_name(ssl, o->server_name);
-		SSL_set1_host(ssl, o->server_name);
+		saf_addr ip;
+
+		/* An address is checked against the certificate's IP SANs
+		 * and is not sent as SNI (RFC 6066 allows host names only). */
+		if (saf_addr_parse(o->server_name, false, &ip, NULL) == 0) {
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						      o->server_name);
+		} else {
+			SSL_set_tlsext_host_name(ssl, o->server_name);
+			SSL_set1_host(ssl, o->server_name);
+		}
 	}
 	if (resume && SSL_set_session(ssl, resume) != 1)
 		goto fail_msg;
