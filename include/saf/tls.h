@@ -236,6 +236,10 @@ typedef struct saf_tls_conn {
 	saf_tls_outcome outcome;
 	char why[SAF_ERROR_MSG_LEN]; /* one line for -v */
 	uint64_t migrations;
+	/* The newest valid token the client holds for this service, from
+	 * this or an earlier connection (refreshed by
+	 * saf_tls_conn_follow_notify; an application may seed it). */
+	saf_tls_offer offer;
 } saf_tls_conn;
 
 /* Runs SPEC 3.4 from the client side: connect to S offering support,
@@ -250,7 +254,7 @@ SAF_MUST_CHECK int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 				   saf_tls_conn *conn, saf_error *err);
 
 /* Acts on migrate_notify: migrates conn to the target of its newest valid
- * token (ticket form: the old connection is closed with close_notify after
+ * token (the current connection's, else conn->offer) (ticket form: the old connection is closed with close_notify after
  * the new one is up; alert form: the old one is already gone). If that
  * fails and the old connection is dead, connects afresh to S
  * (SAF_TLS_RETURNED_TO_S). Returns -1 only when nothing is left. */

@@ -227,6 +227,18 @@ void saf_tls_conn_close(saf_tls_conn *conn)
 	close_ssl(conn->ssl, conn->fd, conn->ssl != NULL);
 	conn->ssl = NULL;
 	conn->fd = -1;
+	saf_tls_offer_clear(&conn->offer);
+}
+
+/* Takes the current connection's newest offer into conn->offer. */
+static void refresh_offer(saf_tls_conn *conn)
+{
+	saf_tls_offer o;
+
+	if (conn->ssl && saf_tls_client_offer(conn->ssl, &o)) {
+		saf_tls_offer_clear(&conn->offer);
+		conn->offer = o;
+	}
 }
 
 /* Steps 3 and 5 for one offer. On success conn moves to the target and
@@ -317,7 +329,8 @@ int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 		return 0;
 	if (!saf_tls_client_offer(conn->ssl, &offer))
 		return 0;
-	(void)migrate(ctx, o, conn, &offer, true);
+	if (migrate(ctx, o, conn, &offer, true))
+		refresh_offer(conn); /* stayed on S: keep its token */
 	saf_tls_offer_clear(&offer);
 	return 0;
 }
@@ -327,12 +340,19 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 {
 	int form = saf_tls_client_notified(conn->ssl);
 	bool alive = form != 2;
+	uint64_t now = (uint64_t)time(NULL);
 	saf_tls_offer offer;
 	int rc = -1;
 
-	if (saf_tls_client_offer(conn->ssl, &offer)) {
-		rc = migrate(ctx, o, conn, &offer, alive);
+	refresh_offer(conn);
+	if (conn->offer.session && conn->offer.expiry > now) {
+		offer = conn->offer;
+		/* Single use: the stored session must survive this try. */
+		offer.session = SSL_SESSION_dup(conn->offer.session);
+		rc = offer.session ? migrate(ctx, o, conn, &offer, alive) : -1;
 		saf_tls_offer_clear(&offer);
+		if (rc == 0)
+			saf_tls_offer_clear(&conn->offer); /* redeemed */
 	} else {
 		conn->outcome = SAF_TLS_STAYED_NO_TOKEN;
 		snprintf(conn->why, sizeof(conn->why),
