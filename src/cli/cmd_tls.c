@@ -155,6 +155,7 @@ static void pconn_close(pconn *c)
 		if (c->hs_done)
 			SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
+		ERR_clear_error();
 	}
 	if (c->cfd >= 0)
 		close(c->cfd);
@@ -234,7 +235,12 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 	while (progress) {
 		progress = false;
 		if (c->c2b_len == 0 && !c->client_eof) {
-			int r = SSL_read(c->ssl, c->c2b, BUF_LEN);
+			int r;
+
+			/* One thread serves every connection: an error left
+			 * by another one must not be read as this one's. */
+			ERR_clear_error();
+			r = SSL_read(c->ssl, c->c2b, BUF_LEN);
 
 			if (r > 0) {
 				c->c2b_off = 0;
@@ -281,8 +287,11 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			}
 		}
 		if (c->b2c_len) {
-			int r = SSL_write(c->ssl, c->b2c + c->b2c_off,
-					  (int)c->b2c_len);
+			int r;
+
+			ERR_clear_error();
+			r = SSL_write(c->ssl, c->b2c + c->b2c_off,
+				      (int)c->b2c_len);
 
 			if (r > 0) {
 				c->b2c_off += (size_t)r;
@@ -819,7 +828,10 @@ static void nonblock(int fd)
 static int ssl_write_all(SSL *ssl, int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
-		int r = SSL_write(ssl, p, (int)n);
+		int r;
+
+		ERR_clear_error();
+		r = SSL_write(ssl, p, (int)n);
 
 		if (r > 0) {
 			p += r;
@@ -863,6 +875,7 @@ static int pump(const client_setup *s, saf_tls_conn *c, int in_fd, int out_fd)
 			return SAF_EXIT_FAIL;
 		}
 		if (SSL_pending(c->ssl) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ERR_clear_error();
 			r = SSL_read(c->ssl, buf, sizeof(buf));
 			if (r > 0 && write_all(out_fd, buf, (size_t)r) < 0)
 				return SAF_EXIT_FAIL;

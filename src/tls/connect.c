@@ -175,6 +175,9 @@ fail_msg:
 		saf_fail(err, SAF_E_REFUSED, "tls handshake: %s", why);
 fail:
 	SSL_free(ssl);
+	/* The queue is per thread: left behind, it would make SSL_get_error
+	 * report SSL_ERROR_SSL for the connection the caller stays on. */
+	ERR_clear_error();
 	return NULL;
 }
 
@@ -358,8 +361,18 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 		snprintf(conn->why, sizeof(conn->why),
 			 "migrate_notify without a valid token");
 	}
-	if (rc == 0 || alive)
+	if (rc == 0)
 		return 0;
+	if (alive) {
+		/* Acted upon: staying here until the node asks again. */
+		saf_tls_base *base = saf_tls_base_of(conn->ssl);
+		saf_tls_state *st = base ? saf_tls_state_peek(conn->ssl, base)
+					 : NULL;
+
+		if (st)
+			st->notified = 0;
+		return 0;
+	}
 	/* The old connection is gone and the target failed: back to S. */
 	close_ssl(conn->ssl, conn->fd, false);
 	conn->ssl = NULL;
