@@ -199,7 +199,8 @@ int main(int argc, char **argv)
 	qsort(tm, ROUNDS, sizeof(double), cmp_double);
 	qsort(ratio, ROUNDS, sizeof(double), cmp_double);
 
-	printf("| path (client and server, one thread) | handshakes/s | CPU us/handshake |\n");
+	printf("| path (client and server, one thread) | handshakes/s | CPU "
+	       "us/handshake |\n");
 	printf("|---|---:|---:|\n");
 	printf("| full handshake, token issued | %.0f | %.1f |\n",
 	       n / tf[ROUNDS / 2], tf[ROUNDS / 2] / n * 1e6);
@@ -232,8 +233,7 @@ int main(int argc, char **argv)
 		c = SSL_new(cctx);
 		s = server_new(false);
 		SSL_set_session(c, o.session);
-		if (saf_tls_client_present_token(c, o.token, o.token_len,
-						 NULL))
+		if (saf_tls_client_present_token(c, o.token, o.token_len, NULL))
 			abort();
 		u_tls = pair_rounds(c, s, false);
 		SSL_free(c);
@@ -241,9 +241,11 @@ int main(int argc, char **argv)
 		saf_tls_offer_clear(&o);
 		printf("\n| to the first application byte | round trips |\n");
 		printf("|---|---:|\n");
-		printf("| plain TLS 1.3 to S (TCP 1 + TLS and request %d) | %d |\n",
+		printf("| plain TLS 1.3 to S (TCP 1 + TLS and request %d) | %d "
+		       "|\n",
 		       plain_tls, 1 + plain_tls);
-		printf("| seed procedure: TCP 1 + TLS to S until the token %d + "
+		printf("| seed procedure: TCP 1 + TLS to S until the token %d "
+		       "+ "
 		       "TCP 1 + resumption and request %d | %d |\n",
 		       s_tls, u_tls, 2 + s_tls + u_tls);
 	}
