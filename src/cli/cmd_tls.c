@@ -1,10 +1,1044 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the 'tls' command group lands; see the issue tracker. */
+/*
+ * saf tls serve|connect|forward|keygen: the TLS variant as tools.
+ *
+ *   serve    TLS-terminating proxy to a plain TCP backend, listening on
+ *            anycast/unicast pairs; tokens for the pair's unicast address
+ *            to clients that reached the anycast one. One poll loop,
+ *            a bounded number of connections. SIGUSR1: migrate_notify
+ *            (ticket form) to every live connection on an anycast
+ *            address; SIGUSR2: counters as one JSON line on stdout.
+ *   connect  stdio client (like nc) running the seed procedure.
+ *   forward  stunnel-style client: plain TCP in, saf TLS out.
+ *   keygen   a key file for the nodes of one service.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "cli.h"
+#include "saf/tls.h"
+
+#define BUF_LEN 16384u
+#define MAX_PAIRS 16u
+
+/* ---- shared: SSLKEYLOGFILE ---------------------------------------------- */
+
+static FILE *keylog;
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	if (keylog) {
+		fprintf(keylog, "%s\n", line);
+		fflush(keylog);
+	}
+}
+
+/* NSS key log format for Wireshark, when SSLKEYLOGFILE is set. */
+static int keylog_setup(SSL_CTX *ctx)
+{
+	const char *path = getenv("SSLKEYLOGFILE");
+	int fd;
+
+	if (!path || !*path)
+		return 0;
+	if (!keylog) {
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0600);
+		if (fd < 0 || !(keylog = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			return saf_cli_fail("SSLKEYLOGFILE %s: %s", path,
+					    strerror(errno));
+		}
+	}
+	SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+	return 0;
+}
+
+static int parse_addr(const char *opt, const char *text, saf_addr *out)
+{
+	saf_error e;
+
+	if (saf_addr_parse(text, true, out, &e))
+		return saf_cli_usage_error("%s: %s", opt, e.msg);
+	return 0;
+}
+
+static int parse_uint(const char *opt, const char *text, unsigned max,
+		      unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || end == text || v > max)
+		return saf_cli_usage_error("%s: '%s' is not a number in 0..%u",
+					   opt, text, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int listen_on(const saf_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(a, &ss);
+	char t[SAF_ADDR_STR_LEN];
+	int one = 1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 128)) {
+		fprintf(stderr, "saf: listen %s: %s\n", saf_addr_format(a, t),
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- serve ------------------------------------------------------------- */
+
+typedef struct listener {
+	int fd;
+	saf_addr addr;
+	bool anycast;
+	saf_addr unicast; /* the pair's target, for anycast listeners */
+} listener;
+
+typedef struct pconn {
+	bool used;
+	int cfd, bfd;
+	SSL *ssl;
+	const listener *l;
+	bool hs_done, client_eof, backend_eof, want_write;
+	uint8_t c2b[BUF_LEN], b2c[BUF_LEN];
+	size_t c2b_off, c2b_len, b2c_off, b2c_len;
+} pconn;
+
+static volatile sig_atomic_t got_usr1, got_usr2, got_term;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
+	else
+		got_term = 1;
+}
+
+static void pconn_close(pconn *c)
+{
+	if (c->ssl) {
+		if (c->hs_done)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->bfd >= 0)
+		close(c->bfd);
+	memset(c, 0, sizeof(*c));
+	c->cfd = c->bfd = -1;
+}
+
+static int backend_connect(const saf_addr *b)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(b, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	/* The backend sits next to the node: a blocking connect. */
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+/* Moves what can move; returns -1 when the connection is finished. */
+static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
+{
+	bool progress = true;
+
+	c->want_write = false;
+	if (!c->hs_done) {
+		int r;
+
+		ERR_clear_error();
+		r = SSL_accept(c->ssl);
+		if (r != 1) {
+			int e = SSL_get_error(c->ssl, r);
+
+			if (e == SSL_ERROR_WANT_READ)
+				return 0;
+			if (e == SSL_ERROR_WANT_WRITE) {
+				c->want_write = true;
+				return 0;
+			}
+			if (verbose) {
+				saf_tls_conn_info info;
+
+				if (saf_tls_server_conn_info(c->ssl, &info) ==
+					    0 &&
+				    info.refusal)
+					fprintf(stderr,
+						"saf tls serve: refused: %s%s%s\n",
+						saf_tls_refusal_name(
+							info.refusal),
+						info.refusal ==
+								SAF_TLS_REFUSE_VERDICT
+							? " "
+							: "",
+						info.refusal ==
+								SAF_TLS_REFUSE_VERDICT
+							? saf_verdict_name(
+								  info.verdict)
+							: "");
+			}
+			return -1;
+		}
+		c->hs_done = true;
+		c->bfd = backend_connect(backend);
+		if (c->bfd < 0) {
+			fprintf(stderr, "saf tls serve: backend: %s\n",
+				strerror(errno));
+			return -1;
+		}
+	}
+	while (progress) {
+		progress = false;
+		if (c->c2b_len == 0 && !c->client_eof) {
+			int r = SSL_read(c->ssl, c->c2b, BUF_LEN);
+
+			if (r > 0) {
+				c->c2b_off = 0;
+				c->c2b_len = (size_t)r;
+				progress = true;
+			} else {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_WRITE)
+					c->want_write = true;
+				else if (e == SSL_ERROR_ZERO_RETURN) {
+					/* close_notify: half-close the backend */
+					c->client_eof = true;
+					shutdown(c->bfd, SHUT_WR);
+					progress = true;
+				} else if (e != SSL_ERROR_WANT_READ)
+					return -1;
+			}
+		}
+		if (c->c2b_len) {
+			ssize_t n = write(c->bfd, c->c2b + c->c2b_off,
+					  c->c2b_len);
+
+			if (n > 0) {
+				c->c2b_off += (size_t)n;
+				c->c2b_len -= (size_t)n;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN) {
+				return -1;
+			}
+		}
+		if (c->b2c_len == 0 && !c->backend_eof) {
+			ssize_t n = read(c->bfd, c->b2c, BUF_LEN);
+
+			if (n > 0) {
+				c->b2c_off = 0;
+				c->b2c_len = (size_t)n;
+				progress = true;
+			} else if (n == 0) {
+				c->backend_eof = true;
+				progress = true;
+			} else if (errno != EAGAIN) {
+				return -1;
+			}
+		}
+		if (c->b2c_len) {
+			int r = SSL_write(c->ssl, c->b2c + c->b2c_off,
+					  (int)c->b2c_len);
+
+			if (r > 0) {
+				c->b2c_off += (size_t)r;
+				c->b2c_len -= (size_t)r;
+				progress = true;
+			} else {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_WRITE)
+					c->want_write = true;
+				else if (e != SSL_ERROR_WANT_READ)
+					return -1;
+			}
+		}
+	}
+	if (c->backend_eof && c->b2c_len == 0)
+		return -1; /* backend done: close_notify to the client */
+	return 0;
+}
+
+static void print_counters(const saf_tls_server *srv, size_t live)
+{
+	saf_tls_server_counters k;
+
+	saf_tls_server_counters_get(srv, &k);
+	printf("{\"connections\":%zu,\"handshakes_with_support\":%" PRIu64
+	       ",\"tokens_issued\":%" PRIu64 ",\"notifies_sent\":%" PRIu64
+	       ",\"migrations_accepted\":%" PRIu64 ",\"refused\":{",
+	       live, k.handshakes_with_support, k.tokens_issued,
+	       k.notifies_sent, k.migrations_accepted);
+	for (int r = SAF_TLS_REFUSE_NO_SUPPORT; r < SAF_TLS_REFUSE_COUNT; r++)
+		printf("\"%s\":%" PRIu64 ",",
+		       saf_tls_refusal_name((saf_tls_refusal)r), k.refused[r]);
+	for (int v = SAF_TOKEN_MALFORMED; v < SAF_VERDICT_COUNT; v++)
+		printf("\"%s\":%" PRIu64 "%s", saf_verdict_name((saf_verdict)v),
+		       k.refused_verdict[v],
+		       v + 1 < SAF_VERDICT_COUNT ? "," : "");
+	printf("}}\n");
+	fflush(stdout);
+}
+
+static void serve_usage(FILE *f)
+{
+	fputs("usage: saf tls serve --anycast S:PORT --unicast U:PORT "
+	      "[--anycast ... --unicast ...]\n"
+	      "         --cert FILE --key FILE --backend HOST:PORT\n"
+	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
+	      "         [--notify-target ADDR:PORT] [-v]\n\n"
+	      "TLS 1.3 terminating proxy to a plain TCP backend. Listens on every\n"
+	      "anycast and unicast address; clients that reach an anycast address\n"
+	      "and offer migration_support get tokens for the paired unicast one.\n"
+	      "  --keys FILE        node key + ticket keys shared by sibling nodes\n"
+	      "                     (saf tls keygen; mode 0600). Default: random.\n"
+	      "  --lifetime S       token lifetime in seconds (default 600)\n"
+	      "  --max-conns N      live connections at most (default 256)\n"
+	      "  --notify-target A  target of migrate_notify (default: each\n"
+	      "                     connection's paired unicast address)\n"
+	      "Signals: SIGUSR1 sends migrate_notify (ticket form) on every live\n"
+	      "connection that arrived on an anycast address; SIGUSR2 prints the\n"
+	      "counters as one JSON line on stdout (also printed at exit).\n"
+	      "SSLKEYLOGFILE is honoured.\n",
+	      f);
+}
+
+static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
+		      size_t nls, const saf_addr *backend, unsigned max_conns,
+		      const saf_addr *notify_target, bool verbose)
+{
+	pconn *conns = calloc(max_conns, sizeof(*conns));
+	struct pollfd *pfd = calloc(nls + 2u * max_conns, sizeof(*pfd));
+	size_t live = 0;
+
+	if (!conns || !pfd) {
+		free(conns);
+		free(pfd);
+		return saf_cli_fail("out of memory");
+	}
+	for (unsigned i = 0; i < max_conns; i++)
+		conns[i].cfd = conns[i].bfd = -1;
+	while (!got_term) {
+		size_t n = 0;
+
+		if (got_usr2) {
+			got_usr2 = 0;
+			print_counters(srv, live);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			for (unsigned i = 0; i < max_conns; i++) {
+				pconn *c = &conns[i];
+				saf_error e;
+
+				if (!c->used || !c->hs_done || !c->l->anycast)
+					continue;
+				if (saf_tls_server_migrate_notify(
+					    c->ssl,
+					    notify_target ? notify_target
+							  : &c->l->unicast,
+					    &e)) {
+					if (verbose)
+						fprintf(stderr,
+							"saf tls serve: %s\n",
+							e.msg);
+					continue;
+				}
+				(void)SSL_do_handshake(c->ssl); /* flush */
+			}
+		}
+		for (size_t i = 0; i < nls; i++)
+			pfd[n++] = (struct pollfd){
+				.fd = live < max_conns ? ls[i].fd : -1,
+				.events = POLLIN
+			};
+		for (unsigned i = 0; i < max_conns; i++) {
+			pconn *c = &conns[i];
+
+			pfd[n++] = (struct pollfd){
+				.fd = c->used ? c->cfd : -1,
+				.events = (short)(POLLIN |
+						  (c->want_write ? POLLOUT : 0))
+			};
+			pfd[n++] = (struct pollfd){
+				.fd = c->used && c->bfd >= 0 ? c->bfd : -1,
+				.events = (short)((c->b2c_len ? 0 : POLLIN) |
+						  (c->c2b_len ? POLLOUT : 0))
+			};
+		}
+		if (poll(pfd, n, 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (size_t i = 0; i < nls; i++) {
+			int fd;
+			unsigned slot;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(ls[i].fd, NULL, NULL,
+				     SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd < 0)
+				continue;
+			for (slot = 0; slot < max_conns && conns[slot].used;
+			     slot++)
+				;
+			if (slot == max_conns) {
+				close(fd);
+				continue;
+			}
+			pconn *c = &conns[slot];
+			saf_error e;
+
+			c->used = true;
+			c->cfd = fd;
+			c->bfd = -1;
+			c->l = &ls[i];
+			c->ssl = SSL_new(ctx);
+			if (!c->ssl) {
+				pconn_close(c);
+				continue;
+			}
+			SSL_set_fd(c->ssl, fd);
+			if (ls[i].anycast &&
+			    saf_tls_server_set_target(c->ssl, &ls[i].unicast,
+						      &e))
+				fprintf(stderr, "saf tls serve: %s\n", e.msg);
+			/* The local address is read back from the socket
+			 * (getsockname) when a token arrives. */
+			live++;
+		}
+		for (unsigned i = 0; i < max_conns; i++) {
+			pconn *c = &conns[i];
+			short ev = (short)(pfd[nls + 2u * i].revents |
+					   pfd[nls + 2u * i + 1].revents);
+
+			if (!c->used)
+				continue;
+			/* A fresh connection has no events yet: try it. */
+			if ((ev || !c->hs_done) &&
+			    pconn_step(c, backend, verbose)) {
+				pconn_close(c);
+				live--;
+			}
+		}
+	}
+	for (unsigned i = 0; i < max_conns; i++)
+		if (conns[i].used)
+			pconn_close(&conns[i]);
+	print_counters(srv, 0);
+	free(conns);
+	free(pfd);
+	return SAF_EXIT_OK;
+}
+
+static int tls_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "anycast", required_argument, NULL, 'a' },
+		{ "unicast", required_argument, NULL, 'u' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "keys", required_argument, NULL, 'K' },
+		{ "lifetime", required_argument, NULL, 'l' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "notify-target", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	saf_addr any[MAX_PAIRS], uni[MAX_PAIRS], backend, notify;
+	size_t na = 0, nu = 0, nls = 0;
+	const char *cert = NULL, *key = NULL, *keys = NULL;
+	bool has_backend = false, has_notify = false, verbose = false;
+	unsigned lifetime = SAF_TOKEN_LIFETIME_DEFAULT_S, max_conns = 256;
+	listener ls[2 * MAX_PAIRS];
+	saf_tls_server_config cfg;
+	saf_tls_server *srv = NULL;
+	SSL_CTX *ctx = NULL;
+	saf_error e = { 0 };
+	int o, rc = SAF_EXIT_FAIL;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a':
+			if (na == MAX_PAIRS)
+				return saf_cli_usage_error("too many --anycast");
+			if (parse_addr("--anycast", optarg, &any[na++]))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'u':
+			if (nu == MAX_PAIRS)
+				return saf_cli_usage_error("too many --unicast");
+			if (parse_addr("--unicast", optarg, &uni[nu++]))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'c': cert = optarg; break;
+		case 'k': key = optarg; break;
+		case 'K': keys = optarg; break;
+		case 'b':
+			if (parse_addr("--backend", optarg, &backend))
+				return SAF_EXIT_USAGE;
+			has_backend = true;
+			break;
+		case 'n':
+			if (parse_addr("--notify-target", optarg, &notify))
+				return SAF_EXIT_USAGE;
+			has_notify = true;
+			break;
+		case 'l':
+			if (parse_uint("--lifetime", optarg, 86400, &lifetime))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'm':
+			if (parse_uint("--max-conns", optarg, 16384,
+				       &max_conns) ||
+			    max_conns == 0)
+				return saf_cli_usage_error(
+					"--max-conns: 1..16384");
+			break;
+		case 'v': verbose = true; break;
+		case 'h': serve_usage(stdout); return SAF_EXIT_OK;
+		default: return SAF_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return saf_cli_usage_error("unexpected argument '%s'",
+					   argv[optind]);
+	if (na == 0 || na != nu)
+		return saf_cli_usage_error(
+			"give --anycast and --unicast in pairs (got %zu and %zu)",
+			na, nu);
+	if (!cert || !key || !has_backend)
+		return saf_cli_usage_error("--cert, --key and --backend are required");
+
+	saf_tls_server_config_init(&cfg);
+	cfg.token_lifetime_s = lifetime;
+	if (keys) {
+		saf_tls_keys k;
+
+		if (saf_tls_keys_load(keys, &k, &e))
+			return saf_cli_fail("--keys: %s", e.msg);
+		memcpy(cfg.node_key, k.node_key, sizeof(cfg.node_key));
+		memcpy(cfg.ticket_keys, k.ticket_keys, sizeof(cfg.ticket_keys));
+		cfg.has_ticket_keys = true;
+		saf_tls_keys_wipe(&k);
+	} else {
+		saf_tls_keys k;
+
+		if (saf_tls_keys_generate(&k, &e))
+			return saf_cli_fail("%s", e.msg);
+		memcpy(cfg.node_key, k.node_key, sizeof(cfg.node_key));
+		saf_tls_keys_wipe(&k);
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return saf_cli_fail("SSL_CTX_new failed");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		rc = saf_cli_fail("--cert %s: cannot load", cert);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		rc = saf_cli_fail("--key %s: cannot load or does not match",
+				  key);
+		goto out;
+	}
+	if (keylog_setup(ctx))
+		goto out;
+	srv = saf_tls_server_new(ctx, &cfg, &e);
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	if (!srv) {
+		rc = saf_cli_fail("%s", e.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < na; i++) {
+		ls[nls] = (listener){ .addr = any[i], .anycast = true,
+				      .unicast = uni[i] };
+		ls[nls].fd = listen_on(&any[i]);
+		if (ls[nls++].fd < 0)
+			goto out;
+		/* A unicast address may serve several anycast ones. */
+		bool dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup |= saf_addr_equal(&uni[j], &uni[i]);
+		if (dup)
+			continue;
+		ls[nls] = (listener){ .addr = uni[i], .anycast = false };
+		ls[nls].fd = listen_on(&uni[i]);
+		if (ls[nls++].fd < 0)
+			goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (verbose)
+		fprintf(stderr, "saf tls serve: ready\n");
+	rc = serve_loop(ctx, srv, ls, nls, &backend, max_conns,
+			has_notify ? &notify : NULL, verbose);
+out:
+	for (size_t i = 0; i < nls; i++)
+		if (ls[i].fd >= 0)
+			close(ls[i].fd);
+	SSL_CTX_free(ctx);
+	saf_tls_server_free(srv);
+	return rc;
+}
+
+/* ---- client side: connect and forward ---------------------------------- */
+
+typedef struct client_setup {
+	SSL_CTX *ctx;
+	saf_tls_client *cli;
+	saf_tls_connect_opts opts;
+	saf_addr remote;
+	char name[256];
+	bool verbose;
+	unsigned max_conns;
+	saf_addr local;
+} client_setup;
+
+static void client_usage(FILE *f, bool forward)
+{
+	if (forward)
+		fputs("usage: saf tls forward --local ADDR:PORT --remote S:PORT\n"
+		      "         [--ca FILE] [--name NAME] [--no-migrate]\n"
+		      "         [--ticket-wait MS] [--max-conns N] [-v]\n\n"
+		      "stunnel-style client: every plain TCP connection accepted on\n"
+		      "--local is carried over saf TLS to --remote (the anycast\n"
+		      "address), migrating to the node's unicast address.\n",
+		      f);
+	else
+		fputs("usage: saf tls connect S:PORT [--ca FILE] [--name NAME]\n"
+		      "         [--no-migrate] [--ticket-wait MS] [-v]\n\n"
+		      "stdio client (like nc): runs the seed procedure and copies\n"
+		      "stdin to the connection and the connection to stdout.\n",
+		      f);
+	fputs("  --ca FILE          trust anchors (default: the system store)\n"
+	      "  --name NAME        name to verify (default: the host given)\n"
+	      "  --no-migrate       stay on S (plain TLS)\n"
+	      "  --ticket-wait MS   how long to wait for a token (default 1000)\n"
+	      "  -v                 tell on stderr where it ended and why\n"
+	      "The certificate is always verified. SSLKEYLOGFILE is honoured.\n",
+	      f);
+}
+
+static int client_parse(int argc, char **argv, bool forward, client_setup *s)
+{
+	static const struct option opts[] = {
+		{ "ca", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "no-migrate", no_argument, NULL, 'N' },
+		{ "ticket-wait", required_argument, NULL, 'w' },
+		{ "local", required_argument, NULL, 'l' },
+		{ "remote", required_argument, NULL, 'r' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	saf_tls_client_config cfg;
+	const char *ca = NULL, *name = NULL, *remote = NULL;
+	bool has_local = false;
+	saf_error e = { 0 };
+	unsigned wait = 1000;
+	int o;
+
+	memset(s, 0, sizeof(*s));
+	s->opts.migrate = true;
+	s->max_conns = 64;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': ca = optarg; break;
+		case 'n': name = optarg; break;
+		case 'N': s->opts.migrate = false; break;
+		case 'w':
+			if (parse_uint("--ticket-wait", optarg, 60000, &wait))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'l':
+			if (!forward)
+				return saf_cli_usage_error("--local: forward only");
+			if (parse_addr("--local", optarg, &s->local))
+				return SAF_EXIT_USAGE;
+			has_local = true;
+			break;
+		case 'r': remote = optarg; break;
+		case 'm':
+			if (parse_uint("--max-conns", optarg, 4096,
+				       &s->max_conns) ||
+			    s->max_conns == 0)
+				return saf_cli_usage_error("--max-conns: 1..4096");
+			break;
+		case 'v': s->verbose = true; break;
+		case 'h': client_usage(stdout, forward); return -1;
+		default: return SAF_EXIT_USAGE;
+		}
+	}
+	if (!forward) {
+		if (optind + 1 != argc)
+			return saf_cli_usage_error(
+				"give one S:PORT (see 'saf tls connect --help')");
+		remote = argv[optind];
+	} else {
+		if (optind != argc)
+			return saf_cli_usage_error("unexpected argument '%s'",
+						   argv[optind]);
+		if (!has_local || !remote)
+			return saf_cli_usage_error(
+				"--local and --remote are required");
+	}
+	if (parse_addr(forward ? "--remote" : "address", remote, &s->remote))
+		return SAF_EXIT_USAGE;
+	if (name) {
+		snprintf(s->name, sizeof(s->name), "%s", name);
+	} else {
+		saf_addr ip = s->remote;
+		char t[SAF_ADDR_STR_LEN];
+
+		ip.has_port = false;
+		snprintf(s->name, sizeof(s->name), "%s",
+			 saf_addr_format(&ip, t));
+	}
+	s->opts.server_name = s->name;
+	s->opts.ticket_wait_ms = wait ? wait : 1;
+
+	s->ctx = SSL_CTX_new(TLS_client_method());
+	if (!s->ctx)
+		return saf_cli_fail("SSL_CTX_new failed");
+	SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+	if (ca ? SSL_CTX_load_verify_locations(s->ctx, ca, NULL) != 1
+	       : SSL_CTX_set_default_verify_paths(s->ctx) != 1)
+		return saf_cli_fail("--ca %s: cannot load", ca ? ca : "(system)");
+	if (keylog_setup(s->ctx))
+		return SAF_EXIT_FAIL;
+	saf_tls_client_config_init(&cfg);
+	/* Loopback targets make sense only when S itself is loopback (tests,
+	 * one-host labs); otherwise a token for 127.0.0.1 is refused. */
+	cfg.allow_loopback_targets =
+		saf_addr_classify(&s->remote) == SAF_ADDR_LOOPBACK;
+	s->cli = saf_tls_client_new(s->ctx, &cfg, &e);
+	if (!s->cli)
+		return saf_cli_fail("%s", e.msg);
+	return 0;
+}
+
+static void client_teardown(client_setup *s)
+{
+	SSL_CTX_free(s->ctx);
+	saf_tls_client_free(s->cli);
+}
+
+static void report(const client_setup *s, const saf_tls_conn *c)
+{
+	char a[SAF_ADDR_STR_LEN];
+
+	if (s->verbose)
+		fprintf(stderr, "saf tls: %s at %s: %s\n",
+			saf_tls_outcome_name(c->outcome),
+			saf_addr_format(&c->peer, a), c->why);
+}
+
+static ssize_t write_all(int fd, const uint8_t *p, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(fd, p + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static void nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* SSL_write on a non-blocking socket, waiting for room as needed. */
+static int ssl_write_all(SSL *ssl, int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		int r = SSL_write(ssl, p, (int)n);
+
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
+		switch (SSL_get_error(ssl, r)) {
+		case SSL_ERROR_WANT_WRITE:
+		case SSL_ERROR_WANT_READ: {
+			struct pollfd q = { .fd = fd,
+					    .events = POLLIN | POLLOUT };
+			(void)poll(&q, 1, 1000);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copies in_fd -> TLS and TLS -> out_fd until both directions end, acting
+ * on migrate_notify in both forms. The TLS socket is non-blocking here:
+ * a blocking SSL_read would hang after consuming a lone ticket. */
+static int pump(const client_setup *s, saf_tls_conn *c, int in_fd, int out_fd)
+{
+	uint8_t buf[BUF_LEN];
+	bool in_eof = false;
+
+	nonblock(c->fd);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = c->fd, .events = POLLIN },
+			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
+		};
+		int r;
+
+		if (SSL_pending(c->ssl) == 0 && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return SAF_EXIT_FAIL;
+		}
+		if (SSL_pending(c->ssl) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			r = SSL_read(c->ssl, buf, sizeof(buf));
+			if (r > 0 && write_all(out_fd, buf, (size_t)r) < 0)
+				return SAF_EXIT_FAIL;
+			if (saf_tls_client_notified(c->ssl)) {
+				saf_error e = { 0 };
+				int form = saf_tls_client_notified(c->ssl);
+
+				if (s->verbose)
+					fprintf(stderr,
+						"saf tls: migrate_notify (%s form)\n",
+						form == 2 ? "alert" : "ticket");
+				if (saf_tls_conn_follow_notify(s->ctx, &s->opts,
+							       c, &e)) {
+					fprintf(stderr, "saf: %s\n", e.msg);
+					return SAF_EXIT_FAIL;
+				}
+				report(s, c);
+				nonblock(c->fd);
+				if (in_eof)
+					SSL_shutdown(c->ssl);
+				continue;
+			}
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_READ)
+					continue;
+				if (e == SSL_ERROR_ZERO_RETURN)
+					return SAF_EXIT_OK;
+				return saf_cli_fail("connection lost");
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(in_fd, buf, sizeof(buf));
+
+			if (n <= 0) {
+				in_eof = true;
+				/* TLS 1.3 half-close: we can still read. */
+				SSL_shutdown(c->ssl);
+				if (out_fd == in_fd)
+					continue;
+			} else if (ssl_write_all(c->ssl, c->fd, buf,
+						 (size_t)n)) {
+				return saf_cli_fail("connection lost");
+			}
+		}
+	}
+}
+
+static int tls_connect(int argc, char **argv)
+{
+	client_setup s;
+	saf_tls_conn c;
+	saf_error e = { 0 };
+	int rc = client_parse(argc, argv, false, &s);
+
+	if (rc) {
+		client_teardown(&s);
+		return rc < 0 ? SAF_EXIT_OK : rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (saf_tls_connect(s.ctx, &s.remote, &s.opts, &c, &e)) {
+		client_teardown(&s);
+		return saf_cli_fail("%s", e.msg);
+	}
+	report(&s, &c);
+	rc = pump(&s, &c, STDIN_FILENO, STDOUT_FILENO);
+	saf_tls_conn_close(&c);
+	client_teardown(&s);
+	return rc;
+}
+
+typedef struct fwd_job {
+	const client_setup *s;
+	int fd;
+} fwd_job;
+
+static atomic_uint fwd_live;
+
+static void *fwd_thread(void *arg)
+{
+	fwd_job *j = arg;
+	saf_tls_conn c;
+	saf_error e = { 0 };
+
+	if (saf_tls_connect(j->s->ctx, &j->s->remote, &j->s->opts, &c, &e)) {
+		fprintf(stderr, "saf tls forward: %s\n", e.msg);
+	} else {
+		report(j->s, &c);
+		(void)pump(j->s, &c, j->fd, j->fd);
+		saf_tls_conn_close(&c);
+	}
+	close(j->fd);
+	free(j);
+	atomic_fetch_sub(&fwd_live, 1);
+	return NULL;
+}
+
+static int tls_forward(int argc, char **argv)
+{
+	client_setup s;
+	int lfd, rc = client_parse(argc, argv, true, &s);
+
+	if (rc) {
+		client_teardown(&s);
+		return rc < 0 ? SAF_EXIT_OK : rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(&s.local);
+	if (lfd < 0) {
+		client_teardown(&s);
+		return SAF_EXIT_FAIL;
+	}
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) & ~O_NONBLOCK);
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_t t;
+		fwd_job *j;
+
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (atomic_load(&fwd_live) >= s.max_conns ||
+		    !(j = malloc(sizeof(*j)))) {
+			close(fd);
+			continue;
+		}
+		j->s = &s;
+		j->fd = fd;
+		atomic_fetch_add(&fwd_live, 1);
+		if (pthread_create(&t, NULL, fwd_thread, j)) {
+			atomic_fetch_sub(&fwd_live, 1);
+			close(fd);
+			free(j);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	close(lfd);
+	client_teardown(&s);
+	return SAF_EXIT_FAIL;
+}
+
+/* ---- keygen ------------------------------------------------------------ */
+
+static int tls_keygen(int argc, char **argv)
+{
+	saf_tls_keys k;
+	saf_error e = { 0 };
+	int rc;
+
+	if (argc == 2 && saf_cli_is_help(argv[1])) {
+		puts("usage: saf tls keygen FILE\n\n"
+		     "Writes a new key file (node key and ticket keys, mode 0600)\n"
+		     "for the nodes of one service; never overwrites.");
+		return SAF_EXIT_OK;
+	}
+	if (argc != 2)
+		return saf_cli_usage_error("usage: saf tls keygen FILE");
+	if (saf_tls_keys_generate(&k, &e))
+		return saf_cli_fail("%s", e.msg);
+	rc = saf_tls_keys_save(argv[1], &k, &e);
+	saf_tls_keys_wipe(&k);
+	return rc ? saf_cli_fail("%s", e.msg) : SAF_EXIT_OK;
+}
 
 int saf_cmd_tls(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return saf_cli_fail("'saf tls' is not built yet");
+	static const saf_cmd table[] = {
+		{ "serve", tls_serve, "TLS proxy node with migration support" },
+		{ "connect", tls_connect, "stdio client running the seed procedure" },
+		{ "forward", tls_forward, "stunnel-style client forwarder" },
+		{ "keygen", tls_keygen, "key file shared by sibling nodes" },
+	};
+	return saf_cli_dispatch("saf tls", table,
+				sizeof(table) / sizeof(table[0]), argc, argv);
 }

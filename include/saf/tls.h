@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TLS variant (SPEC section 3) on OpenSSL 3's public API: the glue that
+ * carries migration_support, migration_token and migrate_notify as custom
+ * extensions, mints and verifies tokens, and the client's seed procedure.
+ *
+ * Two context objects, one per role, each bound to one SSL_CTX which must
+ * outlive it:
+ *
+ *   saf_tls_server  node side: node key, token lifetime, replay cache,
+ *                   counters; per connection a target for tokens and the
+ *                   local address tokens are checked against.
+ *   saf_tls_client  client side: offers migration_support, keeps the newest
+ *                   valid (session, token) pair per connection, notices
+ *                   migrate_notify in both forms (ticket and alert 0xF0).
+ *
+ * Neither object locks: use one per thread, or serialise around it (the
+ * replay cache and the counters are shared by every SSL of the server).
+ */
+#ifndef SAF_TLS_H
+#define SAF_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "saf/addr.h"
+#include "saf/constants.h"
+#include "saf/error.h"
+#include "saf/replay.h"
+#include "saf/tlsext.h"
+#include "saf/token_crypto.h"
+
+/* ---- shared node keys (file) ------------------------------------------ */
+
+/* Ticket keys in the layout of SSL_CTX_set_tlsext_ticket_keys: 16 bytes
+ * key name, 32 HMAC key, 32 AES key. */
+#define SAF_TLS_TICKET_KEYS_LEN 80u
+
+typedef struct saf_tls_keys {
+	uint8_t node_key[SAF_NODE_KEY_LEN];
+	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
+} saf_tls_keys;
+
+/* Fresh random keys. */
+SAF_MUST_CHECK int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err);
+
+/* The key file shared by the nodes of one service, so a token minted (and a
+ * ticket issued) by one node verifies at a sibling. Text, one key a line:
+ *
+ *   # saf tls keys v1
+ *   node_key <64 hex digits>
+ *   ticket_keys <160 hex digits>
+ *
+ * Loading refuses a file that is not a regular file, that group or others
+ * may read or write (mode must be 0600 or stricter), or with a missing,
+ * repeated or malformed line. Key bytes never appear in error messages. */
+SAF_MUST_CHECK int saf_tls_keys_load(const char *path, saf_tls_keys *out,
+				     saf_error *err);
+/* Writes a new file with mode 0600 (O_EXCL: never overwrites). */
+SAF_MUST_CHECK int saf_tls_keys_save(const char *path, const saf_tls_keys *k,
+				     saf_error *err);
+void saf_tls_keys_wipe(saf_tls_keys *k);
+
+/* ---- server ------------------------------------------------------------ */
+
+typedef struct saf_tls_server saf_tls_server;
+
+typedef struct saf_tls_server_config {
+	/* NK (SPEC 3.3). Required. */
+	uint8_t node_key[SAF_NODE_KEY_LEN];
+	/* Ticket keys installed on the SSL_CTX when has_ticket_keys, so that
+	 * sibling nodes resume each other's tickets. */
+	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
+	bool has_ticket_keys;
+	uint32_t token_lifetime_s;  /* 0: SAF_TOKEN_LIFETIME_DEFAULT_S */
+	size_t replay_entries;      /* 0: SAF_REPLAY_CACHE_DEFAULT_ENTRIES */
+	saf_tlsext_codepoints cp;   /* from saf_tlsext_codepoints_default() */
+	saf_clock_fn clock;         /* NULL: realtime (tests inject) */
+	void *clock_arg;
+} saf_tls_server_config;
+
+/* Fills defaults: default code points, lifetime, replay size; no key. */
+void saf_tls_server_config_init(saf_tls_server_config *cfg);
+
+/* Registers the extensions on ctx (TLS 1.3 only; the ctx must not have
+ * them already), sets a session id context and, when given, the ticket
+ * keys. ctx must outlive the returned object; free the object after the
+ * last SSL of ctx is gone. */
+saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
+				   const saf_tls_server_config *cfg,
+				   saf_error *err);
+void saf_tls_server_free(saf_tls_server *srv);
+
+/* Per connection, before the handshake: the target put in tokens of this
+ * connection's tickets (the node's unicast address for the service it was
+ * reached on). Without a target no token is sent: connections on the
+ * unicast address itself normally have none. */
+SAF_MUST_CHECK int saf_tls_server_set_target(SSL *ssl, const saf_addr *target,
+					     saf_error *err);
+/* The local address and port the connection arrived on, against which a
+ * token's target is checked. Without it, getsockname() on SSL_get_fd(ssl)
+ * is used when the ClientHello is parsed (and a token is refused when there
+ * is no socket). */
+SAF_MUST_CHECK int saf_tls_server_set_local(SSL *ssl, const saf_addr *local,
+					    saf_error *err);
+
+/* Why a migration was refused, beyond the token verdicts. */
+typedef enum saf_tls_refusal {
+	SAF_TLS_REFUSE_NONE = 0,
+	SAF_TLS_REFUSE_VERDICT,       /* see saf_tls_conn_info.verdict */
+	SAF_TLS_REFUSE_NO_SUPPORT,    /* token without migration_support */
+	SAF_TLS_REFUSE_NOT_RESUMED,   /* token on a ClientHello that did not
+				         resume (unknown or expired ticket) */
+	SAF_TLS_REFUSE_NO_LOCAL,      /* local address unknown */
+	SAF_TLS_REFUSE_COUNT
+} saf_tls_refusal;
+const char *saf_tls_refusal_name(saf_tls_refusal r);
+
+/* What the server knows of one connection. */
+typedef struct saf_tls_conn_info {
+	bool offered_support;  /* client sent migration_support */
+	bool migrated;         /* resumed with a valid token */
+	/* session_id of the migrated session (SPEC 3.3), for re-attaching
+	 * application state; valid when migrated. */
+	uint8_t session_id[SAF_SESSION_ID_LEN];
+	saf_tls_refusal refusal;
+	saf_verdict verdict;   /* when refusal == SAF_TLS_REFUSE_VERDICT */
+	unsigned tokens_sent;
+} saf_tls_conn_info;
+
+/* Returns 0 and fills *out; -1 when ssl is not one of a saf server. */
+SAF_MUST_CHECK int saf_tls_server_conn_info(SSL *ssl, saf_tls_conn_info *out);
+
+/* migrate_notify, ticket form (SPEC 3.5): queues a post-handshake
+ * NewSessionTicket carrying a fresh token for `target` (chosen now) plus
+ * the empty migrate_notify extension. The ticket goes out with the next
+ * SSL_write or SSL_do_handshake; the connection stays up. Fails when the
+ * handshake is not complete or the client did not offer migration_support
+ * (it could not act on it). */
+SAF_MUST_CHECK int saf_tls_server_migrate_notify(SSL *ssl,
+						 const saf_addr *target,
+						 saf_error *err);
+
+typedef struct saf_tls_server_counters {
+	uint64_t handshakes_with_support; /* ClientHellos with support */
+	uint64_t tokens_issued;
+	uint64_t notifies_sent;
+	uint64_t migrations_accepted;
+	uint64_t refused[SAF_TLS_REFUSE_COUNT];    /* by refusal */
+	uint64_t refused_verdict[SAF_VERDICT_COUNT]; /* by token verdict */
+} saf_tls_server_counters;
+void saf_tls_server_counters_get(const saf_tls_server *srv,
+				 saf_tls_server_counters *out);
+
+/* ---- client ------------------------------------------------------------ */
+
+typedef struct saf_tls_client saf_tls_client;
+
+typedef struct saf_tls_client_config {
+	saf_tlsext_codepoints cp;
+	bool allow_loopback_targets; /* accept tokens for 127/8, ::1 */
+} saf_tls_client_config;
+void saf_tls_client_config_init(saf_tls_client_config *cfg);
+
+/* Registers the extensions and a new-session callback on ctx (client
+ * session cache mode, no internal store). ctx must outlive the object. */
+saf_tls_client *saf_tls_client_new(SSL_CTX *ctx,
+				   const saf_tls_client_config *cfg,
+				   saf_error *err);
+void saf_tls_client_free(saf_tls_client *cli);
+
+/* The newest valid token a connection received, with a copy of its
+ * ticket's session. A token is valid when it decodes, its session_id is
+ * that ticket's (SPEC 3.3) and its target passes saf_addr_check_target. */
+typedef struct saf_tls_offer {
+	SSL_SESSION *session;   /* owned by the caller: SSL_SESSION_free */
+	uint8_t token[SAF_TOKEN_MAX_LEN];
+	size_t token_len;
+	saf_addr target;
+	uint64_t expiry;
+	bool notify;            /* the ticket carried migrate_notify */
+} saf_tls_offer;
+
+/* Takes a copy of the newest valid offer of ssl. Returns 1 and fills *out,
+ * 0 when there is none. */
+int saf_tls_client_offer(SSL *ssl, saf_tls_offer *out);
+void saf_tls_offer_clear(saf_tls_offer *o);
+
+/* Presents `token` in the ClientHello of ssl (call with SSL_set_session of
+ * the ticket that carried it, before SSL_connect). The bytes are copied. */
+SAF_MUST_CHECK int saf_tls_client_present_token(SSL *ssl,
+						const uint8_t *token,
+						size_t len, saf_error *err);
+
+/* migrate_notify seen on ssl: 1 for a ticket with the extension, 2 for
+ * alert 0xF0 (the connection is then dead), 0 none. */
+int saf_tls_client_notified(SSL *ssl);
+/* The last alert received on ssl (info callback: level << 8 | desc), or
+ * -1; and the last alert sent. */
+int saf_tls_client_alert_received(SSL *ssl);
+int saf_tls_client_alert_sent(SSL *ssl);
+
+/* ---- the seed procedure (client) ---------------------------------------- */
+
+/* Where saf_tls_connect ended and why. */
+typedef enum saf_tls_outcome {
+	SAF_TLS_ON_TARGET = 0,   /* migrated: the connection is to the target */
+	SAF_TLS_STAYED_NO_TOKEN, /* no token within the wait: on S */
+	SAF_TLS_STAYED_UNREACHABLE, /* target did not answer: on S */
+	SAF_TLS_STAYED_REFUSED,  /* node refused the token: on S */
+	SAF_TLS_STAYED_NOT_RESUMED, /* node did not resume: on S */
+	SAF_TLS_RETURNED_TO_S,   /* after notify: fresh connection to S */
+} saf_tls_outcome;
+const char *saf_tls_outcome_name(saf_tls_outcome o);
+
+typedef struct saf_tls_connect_opts {
+	const char *server_name; /* SNI and name to verify; NULL: none */
+	unsigned connect_timeout_ms; /* 0: 3000 */
+	unsigned handshake_timeout_ms; /* 0: 5000 */
+	unsigned ticket_wait_ms;     /* 0: 1000 */
+	bool migrate;                /* false: never leave S (plain TLS) */
+} saf_tls_connect_opts;
+
+/* One live connection of the client, with what the seed procedure did.
+ * fd is blocking after connect; ssl owns nothing of fd (close both with
+ * saf_tls_conn_close). The layout is kept simple so a framing layer
+ * (continuity, SPEC 4) can wrap it later. */
+typedef struct saf_tls_conn {
+	int fd;
+	SSL *ssl;
+	saf_addr anycast;   /* S, as asked */
+	saf_addr peer;      /* where fd is connected now */
+	saf_tls_outcome outcome;
+	char why[SAF_ERROR_MSG_LEN]; /* one line for -v */
+	uint64_t migrations;
+	/* The newest valid token the client holds for this service, from
+	 * this or an earlier connection (refreshed by
+	 * saf_tls_conn_follow_notify; an application may seed it). */
+	saf_tls_offer offer;
+} saf_tls_conn;
+
+/* Runs SPEC 3.4 from the client side: connect to S offering support,
+ * handshake, wait up to ticket_wait_ms for a ticket with a token, keep a
+ * copy of its session, connect to the target, resume presenting the token,
+ * and close the first connection with close_notify. Whenever a step fails
+ * it stays on the connection to S and says why in conn->why. Returns -1
+ * only when no connection at all could be made (S unreachable, handshake
+ * failed, certificate refused). */
+SAF_MUST_CHECK int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
+				   const saf_tls_connect_opts *opts,
+				   saf_tls_conn *conn, saf_error *err);
+
+/* Acts on migrate_notify: migrates conn to the target of its newest valid
+ * token (the current connection's, else conn->offer) (ticket form: the old connection is closed with close_notify after
+ * the new one is up; alert form: the old one is already gone). If that
+ * fails and the old connection is dead, connects afresh to S
+ * (SAF_TLS_RETURNED_TO_S). Returns -1 only when nothing is left. */
+SAF_MUST_CHECK int saf_tls_conn_follow_notify(SSL_CTX *ctx,
+					      const saf_tls_connect_opts *opts,
+					      saf_tls_conn *conn,
+					      saf_error *err);
+
+void saf_tls_conn_close(saf_tls_conn *conn);
+
+#endif /* SAF_TLS_H */

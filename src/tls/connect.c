@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client's seed procedure (SPEC 3.4 steps 1, 3, 5) and acting on
+ * migrate_notify (3.5), with bounded waits and fallbacks to S.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "tls_internal.h"
+
+const char *saf_tls_outcome_name(saf_tls_outcome o)
+{
+	switch (o) {
+	case SAF_TLS_ON_TARGET:
+		return "on_target";
+	case SAF_TLS_STAYED_NO_TOKEN:
+		return "stayed_no_token";
+	case SAF_TLS_STAYED_UNREACHABLE:
+		return "stayed_unreachable";
+	case SAF_TLS_STAYED_REFUSED:
+		return "stayed_refused";
+	case SAF_TLS_STAYED_NOT_RESUMED:
+		return "stayed_not_resumed";
+	case SAF_TLS_RETURNED_TO_S:
+		return "returned_to_s";
+	}
+	return "unknown";
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		uint64_t t = now_ms();
+		int n;
+
+		if (t >= deadline)
+			return 0;
+		n = poll(&p, 1, (int)(deadline - t));
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* A TCP connection to `to` within timeout_ms; blocking afterwards. */
+static int tcp_connect(const saf_addr *to, unsigned timeout_ms,
+		       saf_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(to, &ss);
+	char a[SAF_ADDR_STR_LEN];
+	int fd, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		saf_fail(err, SAF_E_SYS, "connect %s: %s",
+			 saf_addr_format(to, a), strerror(errno));
+		goto fail;
+	}
+	if (wait_fd(fd, POLLOUT, now_ms() + timeout_ms) <= 0) {
+		saf_fail(err, SAF_E_TIMEOUT, "connect %s: no answer in %u ms",
+			 saf_addr_format(to, a), timeout_ms);
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+		saf_fail(err, SAF_E_SYS, "connect %s: %s",
+			 saf_addr_format(to, a), strerror(soerr));
+		goto fail;
+	}
+	if (set_nonblock(fd, false) == 0)
+		return fd;
+	saf_fail(err, SAF_E_SYS, "fcntl: %s", strerror(errno));
+fail:
+	close(fd);
+	return -1;
+}
+
+static void describe_alert(SSL *ssl, char *buf, size_t cap)
+{
+	int a = saf_tls_client_alert_received(ssl);
+	unsigned long e = ERR_peek_last_error();
+
+	if (a >= 0)
+		snprintf(buf, cap, "alert %s (%d)",
+			 SSL_alert_desc_string_long(a), a & 0xff);
+	else if (e)
+		ERR_error_string_n(e, buf, cap);
+	else
+		snprintf(buf, cap, "connection closed");
+}
+
+/* TLS handshake on a blocking fd, bounded by SO_RCVTIMEO/SO_SNDTIMEO. */
+static SSL *tls_handshake(SSL_CTX *ctx, int fd, const saf_tls_connect_opts *o,
+			  SSL_SESSION *resume, const saf_tls_offer *offer,
+			  saf_error *err)
+{
+	unsigned ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 5000;
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+	char why[120];
+	SSL *ssl = SSL_new(ctx);
+
+	if (!ssl) {
+		saf_fail(err, SAF_E_NOMEM, "tls: SSL_new failed");
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	SSL_set_fd(ssl, fd);
+	if (o->server_name) {
+		saf_addr ip;
+
+		/* An address is checked against the certificate's IP SANs
+		 * and is not sent as SNI (RFC 6066 allows host names only). */
+		if (saf_addr_parse(o->server_name, false, &ip, NULL) == 0) {
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+						      o->server_name);
+		} else {
+			SSL_set_tlsext_host_name(ssl, o->server_name);
+			SSL_set1_host(ssl, o->server_name);
+		}
+	}
+	if (resume && SSL_set_session(ssl, resume) != 1)
+		goto fail_msg;
+	if (offer && saf_tls_client_present_token(ssl, offer->token,
+						  offer->token_len, err))
+		goto fail;
+	ERR_clear_error();
+	if (SSL_connect(ssl) != 1)
+		goto fail_msg;
+	tv.tv_sec = 0;
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return ssl;
+fail_msg:
+	describe_alert(ssl, why, sizeof(why));
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		saf_fail(err, SAF_E_REFUSED, "tls: certificate: %s",
+			 X509_verify_cert_error_string(
+				 SSL_get_verify_result(ssl)));
+	else
+		saf_fail(err, SAF_E_REFUSED, "tls handshake: %s", why);
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Waits up to ms for a ticket with a valid token; application data that
+ * arrives meanwhile stays buffered in the SSL (peek, never read). */
+static bool wait_offer(SSL *ssl, int fd, unsigned ms)
+{
+	uint64_t deadline = now_ms() + ms;
+	saf_tls_offer o;
+	char c;
+	bool got = false;
+
+	if (set_nonblock(fd, true))
+		return false;
+	while (!got) {
+		if (saf_tls_client_offer(ssl, &o)) {
+			saf_tls_offer_clear(&o);
+			got = true;
+			break;
+		}
+		int n = SSL_peek(ssl, &c, 1);
+		if (n > 0 && saf_tls_client_offer(ssl, &o) == 0)
+			break; /* data came first: tickets precede it */
+		if (n <= 0 && SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ)
+			break;
+		if (n <= 0 && wait_fd(fd, POLLIN, deadline) <= 0)
+			break;
+	}
+	if (saf_tls_client_offer(ssl, &o)) {
+		saf_tls_offer_clear(&o);
+		got = true;
+	}
+	(void)set_nonblock(fd, false);
+	return got;
+}
+
+static void close_ssl(SSL *ssl, int fd, bool notify)
+{
+	if (ssl) {
+		if (notify)
+			SSL_shutdown(ssl); /* close_notify */
+		SSL_free(ssl);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+void saf_tls_conn_close(saf_tls_conn *conn)
+{
+	close_ssl(conn->ssl, conn->fd, conn->ssl != NULL);
+	conn->ssl = NULL;
+	conn->fd = -1;
+	saf_tls_offer_clear(&conn->offer);
+}
+
+/* Takes the current connection's newest offer into conn->offer. */
+static void refresh_offer(saf_tls_conn *conn)
+{
+	saf_tls_offer o;
+
+	if (conn->ssl && saf_tls_client_offer(conn->ssl, &o)) {
+		saf_tls_offer_clear(&conn->offer);
+		conn->offer = o;
+	}
+}
+
+/* Steps 3 and 5 for one offer. On success conn moves to the target and
+ * the old connection is closed (close_notify when it is alive). */
+static int migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
+		   saf_tls_conn *conn, const saf_tls_offer *offer,
+		   bool old_alive)
+{
+	unsigned cto = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
+	char a[SAF_ADDR_STR_LEN];
+	saf_error e = { 0 };
+	SSL *ssl;
+	int fd;
+
+	saf_addr_format(&offer->target, a);
+	fd = tcp_connect(&offer->target, cto, &e);
+	if (fd < 0) {
+		conn->outcome = SAF_TLS_STAYED_UNREACHABLE;
+		snprintf(conn->why, sizeof(conn->why),
+			 "target %s unreachable (%s)", a, e.msg);
+		return -1;
+	}
+	ssl = tls_handshake(ctx, fd, o, offer->session, offer, &e);
+	if (!ssl) {
+		conn->outcome = SAF_TLS_STAYED_REFUSED;
+		snprintf(conn->why, sizeof(conn->why),
+			 "node %s refused the token (%s)", a, e.msg);
+		close(fd);
+		return -1;
+	}
+	if (!SSL_session_reused(ssl)) {
+		conn->outcome = SAF_TLS_STAYED_NOT_RESUMED;
+		snprintf(conn->why, sizeof(conn->why),
+			 "node %s did not resume the session", a);
+		close_ssl(ssl, fd, true);
+		return -1;
+	}
+	close_ssl(conn->ssl, conn->fd, old_alive);
+	conn->ssl = ssl;
+	conn->fd = fd;
+	conn->peer = offer->target;
+	conn->outcome = SAF_TLS_ON_TARGET;
+	conn->migrations++;
+	snprintf(conn->why, sizeof(conn->why), "migrated to %s", a);
+	return 0;
+}
+
+static int connect_s(SSL_CTX *ctx, const saf_addr *s,
+		     const saf_tls_connect_opts *o, saf_tls_conn *conn,
+		     saf_error *err)
+{
+	unsigned cto = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
+	int fd = tcp_connect(s, cto, err);
+	SSL *ssl;
+
+	if (fd < 0)
+		return -1;
+	ssl = tls_handshake(ctx, fd, o, NULL, NULL, err);
+	if (!ssl) {
+		close(fd);
+		return -1;
+	}
+	conn->fd = fd;
+	conn->ssl = ssl;
+	conn->peer = *s;
+	return 0;
+}
+
+int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
+		    const saf_tls_connect_opts *o, saf_tls_conn *conn,
+		    saf_error *err)
+{
+	saf_tls_offer offer;
+	char a[SAF_ADDR_STR_LEN];
+
+	memset(conn, 0, sizeof(*conn));
+	conn->fd = -1;
+	conn->anycast = *anycast;
+	if (connect_s(ctx, anycast, o, conn, err))
+		return -1;
+	conn->outcome = SAF_TLS_STAYED_NO_TOKEN;
+	snprintf(conn->why, sizeof(conn->why), "on %s: %s",
+		 saf_addr_format(anycast, a),
+		 o->migrate ? "no migration token received" : "migration off");
+	if (!o->migrate ||
+	    !wait_offer(conn->ssl, conn->fd,
+			o->ticket_wait_ms ? o->ticket_wait_ms : 1000))
+		return 0;
+	if (!saf_tls_client_offer(conn->ssl, &offer))
+		return 0;
+	if (migrate(ctx, o, conn, &offer, true))
+		refresh_offer(conn); /* stayed on S: keep its token */
+	saf_tls_offer_clear(&offer);
+	return 0;
+}
+
+int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
+			       saf_tls_conn *conn, saf_error *err)
+{
+	int form = saf_tls_client_notified(conn->ssl);
+	bool alive = form != 2;
+	uint64_t now = (uint64_t)time(NULL);
+	saf_tls_offer offer;
+	int rc = -1;
+
+	refresh_offer(conn);
+	if (conn->offer.session && conn->offer.expiry > now) {
+		offer = conn->offer;
+		/* Single use: the stored session must survive this try. */
+		offer.session = SSL_SESSION_dup(conn->offer.session);
+		rc = offer.session ? migrate(ctx, o, conn, &offer, alive) : -1;
+		saf_tls_offer_clear(&offer);
+		if (rc == 0)
+			saf_tls_offer_clear(&conn->offer); /* redeemed */
+	} else {
+		conn->outcome = SAF_TLS_STAYED_NO_TOKEN;
+		snprintf(conn->why, sizeof(conn->why),
+			 "migrate_notify without a valid token");
+	}
+	if (rc == 0 || alive)
+		return 0;
+	/* The old connection is gone and the target failed: back to S. */
+	close_ssl(conn->ssl, conn->fd, false);
+	conn->ssl = NULL;
+	conn->fd = -1;
+	if (connect_s(ctx, &conn->anycast, o, conn, err))
+		return -1;
+	conn->outcome = SAF_TLS_RETURNED_TO_S;
+	snprintf(conn->why + strlen(conn->why),
+		 sizeof(conn->why) - strlen(conn->why), "; returned to S");
+	return 0;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/tls: the per-connection state kept in SSL ex_data, the
+ * role objects, and the extension descriptor table.
+ */
+#ifndef SAF_TLS_INTERNAL_H
+#define SAF_TLS_INTERNAL_H
+
+#include "saf/tls.h"
+
+/* What both role objects start with: custom extension callbacks receive a
+ * pointer to it as their add_arg / parse_arg. */
+typedef struct saf_tls_base {
+	bool is_server;
+	int ex_index;             /* SSL ex_data slot of saf_tls_state */
+	saf_tlsext_codepoints cp;
+} saf_tls_base;
+
+struct saf_tls_server {
+	saf_tls_base base;
+	uint8_t node_key[SAF_NODE_KEY_LEN];
+	uint32_t lifetime_s;
+	saf_replay_cache *replay;
+	saf_clock_fn clock;
+	void *clock_arg;
+	saf_tls_server_counters counters;
+};
+
+struct saf_tls_client {
+	saf_tls_base base;
+	bool allow_loopback;
+};
+
+/* One connection's state, created on first use, freed with the SSL. */
+typedef struct saf_tls_state {
+	const saf_tls_base *owner;
+	/* server */
+	bool offered_support;
+	bool has_target, has_local;
+	saf_addr target, local;
+	bool notify_pending;
+	bool migrated;
+	uint8_t session_id[SAF_SESSION_ID_LEN];
+	saf_tls_refusal refusal;
+	saf_verdict verdict;
+	unsigned tokens_sent;
+	uint8_t out[SAF_TOKEN_MAX_LEN]; /* body handed to OpenSSL to send */
+	size_t out_len;
+	/* client: the ticket being parsed (paired in new_session_cb) */
+	uint8_t pending[SAF_TOKEN_MAX_LEN];
+	size_t pending_len;
+	bool pending_notify;
+	/* client: newest valid offer */
+	saf_tls_offer offer;
+	bool has_offer;
+	int notified; /* 1 ticket form, 2 alert form */
+	int alert_received, alert_sent;
+	/* client: token presented in the ClientHello */
+	uint8_t present[SAF_TOKEN_MAX_LEN];
+	size_t present_len;
+} saf_tls_state;
+
+int saf_tls_ex_index_new(void);
+/* Binds the role object to its SSL_CTX (one per ctx) and finds it back. */
+int saf_tls_base_attach(SSL_CTX *ctx, saf_tls_base *base);
+saf_tls_base *saf_tls_base_of(const SSL *ssl);
+saf_tls_state *saf_tls_state_get(SSL *ssl, const saf_tls_base *owner);
+/* Looks up without creating; NULL when absent. */
+saf_tls_state *saf_tls_state_peek(const SSL *ssl, const saf_tls_base *owner);
+
+/* One custom extension: its code point (read from the role's code point
+ * set), the handshake messages it may appear in, and its callbacks. */
+typedef struct saf_tls_ext {
+	const char *name;
+	uint16_t (*type)(const saf_tlsext_codepoints *cp);
+	unsigned int contexts;
+	SSL_custom_ext_add_cb_ex add;
+	SSL_custom_ext_parse_cb_ex parse;
+} saf_tls_ext;
+
+extern const saf_tls_ext saf_tls_ext_migration_support;
+extern const saf_tls_ext saf_tls_ext_migration_token;
+extern const saf_tls_ext saf_tls_ext_migrate_notify;
+
+/* Registers every extension of the table on ctx with `base` as argument. */
+SAF_MUST_CHECK int saf_tls_ext_register_all(SSL_CTX *ctx, saf_tls_base *base,
+					    saf_error *err);
+
+/* Server hooks called by the extension callbacks. */
+int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
+				saf_tls_state *st, int *al);
+int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv,
+			       saf_tls_state *st, const uint8_t *in,
+			       size_t len, int *al);
+
+#endif /* SAF_TLS_INTERNAL_H */
