@@ -3,6 +3,7 @@
 # command's own --help, so the two never disagree), docs.
 
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/lab DESTINATION share/saf)
+install(FILES ${PROJECT_SOURCE_DIR}/tools/wireshark/saf.lua DESTINATION share/saf/wireshark)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/gen-test-certs DESTINATION share/saf OPTIONAL)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/dist/systemd/ DESTINATION lib/systemd/system)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/dist/default/ DESTINATION share/saf/default)
