@@ -110,6 +110,10 @@ check "wire: SAF flag in the client's SYN" grep -q "fd045346" "$WORK/hex"
 check "wire: IPv4 advert 10.30.2.2 in the SYN-ACK" grep -q "fd0853460a1e0202" "$WORK/hex"
 check "wire: IPv6 advert fd00:30:2::2 in the SYN-ACK" grep -q "fd145346fd000030000200000000000000000002" "$WORK/hex"
 
+"$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
+check "status in Prometheus format" grep -Eq '^saf_tcp_node_adverts_total\{form="any",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
+check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counter' "$WORK/prom"
+
 # --- negative cases --------------------------------------------------------
 SERVER=${PIDS[-1]}
 restart_server() { # a fresh listener, armed by the program attached now
