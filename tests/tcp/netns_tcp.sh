@@ -177,6 +177,15 @@ client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
 check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
 ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
 
+# A lost SYN-ACK: the retransmitted one is decided again from the SYN the
+# listener saved (TCP_SAVE_SYN) and still carries the advert.
+ip netns exec saf-t-n2 iptables -A OUTPUT -p tcp --sport 7000 --tcp-flags SYN,ACK SYN,ACK \
+  -m statistic --mode nth --every 2 --packet 0 -j DROP
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "retransmitted SYN-ACK still carries the advert" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
+check "a SYN-ACK really was dropped" bash -c "ip netns exec saf-t-n2 iptables -vnL OUTPUT | awk '/statistic/ {exit !(\$1 >= 1)}'"
+ip netns exec saf-t-n2 iptables -F OUTPUT
+
 # An explicit advertised port (the long form, 10 bytes).
 node_attach --anycast 10.99.0.1:7000 --unicast 10.30.2.2:7002 2>/dev/null; restart_server
 run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!)
