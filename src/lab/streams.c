@@ -70,11 +70,16 @@ static void mark_broken(stream *st, const char *why)
 	snprintf(st->why, sizeof(st->why), "%s", why);
 }
 
-static int open_plain(const saf_addr *target)
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+static int open_plain(const saf_addr *target, bool mptcp)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(target, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+			mptcp ? IPPROTO_MPTCP : 0);
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		if (fd >= 0)
@@ -174,7 +179,26 @@ static void finish_ended(stream *st, const char *target)
 	       (n = read(st->errfd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
-	/* saf's -v line: "saf: OUTCOME: on ADDR via S (reason)" */
+	/* saf tls's -v line: "saf tls: OUTCOME at ADDR: why" (the last one
+	 * counts: a migrate_notify adds another). */
+	char *tls = NULL;
+	for (char *p = strstr(buf, "saf tls: "); p; p = strstr(p + 1, "saf tls: "))
+		if (strstr(p, " at "))
+			tls = p;
+	if (tls) {
+		char oc[24] = "";
+		char *at = strstr(tls, " at ");
+		char *colon = at ? strstr(at + 4, ": ") : NULL;
+
+		if (at && colon && colon - (at + 4) < 48 &&
+		    sscanf(tls + 9, "%23s", oc) == 1) {
+			*colon = '\0';
+			snprintf(st->ended, sizeof(st->ended), "%s (%s)", at + 4,
+				 oc);
+		}
+		return;
+	}
+	/* saf tcp's -v line: "saf: OUTCOME: on ADDR via S (reason)" */
 	char *on = strstr(buf, ": on ");
 	if (on) {
 		char *outcome = strstr(buf, "saf: ");
@@ -197,7 +221,7 @@ static const char usage[] =
 	"usage: saf-streams --name NAME --count N --duration S\n"
 	"                   (--target ADDR:PORT | --cmd 'COMMAND')\n"
 	"                   [--interval MS] [--chunk BYTES] [--json FILE]\n"
-	"                   [--progress FILE]\n"
+	"                   [--progress FILE] [--mptcp]\n"
 	"Holds N long-lived echo streams and checks every byte.\n";
 
 int main(int argc, char **argv)
@@ -212,6 +236,7 @@ int main(int argc, char **argv)
 		{ "chunk", required_argument, 0, 'k' },
 		{ "json", required_argument, 0, 'j' },
 		{ "progress", required_argument, 0, 'p' },
+		{ "mptcp", no_argument, 0, 'M' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -219,6 +244,7 @@ int main(int argc, char **argv)
 	const char *target_text = NULL;
 	long count = 10, interval = 100, chunk = 256;
 	double duration = 10;
+	bool mptcp = false;
 	saf_addr target = { 0 };
 	saf_error err;
 	static stream st[MAX_STREAMS];
@@ -235,6 +261,7 @@ int main(int argc, char **argv)
 		case 'k': chunk = strtol(optarg, NULL, 10); break;
 		case 'j': json = optarg; break;
 		case 'p': progress = optarg; break;
+		case 'M': mptcp = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -264,7 +291,7 @@ int main(int argc, char **argv)
 			if (open_cmd(cmd, s))
 				mark_broken(s, "cannot start the command");
 		} else {
-			s->wfd = s->rfd = open_plain(&target);
+			s->wfd = s->rfd = open_plain(&target, mptcp);
 			if (s->wfd < 0)
 				mark_broken(s, "connect failed");
 		}

@@ -212,6 +212,8 @@ static void write_state(const saf_sched *s, const char *path, uint64_t now)
 		rename(tmp, path);
 }
 
+static void log_event(const saf_sched *s, FILE *events, const char *kind);
+
 /* Programs the kernel for the current decision, for every anycast family. */
 static void program(saf_sched *s, saf_route_sock *rs,
 		    const saf_sched_run_opts *o, FILE *events)
@@ -249,8 +251,16 @@ static void program(saf_sched *s, saf_route_sock *rs,
 		return; /* route_dirty stays set: retried next tick */
 	s->route_dirty = false;
 	s->ctr.route_changes++;
+	log_event(s, events, "change");
+}
+
+/* One JSON line per event: "start" (the choice at start, possibly read
+ * back from the kernel) and "change" (every programmed route). */
+static void log_event(const saf_sched *s, FILE *events, const char *kind)
+{
 	if (events) {
-		fprintf(events, "{\"t_ms\":%" PRIu64 ",\"choice\":", wall_ms());
+		fprintf(events, "{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
+			wall_ms(), kind);
 		if (s->current >= 0)
 			fprintf(events, "\"%s\"", s->nodes[s->current].name);
 		else
@@ -339,6 +349,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			}
 	}
 
+	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = mono_ms();
 		struct pollfd pfd[2] = { { .fd = ufd, .events = POLLIN },

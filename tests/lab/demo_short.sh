@@ -9,13 +9,14 @@ SRC=${SAF_SOURCE_DIR:?}
 export BUILD=${SAF_BUILD_DIR:?}
 export SAF_LAB_PREFIX=saf-lt
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+LOG=$(mktemp)
+trap 'rm -rf "$OUT" "$LOG"' EXIT
 fails=0 passes=0
 check() { local n=$1; shift; if "$@"; then echo "ok   - $n"; passes=$((passes+1)); else echo "FAIL - $n"; fails=$((fails+1)); fi; }
 
-"$SRC/scripts/demo" --duration 16 --changes 2 --count 8 --out "$OUT" > "$OUT/demo.log" 2>&1
+"$SRC/scripts/demo" --duration 16 --changes 2 --count 8 --out "$OUT" > "$LOG" 2>&1
 rc=$?
-cat "$OUT/demo.log" | tr '\r' '\n' | grep -v '^t=' | tail -15
+tr '\r' '\n' < "$LOG" | grep -v '^t=' | tail -15
 check "demo exits 0" test $rc -eq 0
 field() { python3 -c "import json; print(json.load(open('$OUT/$1.json'))['$2'])"; }
 check "saf-tcp: every stream survived" test "$(field saf-tcp survived)" = "$(field saf-tcp connections)"
@@ -24,7 +25,7 @@ check "saf-tcp: every byte echoed" test "$(field saf-tcp bytes_verified)" = "$(f
 check "saf-tcp: ended on unicast addresses" grep -q '"ended":"10.30.' "$OUT/saf-tcp.json"
 check "plain TCP to S broke when R1 moved S" test "$(field plain-tcp broken)" -gt 0
 check "R1 kept no conntrack entries" test "$(cat "$OUT/r1-conntrack")" = 0
-check "R1 changed its choice at least twice" test "$(grep -c . "$OUT/events.jsonl")" -ge 3
+check "R1 changed its choice at least twice" grep -Eq "R1 changed its choice ([2-9]|[1-9][0-9]+) times" "$LOG"
 check "timeline written" grep -q '<svg' "$OUT/timeline.svg"
 if [[ -f $OUT/saf-tls.json ]]; then
   check "saf-tls: every stream survived" test "$(field saf-tls survived)" = "$(field saf-tls connections)"

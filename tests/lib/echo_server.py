@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A plain, unmodified TCP echo server for the tests: one dual-stack
-listener on [::]:PORT, a thread per connection. It knows nothing of saf."""
+listener on [::]:PORT, a thread per connection. It knows nothing of saf.
+Usage: echo_server.py PORT [--mptcp]"""
 import socket
 import sys
 import threading
@@ -21,7 +22,8 @@ def serve(conn):
 
 def main():
     port = int(sys.argv[1])
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    proto = socket.IPPROTO_MPTCP if "--mptcp" in sys.argv[2:] else 0
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, proto)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", port))

@@ -32,6 +32,16 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { echo "ok   - $1"; passes=$((passes + 1)); }
+# Waits (up to 10 s) until something listens on PORT in namespace NS: a
+# loaded machine can take a while to start a server.
+wait_listen() {
+  for _ in $(seq 100); do
+    ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "# nothing listens on $1 port $2" >&2
+  return 1
+}
 bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
 check() { # check NAME CMD... : passes when CMD succeeds
   local name=$1; shift
@@ -70,7 +80,7 @@ mkdir -p "$CG/saf-t-node" "$CG/saf-t-client" "$CG/saf-t-client-all"
 # --- a listener created before the attach is reported --------------------
 run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7001 > /dev/null &
 PIDS+=($!)
-sleep 0.5
+wait_listen saf-t-n2 7001
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --anycast fd00:99::1 --unicast fd00:30:2::2 2> "$WORK/attach"
 check "attach warns about a listener created before it" grep -q "listens on port 7001 since before the attach" "$WORK/attach"
 
@@ -80,7 +90,7 @@ check "attach warns about a listener created before it" grep -q "listens on port
 
 run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null &
 PIDS+=($!)
-sleep 0.5
+wait_listen saf-t-n2 7000
 
 # --- IPv4 and IPv6: the client ends on the unicast address -----------------
 ip netns exec saf-t-n2 tcpdump -i saf-t-n2r2 -nn -U --immediate-mode -x -c 64 'tcp port 7000 and ((ip and tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[53] & 2 != 0))' -w "$WORK/cap.pcap" 2>/dev/null &
@@ -100,7 +110,19 @@ check "wire: SAF flag in the client's SYN" grep -q "fd045346" "$WORK/hex"
 check "wire: IPv4 advert 10.30.2.2 in the SYN-ACK" grep -q "fd0853460a1e0202" "$WORK/hex"
 check "wire: IPv6 advert fd00:30:2::2 in the SYN-ACK" grep -q "fd145346fd000030000200000000000000000002" "$WORK/hex"
 
+"$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
+check "status in Prometheus format" grep -Eq '^saf_tcp_node_adverts_total\{form="any",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
+check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counter' "$WORK/prom"
+
 # --- negative cases --------------------------------------------------------
+SERVER=${PIDS[-1]}
+restart_server() { # a fresh listener, armed by the program attached now
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null
+  while ip netns exec saf-t-n2 ss -Hltn "sport = :7000" | grep -q .; do sleep 0.05; done
+  run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
+  SERVER=$!
+  wait_listen saf-t-n2 7000
+}
 client_connect - "$PINS/client" 10.99.0.1:7000
 check "outside the client cgroup: no SAF, stays on S" grep -q "no_advert: on 10.99.0.1:7000.*SAF not sent" "$WORK/err"
 
@@ -110,16 +132,11 @@ check "SYN to the unicast address: no advert" grep -q "no_advert: on 10.30.2.2:7
 check "SYN to the unicast address: counted" test "$(counter "$PINS/node" node_saf_to_non_anycast)" -gt "$before"
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 192.0.2.0/24 2>/dev/null
-kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
-run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!); sleep 0.5
+restart_server
 client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
 check "client outside the allow-list: no advert" grep -q "no_advert" "$WORK/err"
 check "client outside the allow-list: counted" test "$(counter "$PINS/node" node_skipped_not_allowed)" -ge 1
 
-restart_server() {
-  kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
-  run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!); sleep 0.5
-}
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 10.10.0.0/24 2>/dev/null; restart_server
 client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
@@ -160,9 +177,19 @@ client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
 check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
 ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
 
+# A lost SYN-ACK: the retransmitted one is decided again from the SYN the
+# listener saved (TCP_SAVE_SYN) and still carries the advert.
+ip netns exec saf-t-n2 iptables -A OUTPUT -p tcp --sport 7000 --tcp-flags SYN,ACK SYN,ACK \
+  -m statistic --mode nth --every 2 --packet 0 -j DROP
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "retransmitted SYN-ACK still carries the advert" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
+check "a SYN-ACK really was dropped" bash -c "ip netns exec saf-t-n2 iptables -vnL OUTPUT | awk '/statistic/ {exit !(\$1 >= 1)}'"
+ip netns exec saf-t-n2 iptables -F OUTPUT
+
 # An explicit advertised port (the long form, 10 bytes).
 node_attach --anycast 10.99.0.1:7000 --unicast 10.30.2.2:7002 2>/dev/null; restart_server
-run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!); sleep 0.5
+run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!)
+wait_listen saf-t-n2 7002
 client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
 check "advert with a port: migrated to 10.30.2.2:7002" grep -q "migrated: on 10.30.2.2:7002" "$WORK/err"
 

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hold: many idle long-lived connections, to measure the state a system
+ * keeps per flow.
+ *   hold serve PORT                       accept and keep every connection
+ *   hold connect S:PORT N plain|saf|mptcp SECONDS
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "saf/tcp.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	raise_nofile();
+	if (argc == 3 && strcmp(argv[1], "serve") == 0) {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+					  .sin6_port = htons((uint16_t)atoi(argv[2])) };
+		int one = 1, zero = 0;
+		int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP);
+
+		if (fd < 0) /* no MPTCP: a plain listener */
+			fd = socket(AF_INET6, SOCK_STREAM, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4096)) {
+			perror("hold serve");
+			return 1;
+		}
+		for (;;)
+			(void)accept(fd, NULL, NULL); /* kept open on purpose */
+	}
+	if (argc != 6) {
+		fprintf(stderr, "usage: hold serve PORT | hold connect S:PORT N plain|saf|mptcp SECONDS\n");
+		return 2;
+	}
+	saf_addr s;
+	saf_error err;
+	long n = atol(argv[3]), ok = 0;
+	saf_tcp_connect_opts o = { .timeout_ms = 3000 };
+
+	if (saf_addr_parse(argv[2], true, &s, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 2;
+	}
+	for (long i = 0; i < n; i++) {
+		int fd;
+
+		if (strcmp(argv[4], "saf") == 0) {
+			saf_tcp_result r;
+
+			fd = saf_tcp_connect(&s, &o, &r, &err);
+		} else {
+			struct sockaddr_storage ss;
+			socklen_t len = saf_addr_to_sockaddr(&s, &ss);
+
+			fd = socket(ss.ss_family, SOCK_STREAM,
+				    strcmp(argv[4], "mptcp") == 0 ? IPPROTO_MPTCP : 0);
+			if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len)) {
+				close(fd);
+				fd = -1;
+			}
+		}
+		ok += fd >= 0;
+	}
+	printf("%ld\n", ok);
+	fflush(stdout);
+	sleep((unsigned)atoi(argv[5]));
+	return 0;
+}
