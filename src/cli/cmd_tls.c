@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -333,13 +334,52 @@ static void print_counters(const saf_tls_server *srv, size_t live)
 	fflush(stdout);
 }
 
+/* Counters in Prometheus' text format, written atomically (tmp + rename)
+ * for node_exporter's textfile collector. */
+static void write_prometheus(const saf_tls_server *srv, size_t live,
+			     const char *path)
+{
+	saf_tls_server_counters k;
+	char tmp[4096];
+	FILE *f;
+
+	if (!path || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return;
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	saf_tls_server_counters_get(srv, &k);
+	fprintf(f,
+		"# TYPE saf_tls_server_connections gauge\n"
+		"saf_tls_server_connections %zu\n"
+		"# TYPE saf_tls_server_handshakes_with_support_total counter\n"
+		"saf_tls_server_handshakes_with_support_total %" PRIu64 "\n"
+		"# TYPE saf_tls_server_tokens_issued_total counter\n"
+		"saf_tls_server_tokens_issued_total %" PRIu64 "\n"
+		"# TYPE saf_tls_server_notifies_sent_total counter\n"
+		"saf_tls_server_notifies_sent_total %" PRIu64 "\n"
+		"# TYPE saf_tls_server_migrations_accepted_total counter\n"
+		"saf_tls_server_migrations_accepted_total %" PRIu64 "\n"
+		"# TYPE saf_tls_server_migrations_refused_total counter\n",
+		live, k.handshakes_with_support, k.tokens_issued,
+		k.notifies_sent, k.migrations_accepted);
+	for (int r = SAF_TLS_REFUSE_NO_SUPPORT; r < SAF_TLS_REFUSE_COUNT; r++)
+		fprintf(f, "saf_tls_server_migrations_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+			saf_tls_refusal_name((saf_tls_refusal)r), k.refused[r]);
+	for (int v = SAF_TOKEN_MALFORMED; v < SAF_VERDICT_COUNT; v++)
+		fprintf(f, "saf_tls_server_migrations_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+			saf_verdict_name((saf_verdict)v), k.refused_verdict[v]);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
 static void serve_usage(FILE *f)
 {
 	fputs("usage: saf tls serve --anycast S:PORT --unicast U:PORT "
 	      "[--anycast ... --unicast ...]\n"
 	      "         --cert FILE --key FILE --backend HOST:PORT\n"
 	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
-	      "         [--notify-target ADDR:PORT] [-v]\n\n"
+	      "         [--notify-target ADDR:PORT] [--metrics-file F] [-v]\n\n"
 	      "TLS 1.3 terminating proxy to a plain TCP backend. Listens on "
 	      "every\n"
 	      "anycast and unicast address; clients that reach an anycast "
@@ -354,6 +394,9 @@ static void serve_usage(FILE *f)
 	      "  --max-conns N      live connections at most (default 256)\n"
 	      "  --notify-target A  target of migrate_notify (default: each\n"
 	      "                     connection's paired unicast address)\n"
+	      "  --metrics-file F   keep the counters in Prometheus text format\n"
+	      "                     in F, rewritten every second (textfile\n"
+	      "                     collector)\n"
 	      "Signals: SIGUSR1 sends migrate_notify (ticket form) on every "
 	      "live\n"
 	      "connection that arrived on an anycast address; SIGUSR2 prints "
@@ -365,8 +408,10 @@ static void serve_usage(FILE *f)
 
 static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 		      size_t nls, const saf_addr *backend, unsigned max_conns,
-		      const saf_addr *notify_target, bool verbose)
+		      const saf_addr *notify_target, bool verbose,
+		      const char *metrics_file)
 {
+	time_t metrics_at = 0;
 	pconn *conns = calloc(max_conns, sizeof(*conns));
 	struct pollfd *pfd = calloc(nls + 2u * max_conns, sizeof(*pfd));
 	size_t live = 0;
@@ -384,6 +429,10 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 		if (got_usr2) {
 			got_usr2 = 0;
 			print_counters(srv, live);
+		}
+		if (metrics_file && time(NULL) != metrics_at) {
+			metrics_at = time(NULL);
+			write_prometheus(srv, live, metrics_file);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -503,10 +552,12 @@ static int tls_serve(int argc, char **argv)
 		{"lifetime", required_argument, NULL, 'l'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"notify-target", required_argument, NULL, 'n'},
+		{"metrics-file", required_argument, NULL, 'M'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	const char *metrics_file = NULL;
 	saf_addr any[MAX_PAIRS], uni[MAX_PAIRS], backend, notify;
 	size_t na = 0, nu = 0, nls = 0;
 	const char *cert = NULL, *key = NULL, *keys = NULL;
@@ -554,6 +605,9 @@ static int tls_serve(int argc, char **argv)
 			if (parse_addr("--notify-target", optarg, &notify))
 				return SAF_EXIT_USAGE;
 			has_notify = true;
+			break;
+		case 'M':
+			metrics_file = optarg;
 			break;
 		case 'l':
 			if (parse_uint("--lifetime", optarg, 86400, &lifetime))
@@ -656,7 +710,7 @@ static int tls_serve(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "saf tls serve: ready\n");
 	rc = serve_loop(ctx, srv, ls, nls, &backend, max_conns,
-			has_notify ? &notify : NULL, verbose);
+			has_notify ? &notify : NULL, verbose, metrics_file);
 out:
 	for (size_t i = 0; i < nls; i++)
 		if (ls[i].fd >= 0)

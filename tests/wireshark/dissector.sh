@@ -32,7 +32,7 @@ check "malformed option carries expert info" test $ok6 -eq 1
 python3 "$SRC/tests/lib/echo_server.py" 24651 >/dev/null 2>&1 & PIDS+=($!)
 tcpdump -i lo -nn -U --immediate-mode -w "$T/tls.pcap" 'tcp and (port 24661 or port 24662)' >/dev/null 2>&1 & PIDS+=($!)
 "$SAF" tls serve --anycast 127.0.0.61:24661 --unicast 127.0.0.62:24662 --cert "$T/certs/node.pem" \
-  --key "$T/certs/node.key" --backend 127.0.0.1:24651 >/dev/null 2>&1 & PIDS+=($!)
+  --key "$T/certs/node.key" --backend 127.0.0.1:24651 --metrics-file "$T/tls.prom" >/dev/null 2>&1 & PIDS+=($!)
 for _ in $(seq 50); do ss -Hltn 'sport = :24661' | grep -q . && ss -Hltn 'sport = :24651' | grep -q . && break; sleep 0.1; done
 sleep 0.5
 echo hello | SSLKEYLOGFILE="$T/keys.log" timeout 10 "$SAF" tls connect -v --ca "$T/certs/ca.pem" --name saf.test 127.0.0.61:24661 > "$T/out" 2> "$T/err"
@@ -47,5 +47,9 @@ check "migration_support seen in the ClientHello" grep -q '|migration_support' "
 check "migration_token decoded: target 127.0.0.62:24662" grep -q 'migration_token.*|127.0.0.62|24662|4' "$T/tls.txt"
 check "token decoded in a NewSessionTicket (key log) and in the resumption ClientHello" \
   test "$(grep -c 'migration_token.*127.0.0.62' "$T/tls.txt")" -ge 2
+# The same server's counters in Prometheus' text format (textfile collector).
+sleep 1.2
+check "TLS server metrics: migration accepted" grep -qx 'saf_tls_server_migrations_accepted_total 1' "$T/tls.prom"
+check "TLS server metrics: refusals labelled by reason" grep -q '^saf_tls_server_migrations_refused_total{reason="replayed"} 0' "$T/tls.prom"
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]
