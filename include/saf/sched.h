@@ -130,6 +130,16 @@ saf_sched_node *saf_sched_find(saf_sched *s, const char *name);
  * unknown nodes. Returns the node or NULL when the report was dropped. */
 saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 				    uint64_t now_ms);
+/* One datagram from the report socket, received at now_ms: checks the MAC
+ * (constant time) and decodes it. A bad MAC is counted as `forged`,
+ * anything else undecodable as `malformed`; both are dropped (-1, *out
+ * untouched). A report is then applied with saf_sched_on_report (*node is
+ * the node, or NULL when it was dropped as a replay or unknown); a probe
+ * or echo is returned in *out for the caller (*node NULL). */
+int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
+			  const uint8_t key[SAF_SCHED_KEY_LEN],
+			  uint64_t now_ms, saf_sched_msg *out,
+			  saf_sched_node **node);
 /* Applies a measured round trip to a node (one-way = rtt / 2, smoothed). */
 void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms);
 

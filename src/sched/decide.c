@@ -109,6 +109,28 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 	return n;
 }
 
+int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
+			  const uint8_t key[SAF_SCHED_KEY_LEN],
+			  uint64_t now_ms, saf_sched_msg *out,
+			  saf_sched_node **node)
+{
+	saf_sched_msg m;
+	saf_error err;
+
+	*node = NULL;
+	if (saf_sched_msg_decode(buf, len, key, &m, &err)) {
+		if (err.code == SAF_E_REFUSED)
+			s->ctr.forged++;
+		else
+			s->ctr.malformed++;
+		return -1;
+	}
+	if (m.type == SAF_SCHED_REPORT)
+		*node = saf_sched_on_report(s, &m, now_ms);
+	*out = m;
+	return 0;
+}
+
 void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms)
 {
 	double one_way = rtt_ms / 2.0;

@@ -371,7 +371,6 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 
 			for (int burst = 0; burst < 64; burst++) {
 				saf_sched_msg m;
-				saf_error derr;
 				saf_sched_node *node;
 
 				flen = sizeof(from);
@@ -379,16 +378,11 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					     (struct sockaddr *)&from, &flen);
 				if (n < 0)
 					break;
-				if (saf_sched_msg_decode(buf, (size_t)n, o->key,
-							 &m, &derr)) {
-					if (derr.code == SAF_E_REFUSED)
-						s->ctr.forged++;
-					else
-						s->ctr.malformed++;
-					continue;
-				}
+				if (saf_sched_on_datagram(s, buf, (size_t)n,
+							  o->key, now, &m,
+							  &node))
+					continue; /* forged or malformed */
 				if (m.type == SAF_SCHED_REPORT) {
-					node = saf_sched_on_report(s, &m, now);
 					if (node) {
 						size_t i = (size_t)(node - s->nodes);
 						memcpy(&agent_addr[i], &from, flen);

@@ -23,6 +23,10 @@ check "client link delay 20 ms each way: RTT ${r} ms in 40..55" test "${r:-0}" -
 r=$(rtt 10.30.3.2)
 check "plus 5 ms each way on R3's link: RTT ${r} ms in 50..65" test "${r:-0}" -ge 50 -a "${r:-0}" -le 65
 check "bad delay spec refused" bash -c "SAF_LAB_PREFIX=saf-lx SAF_LAB_DELAY='q=5' '$SAF' lab up 2>&1 | grep -q 'not LINK=MS'; ! ip netns list | grep -q saf-lx"
+check "bad delay spec: exit 2, nothing made" bash -c "SAF_LAB_PREFIX=saf-lx SAF_LAB_DELAY='c=x' '$SAF' lab up 2>/dev/null; [[ \$? -eq 2 ]] && ! ip netns list | grep -q saf-lx"
+check "unknown command: exit 2" bash -c "'$SAF' lab bogus 2>/dev/null; [[ \$? -eq 2 ]]"
+check "exec without a command: exit 2" bash -c "'$SAF' lab exec c 2>/dev/null; [[ \$? -eq 2 ]]"
+check "help: the header only, exit 0" bash -c "'$SAF' lab --help | grep -q SAF_LAB_DELAY && ! '$SAF' lab --help | grep -q 'set -e'"
 "$SAF" lab down > /dev/null
 check "down removes every namespace" bash -c "! ip netns list | grep -q saf-lu-"
 check "down again: says so" bash -c "'$SAF' lab down | grep -q 'not up'"

@@ -42,6 +42,57 @@ static const char *current(void)
 	return s.current < 0 ? "none" : s.nodes[s.current].name;
 }
 
+/* The receive path: a report under another key is dropped and counted as
+ * forged and changes nothing; a truncated one is malformed; the genuine
+ * one is applied once, and the same bytes again are a replay. */
+static void test_datagram_forged_malformed_replayed(void **st)
+{
+	uint8_t key[SAF_SCHED_KEY_LEN], other[SAF_SCHED_KEY_LEN];
+	uint8_t buf[SAF_SCHED_MSG_MAX], forged[SAF_SCHED_MSG_MAX];
+	size_t len, flen;
+	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .seq = 7, .load = 100,
+			    .capacity = 1000, .available = true };
+	saf_sched_msg out;
+	saf_sched_node *node;
+	saf_error err;
+
+	(void)st;
+	setup3(false);
+	memset(key, 0x11, sizeof(key));
+	memset(other, 0x22, sizeof(other));
+	strcpy(m.node, "n3");
+	assert_int_equal(saf_sched_msg_encode(&m, key, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(saf_sched_msg_encode(&m, other, forged, sizeof(forged), &flen, &err), 0);
+
+	assert_int_equal(saf_sched_on_datagram(&s, forged, flen, key, 10, &out, &node), -1);
+	assert_null(node);
+	assert_int_equal(s.ctr.forged, 1);
+	assert_int_equal(s.ctr.reports, 0);
+	assert_false(saf_sched_find(&s, "n3")->reported);
+
+	/* one flipped bit in the MAC: forged too */
+	buf[len - 1] ^= 1;
+	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 10, &out, &node), -1);
+	assert_int_equal(s.ctr.forged, 2);
+	buf[len - 1] ^= 1;
+
+	assert_int_equal(saf_sched_on_datagram(&s, buf, len - 1, key, 10, &out, &node), -1);
+	assert_int_equal(s.ctr.malformed, 1);
+	assert_int_equal(s.ctr.forged, 2);
+
+	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 20, &out, &node), 0);
+	assert_non_null(node);
+	assert_string_equal(node->name, "n3");
+	assert_int_equal(node->load, 100);
+	assert_int_equal(s.ctr.reports, 1);
+
+	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 30, &out, &node), 0);
+	assert_null(node);
+	assert_int_equal(s.ctr.replayed, 1);
+	assert_int_equal(s.ctr.reports, 1);
+	assert_int_equal(saf_sched_find(&s, "n3")->last_report_ms, 20);
+}
+
 static void test_add_node_errors(void **st)
 {
 	saf_error err;
@@ -240,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_node_errors),
+		cmocka_unit_test(test_datagram_forged_malformed_replayed),
 		cmocka_unit_test(test_picks_lightest_and_scores),
 		cmocka_unit_test(test_delay_counts),
 		cmocka_unit_test(test_hysteresis),
