@@ -179,7 +179,26 @@ static void finish_ended(stream *st, const char *target)
 	       (n = read(st->errfd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
-	/* saf's -v line: "saf: OUTCOME: on ADDR via S (reason)" */
+	/* saf tls's -v line: "saf tls: OUTCOME at ADDR: why" (the last one
+	 * counts: a migrate_notify adds another). */
+	char *tls = NULL;
+	for (char *p = strstr(buf, "saf tls: "); p; p = strstr(p + 1, "saf tls: "))
+		if (strstr(p, " at "))
+			tls = p;
+	if (tls) {
+		char oc[24] = "";
+		char *at = strstr(tls, " at ");
+		char *colon = at ? strstr(at + 4, ": ") : NULL;
+
+		if (at && colon && colon - (at + 4) < 48 &&
+		    sscanf(tls + 9, "%23s", oc) == 1) {
+			*colon = '\0';
+			snprintf(st->ended, sizeof(st->ended), "%s (%s)", at + 4,
+				 oc);
+		}
+		return;
+	}
+	/* saf tcp's -v line: "saf: OUTCOME: on ADDR via S (reason)" */
 	char *on = strstr(buf, ": on ");
 	if (on) {
 		char *outcome = strstr(buf, "saf: ");
