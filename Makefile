@@ -18,7 +18,7 @@ CMAKE_FLAGS += -DSAF_WERROR=ON
 endif
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean
+.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean deb
 
 all: build
 
@@ -37,6 +37,10 @@ demo: build
 
 bench: build
 	@scripts/bench
+
+# Debian package (CPack, cmake/Packaging.cmake) -> $(BUILD)/saf_*.deb
+deb: build
+	@cd $(BUILD) && cpack -G DEB >/dev/null && ls $(CURDIR)/$(BUILD)/saf_*.deb
 
 # libFuzzer harnesses; fuzz-smoke runs each for FUZZ_SECONDS.
 fuzz: deps
