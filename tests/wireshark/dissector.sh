@@ -3,6 +3,8 @@
 #  1. TCP option: every form of SPEC section 2 plus malformed ones, as hex
 #     frames turned into a pcap by text2pcap; decoded fields and expert
 #     infos checked frame by frame.
+#  1b. TLS: crafted ClientHellos (text2pcap) with valid v4/v6 tokens and
+#     every kind of malformed token, a non-empty migration_support, alert 0xF0.
 #  2. TLS: a real loopback capture of saf tls serve + saf tls connect with
 #     SSLKEYLOGFILE: migration_support in the ClientHello, migration_token
 #     decoded field by field in the (decrypted) NewSessionTicket and in the
@@ -23,7 +25,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*"; [ -n "${SAF_KEEP_FAILED:-}" ] && cp -r "$T" "$SAF_KEEP_FAILED"; exit 1; }
 ok() { echo "ok: $*"; }
 ts() { tshark -n -X "lua_script:$LUA" "$@" 2>"$T/tshark.err"; }
 
@@ -65,6 +67,26 @@ ts -o saf.tcp_kind:254 -r "$T/opt254.pcap" -T fields -e saf.opt.form -c 2 >"$T/k
 grep -q "advert v4 + port" "$T/k254.txt" || fail "kind preference ignored: $(cat "$T/k254.txt")"
 ok "kind preference (-o saf.tcp_kind:254) honoured"
 
+# --- 1b. TLS extensions in crafted ClientHellos (no key log needed) --------
+python3 "$SRC/tests/wireshark/mkframes.py" tls >"$T/tlsframes.txt" || fail "mkframes tls"
+text2pcap -q -e 0x800 "$T/tlsframes.txt" "$T/tlsc.pcap" >/dev/null 2>&1 || fail "text2pcap tls"
+ts -r "$T/tlsc.pcap" -T fields -E separator='|' -e frame.number -e saf.tls.ext \
+	-e saf.tls.token.addr_type -e saf.tls.token.addr -e saf.tls.token.addr6 \
+	-e saf.tls.token.port -e saf.tls.token.session_id_len -e saf.tls.token.expiry \
+	-e saf.tls.token.nonce_len -e saf.tls.token.signature_len \
+	-e saf.tls.migrate_notify_alert -e _ws.expert.message >"$T/opt.txt" || fail "tshark tls frames"
+expect 1 '^1\|migration_support,migration_token\|0\|198\.51\.100\.7\|\|8443\|32\|1800000000\|16\|32\|\|$' "ClientHello: support + v4 token, every field"
+expect 2 '^2\|migration_token\|1\|\|2001:db8::7\|443\|32\|1800000000\|16\|32\|\|$' "v6 token, every field"
+expect 3 'Malformed MigrationToken: signature length 31 < 32$' "short signature flagged"
+expect 4 'Malformed MigrationToken: 1 trailing bytes$' "trailing byte flagged"
+expect 5 '^5\|migration_token\|2\|.*unknown address type 2$' "unknown address type flagged"
+expect 6 'truncated in expiry_timestamp$' "truncated token flagged"
+expect 7 '^7\|migration_support\|.*must have an empty body$' "non-empty migration_support flagged"
+expect 8 '^8\|.*\|1\|migrate_notify alert: migrate now$' "alert 0xF0 decoded as migrate_notify"
+ts -o saf_tls.ext_token:4660 -r "$T/tlsc.pcap" -T fields -e saf.tls.token.port >"$T/cp.txt"
+[ -z "$(tr -d '\n' <"$T/cp.txt")" ] || fail "migration_token preference ignored"
+ok "migration_token code point preference (-o saf_tls.ext_token) honoured"
+
 # --- 2. TLS over loopback ------------------------------------------------------
 if [ "$(id -u)" != 0 ] || ! command -v tcpdump >/dev/null || [ -z "$SAF" ]; then
 	echo "note: TLS capture part skipped (needs root, tcpdump and SAF_BIN)"
@@ -75,7 +97,7 @@ S=127.0.0.70 U=127.0.0.71 BE=$((P + 1))
 "$SRC/scripts/gen-test-certs" "$T/certs" >/dev/null 2>&1 || fail gen-test-certs
 python3 "$SRC/tests/lib/echo_server.py" "$BE" >"$T/echo.out" 2>&1 &
 PIDS+=($!)
-tcpdump -i lo -U -s 0 -w "$T/tls.pcap" "tcp port $P" >"$T/tcpdump.err" 2>&1 &
+tcpdump -i lo -U --immediate-mode -s 0 -w "$T/tls.pcap" "tcp port $P" >"$T/tcpdump.err" 2>&1 &
 TCPDUMP=$!
 PIDS+=($TCPDUMP)
 export SSLKEYLOGFILE=$T/keys.log
@@ -98,6 +120,7 @@ F=(-T fields -E separator='|' -e frame.number -e ip.dst -e saf.tls.ext -e saf.tl
 ts -r "$T/tls.pcap" -o "tls.keylog_file:$T/keys.log" -Y saf_tls "${F[@]}" >"$T/tls.txt" ||
 	fail "tshark: $(cat "$T/tshark.err")"
 cat "$T/tls.txt"
+[ -s "$T/tls.txt" ] || fail "nothing decoded; capture: $(tshark -r "$T/tls.pcap" 2>&1 | head -20) tcpdump: $(cat "$T/tcpdump.err")"
 grep -Eq "\|$S\|migration_support\|ClientHello\|" "$T/tls.txt" ||
 	fail "migration_support not found in the ClientHello to S"
 ok "migration_support in the ClientHello to $S"

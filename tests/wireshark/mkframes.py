@@ -60,5 +60,41 @@ def hexdump(b):
         out.append("%06x " % i + " ".join("%02x" % c for c in b[i:i + 16]))
     return "\n".join(out) + "\n"
 
-for src, sp, dst, dp, fl, o in FRAMES4:
+if len(sys.argv) == 1:
+  for src, sp, dst, dp, fl, o in FRAMES4:
     sys.stdout.write(hexdump(ip4(src, dst, tcp(sp, dp, fl, o))))
+
+
+def token(atype=0, addr=None, port=8443, sid=32, nonce=16, sig=32, trailing=b""):
+    addr = addr if addr is not None else (v4("198.51.100.7") if atype == 0 else v6("2001:db8::7"))
+    t = bytes([atype]) + addr + struct.pack("!H", port)
+    t += bytes([sid]) + b"\x11" * sid + struct.pack("!Q", 1800000000)
+    t += bytes([nonce]) + b"\x22" * nonce + bytes([sig]) + b"\x33" * sig
+    return t + trailing
+
+
+def client_hello(exts):
+    e = b"\x00\x2b\x00\x03\x02\x03\x04"  # supported_versions: TLS 1.3
+    for typ, body in exts:
+        e += struct.pack("!HH", typ, len(body)) + body
+    ch = b"\x03\x03" + b"\x5a" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    ch += struct.pack("!H", len(e)) + e
+    hs = b"\x01" + struct.pack("!I", len(ch))[1:] + ch
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+TLS_FRAMES = [
+    client_hello([(0xFE4D, b""), (0xFE50, token())]),                        # 1 valid v4 token
+    client_hello([(0xFE50, token(atype=1, port=443))]),                      # 2 valid v6 token
+    client_hello([(0xFE50, token(sig=31))]),                                 # 3 signature too short
+    client_hello([(0xFE50, token(trailing=b"\x00"))]),                       # 4 trailing byte
+    client_hello([(0xFE50, token(atype=2, addr=b"\x01\x02\x03\x04"))]),      # 5 unknown type
+    client_hello([(0xFE50, token()[:40])]),                                  # 6 truncated
+    client_hello([(0xFE4D, b"\x00")]),                                       # 7 non-empty support
+    b"\x15\x03\x03\x00\x02\x01\xf0",                                         # 8 alert 0xF0
+]
+
+if len(sys.argv) > 1 and sys.argv[1] == "tls":
+    for i, payload in enumerate(TLS_FRAMES):
+        # separate connections (source ports) so each is dissected afresh
+        sys.stdout.write(hexdump(ip4("10.0.0.1", "192.0.2.80", tcp(41000 + i, 443, ACK | 0x08, b"") + payload)))
