@@ -18,7 +18,7 @@ CMAKE_FLAGS += -DSAF_WERROR=ON
 endif
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean deb
+.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean man install deb
 
 all: build
 
@@ -38,10 +38,6 @@ demo: build
 bench: build
 	@scripts/bench
 
-# Debian package (CPack, cmake/Packaging.cmake) -> $(BUILD)/saf_*.deb
-deb: build
-	@cd $(BUILD) && cpack -G DEB >/dev/null && ls $(CURDIR)/$(BUILD)/saf_*.deb
-
 # libFuzzer harnesses; fuzz-smoke runs each for FUZZ_SECONDS.
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DSAF_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
@@ -49,6 +45,16 @@ fuzz: deps
 
 fuzz-smoke: fuzz
 	@scripts/fuzz-smoke build-fuzz $(FUZZ_SECONDS)
+
+man: build
+	@cmake --build $(BUILD) --target man
+
+install: man
+	@cmake --install $(BUILD) $(if $(DESTDIR),--prefix $(DESTDIR)/usr,)
+
+# A Debian package in $(BUILD)/pkg/.
+deb: man
+	@cd $(BUILD) && cpack -G DEB >/dev/null && ls pkg/*.deb
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

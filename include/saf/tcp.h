@@ -69,8 +69,16 @@ SAF_MUST_CHECK int saf_tcp_client_attach(const saf_tcp_client_config *c,
 SAF_MUST_CHECK int saf_tcp_detach(const char *pin_dir, const char *which,
 				  saf_error *err);
 
-/* Prints configuration and counters of whatever is attached. */
-SAF_MUST_CHECK int saf_tcp_status(const char *pin_dir, bool json, FILE *out,
+typedef enum saf_tcp_status_format {
+	SAF_TCP_STATUS_TEXT = 0,
+	SAF_TCP_STATUS_JSON,
+	SAF_TCP_STATUS_PROMETHEUS, /* text exposition format, for a node
+				      exporter's textfile collector */
+} saf_tcp_status_format;
+
+/* Prints the counters of whatever is attached under pin_dir. */
+SAF_MUST_CHECK int saf_tcp_status(const char *pin_dir,
+				  saf_tcp_status_format format, FILE *out,
 				  saf_error *err);
 
 /* ---- client library ----------------------------------------------------- */

@@ -75,10 +75,10 @@ typedef struct saf_tls_server_config {
 	 * sibling nodes resume each other's tickets. */
 	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
 	bool has_ticket_keys;
-	uint32_t token_lifetime_s;  /* 0: SAF_TOKEN_LIFETIME_DEFAULT_S */
-	size_t replay_entries;      /* 0: SAF_REPLAY_CACHE_DEFAULT_ENTRIES */
-	saf_tlsext_codepoints cp;   /* from saf_tlsext_codepoints_default() */
-	saf_clock_fn clock;         /* NULL: realtime (tests inject) */
+	uint32_t token_lifetime_s; /* 0: SAF_TOKEN_LIFETIME_DEFAULT_S */
+	size_t replay_entries;	   /* 0: SAF_REPLAY_CACHE_DEFAULT_ENTRIES */
+	saf_tlsext_codepoints cp;  /* from saf_tlsext_codepoints_default() */
+	saf_clock_fn clock;	   /* NULL: realtime (tests inject) */
 	void *clock_arg;
 } saf_tls_server_config;
 
@@ -110,24 +110,24 @@ SAF_MUST_CHECK int saf_tls_server_set_local(SSL *ssl, const saf_addr *local,
 /* Why a migration was refused, beyond the token verdicts. */
 typedef enum saf_tls_refusal {
 	SAF_TLS_REFUSE_NONE = 0,
-	SAF_TLS_REFUSE_VERDICT,       /* see saf_tls_conn_info.verdict */
-	SAF_TLS_REFUSE_NO_SUPPORT,    /* token without migration_support */
-	SAF_TLS_REFUSE_NOT_RESUMED,   /* token on a ClientHello that did not
-				         resume (unknown or expired ticket) */
-	SAF_TLS_REFUSE_NO_LOCAL,      /* local address unknown */
+	SAF_TLS_REFUSE_VERDICT,	    /* see saf_tls_conn_info.verdict */
+	SAF_TLS_REFUSE_NO_SUPPORT,  /* token without migration_support */
+	SAF_TLS_REFUSE_NOT_RESUMED, /* token on a ClientHello that did not
+				       resume (unknown or expired ticket) */
+	SAF_TLS_REFUSE_NO_LOCAL,    /* local address unknown */
 	SAF_TLS_REFUSE_COUNT
 } saf_tls_refusal;
 const char *saf_tls_refusal_name(saf_tls_refusal r);
 
 /* What the server knows of one connection. */
 typedef struct saf_tls_conn_info {
-	bool offered_support;  /* client sent migration_support */
-	bool migrated;         /* resumed with a valid token */
+	bool offered_support; /* client sent migration_support */
+	bool migrated;	      /* resumed with a valid token */
 	/* session_id of the migrated session (SPEC 3.3), for re-attaching
 	 * application state; valid when migrated. */
 	uint8_t session_id[SAF_SESSION_ID_LEN];
 	saf_tls_refusal refusal;
-	saf_verdict verdict;   /* when refusal == SAF_TLS_REFUSE_VERDICT */
+	saf_verdict verdict; /* when refusal == SAF_TLS_REFUSE_VERDICT */
 	unsigned tokens_sent;
 } saf_tls_conn_info;
 
@@ -140,16 +140,15 @@ SAF_MUST_CHECK int saf_tls_server_conn_info(SSL *ssl, saf_tls_conn_info *out);
  * SSL_write or SSL_do_handshake; the connection stays up. Fails when the
  * handshake is not complete or the client did not offer migration_support
  * (it could not act on it). */
-SAF_MUST_CHECK int saf_tls_server_migrate_notify(SSL *ssl,
-						 const saf_addr *target,
-						 saf_error *err);
+SAF_MUST_CHECK int
+saf_tls_server_migrate_notify(SSL *ssl, const saf_addr *target, saf_error *err);
 
 typedef struct saf_tls_server_counters {
 	uint64_t handshakes_with_support; /* ClientHellos with support */
 	uint64_t tokens_issued;
 	uint64_t notifies_sent;
 	uint64_t migrations_accepted;
-	uint64_t refused[SAF_TLS_REFUSE_COUNT];    /* by refusal */
+	uint64_t refused[SAF_TLS_REFUSE_COUNT];	     /* by refusal */
 	uint64_t refused_verdict[SAF_VERDICT_COUNT]; /* by token verdict */
 } saf_tls_server_counters;
 void saf_tls_server_counters_get(const saf_tls_server *srv,
@@ -176,12 +175,12 @@ void saf_tls_client_free(saf_tls_client *cli);
  * ticket's session. A token is valid when it decodes, its session_id is
  * that ticket's (SPEC 3.3) and its target passes saf_addr_check_target. */
 typedef struct saf_tls_offer {
-	SSL_SESSION *session;   /* owned by the caller: SSL_SESSION_free */
+	SSL_SESSION *session; /* owned by the caller: SSL_SESSION_free */
 	uint8_t token[SAF_TOKEN_MAX_LEN];
 	size_t token_len;
 	saf_addr target;
 	uint64_t expiry;
-	bool notify;            /* the ticket carried migrate_notify */
+	bool notify; /* the ticket carried migrate_notify */
 } saf_tls_offer;
 
 /* Takes a copy of the newest valid offer of ssl. Returns 1 and fills *out,
@@ -191,8 +190,7 @@ void saf_tls_offer_clear(saf_tls_offer *o);
 
 /* Presents `token` in the ClientHello of ssl (call with SSL_set_session of
  * the ticket that carried it, before SSL_connect). The bytes are copied. */
-SAF_MUST_CHECK int saf_tls_client_present_token(SSL *ssl,
-						const uint8_t *token,
+SAF_MUST_CHECK int saf_tls_client_present_token(SSL *ssl, const uint8_t *token,
 						size_t len, saf_error *err);
 
 /* migrate_notify seen on ssl: 1 for a ticket with the extension, 2 for
@@ -207,21 +205,21 @@ int saf_tls_client_alert_sent(SSL *ssl);
 
 /* Where saf_tls_connect ended and why. */
 typedef enum saf_tls_outcome {
-	SAF_TLS_ON_TARGET = 0,   /* migrated: the connection is to the target */
+	SAF_TLS_ON_TARGET = 0,	 /* migrated: the connection is to the target */
 	SAF_TLS_STAYED_NO_TOKEN, /* no token within the wait: on S */
 	SAF_TLS_STAYED_UNREACHABLE, /* target did not answer: on S */
-	SAF_TLS_STAYED_REFUSED,  /* node refused the token: on S */
+	SAF_TLS_STAYED_REFUSED,	    /* node refused the token: on S */
 	SAF_TLS_STAYED_NOT_RESUMED, /* node did not resume: on S */
-	SAF_TLS_RETURNED_TO_S,   /* after notify: fresh connection to S */
+	SAF_TLS_RETURNED_TO_S,	    /* after notify: fresh connection to S */
 } saf_tls_outcome;
 const char *saf_tls_outcome_name(saf_tls_outcome o);
 
 typedef struct saf_tls_connect_opts {
-	const char *server_name; /* SNI and name to verify; NULL: none */
-	unsigned connect_timeout_ms; /* 0: 3000 */
+	const char *server_name;       /* SNI and name to verify; NULL: none */
+	unsigned connect_timeout_ms;   /* 0: 3000 */
 	unsigned handshake_timeout_ms; /* 0: 5000 */
-	unsigned ticket_wait_ms;     /* 0: 1000 */
-	bool migrate;                /* false: never leave S (plain TLS) */
+	unsigned ticket_wait_ms;       /* 0: 1000 */
+	bool migrate;		       /* false: never leave S (plain TLS) */
 } saf_tls_connect_opts;
 
 /* One live connection of the client, with what the seed procedure did.
@@ -231,8 +229,8 @@ typedef struct saf_tls_connect_opts {
 typedef struct saf_tls_conn {
 	int fd;
 	SSL *ssl;
-	saf_addr anycast;   /* S, as asked */
-	saf_addr peer;      /* where fd is connected now */
+	saf_addr anycast; /* S, as asked */
+	saf_addr peer;	  /* where fd is connected now */
 	saf_tls_outcome outcome;
 	char why[SAF_ERROR_MSG_LEN]; /* one line for -v */
 	uint64_t migrations;
@@ -254,10 +252,11 @@ SAF_MUST_CHECK int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 				   saf_tls_conn *conn, saf_error *err);
 
 /* Acts on migrate_notify: migrates conn to the target of its newest valid
- * token (the current connection's, else conn->offer) (ticket form: the old connection is closed with close_notify after
- * the new one is up; alert form: the old one is already gone). If that
- * fails and the old connection is dead, connects afresh to S
- * (SAF_TLS_RETURNED_TO_S). Returns -1 only when nothing is left. */
+ * token (the current connection's, else conn->offer) (ticket form: the old
+ * connection is closed with close_notify after the new one is up; alert form:
+ * the old one is already gone). If that fails and the old connection is dead,
+ * connects afresh to S (SAF_TLS_RETURNED_TO_S). Returns -1 only when nothing is
+ * left. */
 SAF_MUST_CHECK int saf_tls_conn_follow_notify(SSL_CTX *ctx,
 					      const saf_tls_connect_opts *opts,
 					      saf_tls_conn *conn,

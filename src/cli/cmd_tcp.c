@@ -246,7 +246,7 @@ static int client_cmd(int argc, char **argv)
 }
 
 static int pin_dir_only(int argc, char **argv, const char *usage,
-			const char **pin_dir, bool *json, const char **which)
+			const char **pin_dir, int *format, const char **which)
 {
 	for (int i = 1; i < argc; i++) {
 		if (saf_cli_is_help(argv[i])) {
@@ -254,8 +254,10 @@ static int pin_dir_only(int argc, char **argv, const char *usage,
 			return -1;
 		} else if (strcmp(argv[i], "--pin-dir") == 0 && i + 1 < argc) {
 			*pin_dir = argv[++i];
-		} else if (json && strcmp(argv[i], "--json") == 0) {
-			*json = true;
+		} else if (format && strcmp(argv[i], "--json") == 0) {
+			*format = SAF_TCP_STATUS_JSON;
+		} else if (format && strcmp(argv[i], "--prometheus") == 0) {
+			*format = SAF_TCP_STATUS_PROMETHEUS;
 		} else if (which && (strcmp(argv[i], "node") == 0 ||
 				     strcmp(argv[i], "client") == 0)) {
 			*which = argv[i];
@@ -270,16 +272,18 @@ static int pin_dir_only(int argc, char **argv, const char *usage,
 static int status(int argc, char **argv)
 {
 	const char *pin_dir = NULL;
-	bool json = false;
+	int format = SAF_TCP_STATUS_TEXT;
 	saf_error err;
 	int r = pin_dir_only(argc, argv,
-			     "usage: saf tcp status [--json] [--pin-dir DIR]\n\n"
-			     "Counters of the attached node and client programs.\n",
-			     &pin_dir, &json, NULL);
+			     "usage: saf tcp status [--json | --prometheus] [--pin-dir DIR]\n\n"
+			     "Counters of the attached node and client programs (per-CPU\n"
+			     "counters summed). --prometheus prints the text exposition\n"
+			     "format, e.g. for node_exporter's textfile collector.\n",
+			     &pin_dir, &format, NULL);
 
 	if (r)
 		return r == -1 ? SAF_EXIT_OK : SAF_EXIT_USAGE;
-	if (saf_tcp_status(pin_dir, json, stdout, &err))
+	if (saf_tcp_status(pin_dir, (saf_tcp_status_format)format, stdout, &err))
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;
 }

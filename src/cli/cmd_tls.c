@@ -33,7 +33,7 @@
 #include "cli.h"
 #include "saf/tls.h"
 
-#define BUF_LEN 16384u
+#define BUF_LEN	  16384u
 #define MAX_PAIRS 16u
 
 /* ---- shared: SSLKEYLOGFILE ---------------------------------------------- */
@@ -101,8 +101,8 @@ static int listen_on(const saf_addr *a)
 	socklen_t len = saf_addr_to_sockaddr(a, &ss);
 	char t[SAF_ADDR_STR_LEN];
 	int one = 1;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -1;
@@ -155,6 +155,7 @@ static void pconn_close(pconn *c)
 		if (c->hs_done)
 			SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
+		ERR_clear_error();
 	}
 	if (c->cfd >= 0)
 		close(c->cfd);
@@ -208,15 +209,14 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 					    0 &&
 				    info.refusal)
 					fprintf(stderr,
-						"saf tls serve: refused: %s%s%s\n",
+						"saf tls serve: refused: "
+						"%s%s%s\n",
 						saf_tls_refusal_name(
 							info.refusal),
-						info.refusal ==
-								SAF_TLS_REFUSE_VERDICT
+						info.refusal == SAF_TLS_REFUSE_VERDICT
 							? " "
 							: "",
-						info.refusal ==
-								SAF_TLS_REFUSE_VERDICT
+						info.refusal == SAF_TLS_REFUSE_VERDICT
 							? saf_verdict_name(
 								  info.verdict)
 							: "");
@@ -234,7 +234,12 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 	while (progress) {
 		progress = false;
 		if (c->c2b_len == 0 && !c->client_eof) {
-			int r = SSL_read(c->ssl, c->c2b, BUF_LEN);
+			int r;
+
+			/* One thread serves every connection: an error left
+			 * by another one must not be read as this one's. */
+			ERR_clear_error();
+			r = SSL_read(c->ssl, c->c2b, BUF_LEN);
 
 			if (r > 0) {
 				c->c2b_off = 0;
@@ -246,7 +251,8 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 				if (e == SSL_ERROR_WANT_WRITE)
 					c->want_write = true;
 				else if (e == SSL_ERROR_ZERO_RETURN) {
-					/* close_notify: half-close the backend */
+					/* close_notify: half-close the backend
+					 */
 					c->client_eof = true;
 					shutdown(c->bfd, SHUT_WR);
 					progress = true;
@@ -255,8 +261,8 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			}
 		}
 		if (c->c2b_len) {
-			ssize_t n = write(c->bfd, c->c2b + c->c2b_off,
-					  c->c2b_len);
+			ssize_t n =
+				write(c->bfd, c->c2b + c->c2b_off, c->c2b_len);
 
 			if (n > 0) {
 				c->c2b_off += (size_t)n;
@@ -281,8 +287,11 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			}
 		}
 		if (c->b2c_len) {
-			int r = SSL_write(c->ssl, c->b2c + c->b2c_off,
-					  (int)c->b2c_len);
+			int r;
+
+			ERR_clear_error();
+			r = SSL_write(c->ssl, c->b2c + c->b2c_off,
+				      (int)c->b2c_len);
 
 			if (r > 0) {
 				c->b2c_off += (size_t)r;
@@ -331,17 +340,24 @@ static void serve_usage(FILE *f)
 	      "         --cert FILE --key FILE --backend HOST:PORT\n"
 	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
 	      "         [--notify-target ADDR:PORT] [-v]\n\n"
-	      "TLS 1.3 terminating proxy to a plain TCP backend. Listens on every\n"
-	      "anycast and unicast address; clients that reach an anycast address\n"
-	      "and offer migration_support get tokens for the paired unicast one.\n"
-	      "  --keys FILE        node key + ticket keys shared by sibling nodes\n"
-	      "                     (saf tls keygen; mode 0600). Default: random.\n"
+	      "TLS 1.3 terminating proxy to a plain TCP backend. Listens on "
+	      "every\n"
+	      "anycast and unicast address; clients that reach an anycast "
+	      "address\n"
+	      "and offer migration_support get tokens for the paired unicast "
+	      "one.\n"
+	      "  --keys FILE        node key + ticket keys shared by sibling "
+	      "nodes\n"
+	      "                     (saf tls keygen; mode 0600). Default: "
+	      "random.\n"
 	      "  --lifetime S       token lifetime in seconds (default 600)\n"
 	      "  --max-conns N      live connections at most (default 256)\n"
 	      "  --notify-target A  target of migrate_notify (default: each\n"
 	      "                     connection's paired unicast address)\n"
-	      "Signals: SIGUSR1 sends migrate_notify (ticket form) on every live\n"
-	      "connection that arrived on an anycast address; SIGUSR2 prints the\n"
+	      "Signals: SIGUSR1 sends migrate_notify (ticket form) on every "
+	      "live\n"
+	      "connection that arrived on an anycast address; SIGUSR2 prints "
+	      "the\n"
 	      "counters as one JSON line on stdout (also printed at exit).\n"
 	      "SSLKEYLOGFILE is honoured.\n",
 	      f);
@@ -394,21 +410,19 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 		for (size_t i = 0; i < nls; i++)
 			pfd[n++] = (struct pollfd){
 				.fd = live < max_conns ? ls[i].fd : -1,
-				.events = POLLIN
-			};
+				.events = POLLIN};
 		for (unsigned i = 0; i < max_conns; i++) {
 			pconn *c = &conns[i];
 
 			pfd[n++] = (struct pollfd){
 				.fd = c->used ? c->cfd : -1,
-				.events = (short)(POLLIN |
-						  (c->want_write ? POLLOUT : 0))
-			};
+				.events =
+					(short)(POLLIN |
+						(c->want_write ? POLLOUT : 0))};
 			pfd[n++] = (struct pollfd){
 				.fd = c->used && c->bfd >= 0 ? c->bfd : -1,
 				.events = (short)((c->b2c_len ? 0 : POLLIN) |
-						  (c->c2b_len ? POLLOUT : 0))
-			};
+						  (c->c2b_len ? POLLOUT : 0))};
 		}
 		if (poll(pfd, n, 1000) < 0) {
 			if (errno == EINTR)
@@ -480,18 +494,18 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 static int tls_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "anycast", required_argument, NULL, 'a' },
-		{ "unicast", required_argument, NULL, 'u' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "keys", required_argument, NULL, 'K' },
-		{ "lifetime", required_argument, NULL, 'l' },
-		{ "max-conns", required_argument, NULL, 'm' },
-		{ "notify-target", required_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"anycast", required_argument, NULL, 'a'},
+		{"unicast", required_argument, NULL, 'u'},
+		{"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"backend", required_argument, NULL, 'b'},
+		{"keys", required_argument, NULL, 'K'},
+		{"lifetime", required_argument, NULL, 'l'},
+		{"max-conns", required_argument, NULL, 'm'},
+		{"notify-target", required_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	saf_addr any[MAX_PAIRS], uni[MAX_PAIRS], backend, notify;
 	size_t na = 0, nu = 0, nls = 0;
@@ -502,7 +516,7 @@ static int tls_serve(int argc, char **argv)
 	saf_tls_server_config cfg;
 	saf_tls_server *srv = NULL;
 	SSL_CTX *ctx = NULL;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	int o, rc = SAF_EXIT_FAIL;
 
 	optind = 1;
@@ -510,19 +524,27 @@ static int tls_serve(int argc, char **argv)
 		switch (o) {
 		case 'a':
 			if (na == MAX_PAIRS)
-				return saf_cli_usage_error("too many --anycast");
+				return saf_cli_usage_error(
+					"too many --anycast");
 			if (parse_addr("--anycast", optarg, &any[na++]))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'u':
 			if (nu == MAX_PAIRS)
-				return saf_cli_usage_error("too many --unicast");
+				return saf_cli_usage_error(
+					"too many --unicast");
 			if (parse_addr("--unicast", optarg, &uni[nu++]))
 				return SAF_EXIT_USAGE;
 			break;
-		case 'c': cert = optarg; break;
-		case 'k': key = optarg; break;
-		case 'K': keys = optarg; break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'K':
+			keys = optarg;
+			break;
 		case 'b':
 			if (parse_addr("--backend", optarg, &backend))
 				return SAF_EXIT_USAGE;
@@ -544,20 +566,26 @@ static int tls_serve(int argc, char **argv)
 				return saf_cli_usage_error(
 					"--max-conns: 1..16384");
 			break;
-		case 'v': verbose = true; break;
-		case 'h': serve_usage(stdout); return SAF_EXIT_OK;
-		default: return SAF_EXIT_USAGE;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			serve_usage(stdout);
+			return SAF_EXIT_OK;
+		default:
+			return SAF_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
 	if (na == 0 || na != nu)
-		return saf_cli_usage_error(
-			"give --anycast and --unicast in pairs (got %zu and %zu)",
-			na, nu);
+		return saf_cli_usage_error("give --anycast and --unicast in "
+					   "pairs (got %zu and %zu)",
+					   na, nu);
 	if (!cert || !key || !has_backend)
-		return saf_cli_usage_error("--cert, --key and --backend are required");
+		return saf_cli_usage_error(
+			"--cert, --key and --backend are required");
 
 	saf_tls_server_config_init(&cfg);
 	cfg.token_lifetime_s = lifetime;
@@ -603,8 +631,8 @@ static int tls_serve(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < na; i++) {
-		ls[nls] = (listener){ .addr = any[i], .anycast = true,
-				      .unicast = uni[i] };
+		ls[nls] = (listener){
+			.addr = any[i], .anycast = true, .unicast = uni[i]};
 		ls[nls].fd = listen_on(&any[i]);
 		if (ls[nls++].fd < 0)
 			goto out;
@@ -614,13 +642,13 @@ static int tls_serve(int argc, char **argv)
 			dup |= saf_addr_equal(&uni[j], &uni[i]);
 		if (dup)
 			continue;
-		ls[nls] = (listener){ .addr = uni[i], .anycast = false };
+		ls[nls] = (listener){.addr = uni[i], .anycast = false};
 		ls[nls].fd = listen_on(&uni[i]);
 		if (ls[nls++].fd < 0)
 			goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -654,46 +682,53 @@ typedef struct client_setup {
 static void client_usage(FILE *f, bool forward)
 {
 	if (forward)
-		fputs("usage: saf tls forward --local ADDR:PORT --remote S:PORT\n"
+		fputs("usage: saf tls forward --local ADDR:PORT --remote "
+		      "S:PORT\n"
 		      "         [--ca FILE] [--name NAME] [--no-migrate]\n"
 		      "         [--ticket-wait MS] [--max-conns N] [-v]\n\n"
-		      "stunnel-style client: every plain TCP connection accepted on\n"
-		      "--local is carried over saf TLS to --remote (the anycast\n"
+		      "stunnel-style client: every plain TCP connection "
+		      "accepted on\n"
+		      "--local is carried over saf TLS to --remote (the "
+		      "anycast\n"
 		      "address), migrating to the node's unicast address.\n",
 		      f);
 	else
-		fputs("usage: saf tls connect S:PORT [--ca FILE] [--name NAME]\n"
+		fputs("usage: saf tls connect S:PORT [--ca FILE] [--name "
+		      "NAME]\n"
 		      "         [--no-migrate] [--ticket-wait MS] [-v]\n\n"
-		      "stdio client (like nc): runs the seed procedure and copies\n"
+		      "stdio client (like nc): runs the seed procedure and "
+		      "copies\n"
 		      "stdin to the connection and the connection to stdout.\n",
 		      f);
 	fputs("  --ca FILE          trust anchors (default: the system store)\n"
 	      "  --name NAME        name to verify (default: the host given)\n"
 	      "  --no-migrate       stay on S (plain TLS)\n"
-	      "  --ticket-wait MS   how long to wait for a token (default 1000)\n"
+	      "  --ticket-wait MS   how long to wait for a token (default "
+	      "1000)\n"
 	      "  -v                 tell on stderr where it ended and why\n"
-	      "The certificate is always verified. SSLKEYLOGFILE is honoured.\n",
+	      "The certificate is always verified. SSLKEYLOGFILE is "
+	      "honoured.\n",
 	      f);
 }
 
 static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 {
 	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "no-migrate", no_argument, NULL, 'N' },
-		{ "ticket-wait", required_argument, NULL, 'w' },
-		{ "local", required_argument, NULL, 'l' },
-		{ "remote", required_argument, NULL, 'r' },
-		{ "max-conns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"ca", required_argument, NULL, 'c'},
+		{"name", required_argument, NULL, 'n'},
+		{"no-migrate", no_argument, NULL, 'N'},
+		{"ticket-wait", required_argument, NULL, 'w'},
+		{"local", required_argument, NULL, 'l'},
+		{"remote", required_argument, NULL, 'r'},
+		{"max-conns", required_argument, NULL, 'm'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	saf_tls_client_config cfg;
 	const char *ca = NULL, *name = NULL, *remote = NULL;
 	bool has_local = false;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	unsigned wait = 1000;
 	int o;
 
@@ -703,36 +738,51 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': ca = optarg; break;
-		case 'n': name = optarg; break;
-		case 'N': s->opts.migrate = false; break;
+		case 'c':
+			ca = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'N':
+			s->opts.migrate = false;
+			break;
 		case 'w':
 			if (parse_uint("--ticket-wait", optarg, 60000, &wait))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'l':
 			if (!forward)
-				return saf_cli_usage_error("--local: forward only");
+				return saf_cli_usage_error(
+					"--local: forward only");
 			if (parse_addr("--local", optarg, &s->local))
 				return SAF_EXIT_USAGE;
 			has_local = true;
 			break;
-		case 'r': remote = optarg; break;
+		case 'r':
+			remote = optarg;
+			break;
 		case 'm':
 			if (parse_uint("--max-conns", optarg, 4096,
 				       &s->max_conns) ||
 			    s->max_conns == 0)
-				return saf_cli_usage_error("--max-conns: 1..4096");
+				return saf_cli_usage_error(
+					"--max-conns: 1..4096");
 			break;
-		case 'v': s->verbose = true; break;
-		case 'h': client_usage(stdout, forward); return -1;
-		default: return SAF_EXIT_USAGE;
+		case 'v':
+			s->verbose = true;
+			break;
+		case 'h':
+			client_usage(stdout, forward);
+			return -1;
+		default:
+			return SAF_EXIT_USAGE;
 		}
 	}
 	if (!forward) {
 		if (optind + 1 != argc)
-			return saf_cli_usage_error(
-				"give one S:PORT (see 'saf tls connect --help')");
+			return saf_cli_usage_error("give one S:PORT (see 'saf "
+						   "tls connect --help')");
 		remote = argv[optind];
 	} else {
 		if (optind != argc)
@@ -764,7 +814,8 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
 	if (ca ? SSL_CTX_load_verify_locations(s->ctx, ca, NULL) != 1
 	       : SSL_CTX_set_default_verify_paths(s->ctx) != 1)
-		return saf_cli_fail("--ca %s: cannot load", ca ? ca : "(system)");
+		return saf_cli_fail("--ca %s: cannot load",
+				    ca ? ca : "(system)");
 	if (keylog_setup(s->ctx))
 		return SAF_EXIT_FAIL;
 	saf_tls_client_config_init(&cfg);
@@ -819,7 +870,10 @@ static void nonblock(int fd)
 static int ssl_write_all(SSL *ssl, int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
-		int r = SSL_write(ssl, p, (int)n);
+		int r;
+
+		ERR_clear_error();
+		r = SSL_write(ssl, p, (int)n);
 
 		if (r > 0) {
 			p += r;
@@ -829,8 +883,8 @@ static int ssl_write_all(SSL *ssl, int fd, const uint8_t *p, size_t n)
 		switch (SSL_get_error(ssl, r)) {
 		case SSL_ERROR_WANT_WRITE:
 		case SSL_ERROR_WANT_READ: {
-			struct pollfd q = { .fd = fd,
-					    .events = POLLIN | POLLOUT };
+			struct pollfd q = {.fd = fd,
+					   .events = POLLIN | POLLOUT};
 			(void)poll(&q, 1, 1000);
 			break;
 		}
@@ -852,8 +906,8 @@ static int pump(const client_setup *s, saf_tls_conn *c, int in_fd, int out_fd)
 	nonblock(c->fd);
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = c->fd, .events = POLLIN },
-			{ .fd = in_eof ? -1 : in_fd, .events = POLLIN },
+			{.fd = c->fd, .events = POLLIN},
+			{.fd = in_eof ? -1 : in_fd, .events = POLLIN},
 		};
 		int r;
 
@@ -862,17 +916,20 @@ static int pump(const client_setup *s, saf_tls_conn *c, int in_fd, int out_fd)
 				continue;
 			return SAF_EXIT_FAIL;
 		}
-		if (SSL_pending(c->ssl) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (SSL_pending(c->ssl) ||
+		    (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ERR_clear_error();
 			r = SSL_read(c->ssl, buf, sizeof(buf));
 			if (r > 0 && write_all(out_fd, buf, (size_t)r) < 0)
 				return SAF_EXIT_FAIL;
 			if (saf_tls_client_notified(c->ssl)) {
-				saf_error e = { 0 };
+				saf_error e = {0};
 				int form = saf_tls_client_notified(c->ssl);
 
 				if (s->verbose)
 					fprintf(stderr,
-						"saf tls: migrate_notify (%s form)\n",
+						"saf tls: migrate_notify (%s "
+						"form)\n",
 						form == 2 ? "alert" : "ticket");
 				if (saf_tls_conn_follow_notify(s->ctx, &s->opts,
 							       c, &e)) {
@@ -916,7 +973,7 @@ static int tls_connect(int argc, char **argv)
 {
 	client_setup s;
 	saf_tls_conn c;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	int rc = client_parse(argc, argv, false, &s);
 
 	if (rc) {
@@ -946,7 +1003,7 @@ static void *fwd_thread(void *arg)
 {
 	fwd_job *j = arg;
 	saf_tls_conn c;
-	saf_error e = { 0 };
+	saf_error e = {0};
 
 	if (saf_tls_connect(j->s->ctx, &j->s->remote, &j->s->opts, &c, &e)) {
 		fprintf(stderr, "saf tls forward: %s\n", e.msg);
@@ -1013,12 +1070,13 @@ static int tls_forward(int argc, char **argv)
 static int tls_keygen(int argc, char **argv)
 {
 	saf_tls_keys k;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	int rc;
 
 	if (argc == 2 && saf_cli_is_help(argv[1])) {
 		puts("usage: saf tls keygen FILE\n\n"
-		     "Writes a new key file (node key and ticket keys, mode 0600)\n"
+		     "Writes a new key file (node key and ticket keys, mode "
+		     "0600)\n"
 		     "for the nodes of one service; never overwrites.");
 		return SAF_EXIT_OK;
 	}
@@ -1034,10 +1092,11 @@ static int tls_keygen(int argc, char **argv)
 int saf_cmd_tls(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{ "serve", tls_serve, "TLS proxy node with migration support" },
-		{ "connect", tls_connect, "stdio client running the seed procedure" },
-		{ "forward", tls_forward, "stunnel-style client forwarder" },
-		{ "keygen", tls_keygen, "key file shared by sibling nodes" },
+		{"serve", tls_serve, "TLS proxy node with migration support"},
+		{"connect", tls_connect,
+		 "stdio client running the seed procedure"},
+		{"forward", tls_forward, "stunnel-style client forwarder"},
+		{"keygen", tls_keygen, "key file shared by sibling nodes"},
 	};
 	return saf_cli_dispatch("saf tls", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

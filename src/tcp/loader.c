@@ -419,12 +419,35 @@ static int read_counters(const char *path, uint64_t out[SAF_CTR_COUNT])
 	return 0;
 }
 
-int saf_tcp_status(const char *pin_dir, bool json, FILE *out, saf_error *err)
+/* Prometheus names: saf_tcp_<side>_<what>_total, outcomes as labels. */
+static const struct {
+	const char *metric, *label;
+} prom_names[SAF_CTR_COUNT] = {
+	[SAF_CTR_NODE_SAF_SEEN] = { "saf_tcp_node_saf_syns_total", "" },
+	[SAF_CTR_NODE_ADVERT_WRITTEN] = { "saf_tcp_node_adverts_total", "form=\"any\"" },
+	[SAF_CTR_NODE_ADVERT_SHORT] = { "saf_tcp_node_adverts_total", "form=\"portless\"" },
+	[SAF_CTR_NODE_NO_ROOM] = { "saf_tcp_node_adverts_skipped_total", "reason=\"no_room\"" },
+	[SAF_CTR_NODE_NOT_ALLOWED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_allowed\"" },
+	[SAF_CTR_NODE_NOT_ANYCAST] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_anycast\"" },
+	[SAF_CTR_NODE_PORT_MISMATCH] = { "saf_tcp_node_adverts_skipped_total", "reason=\"port_needs_room\"" },
+	[SAF_CTR_NODE_LISTENERS] = { "saf_tcp_node_listeners_armed_total", "" },
+	[SAF_CTR_NODE_SAVE_SYN_FAILED] = { "saf_tcp_node_save_syn_failures_total", "" },
+	[SAF_CTR_CLIENT_SAF_SENT] = { "saf_tcp_client_saf_syns_total", "" },
+	[SAF_CTR_CLIENT_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"valid\"" },
+	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"" },
+	[SAF_CTR_CLIENT_MALFORMED] = { "saf_tcp_client_synacks_total", "advert=\"malformed\"" },
+	[SAF_CTR_CLIENT_NO_ROOM] = { "saf_tcp_client_saf_skipped_total", "reason=\"no_room\"" },
+};
+
+int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
+		   FILE *out, saf_error *err)
 {
 	const char *dir = saf_tcp_pin_dir(pin_dir);
 	static const char *const subs[2] = { "node", "client" };
 	static const char *const maps[2] = { "saf_node_counters",
 					     "saf_client_counters" };
+	bool json = format == SAF_TCP_STATUS_JSON;
+	bool prom = format == SAF_TCP_STATUS_PROMETHEUS;
 	bool any = false;
 
 	if (json)
@@ -439,7 +462,7 @@ int saf_tcp_status(const char *pin_dir, bool json, FILE *out, saf_error *err)
 			continue;
 		if (json)
 			fprintf(out, "%s\"%s\":{", any ? "," : "", subs[s]);
-		else
+		else if (!prom)
 			fprintf(out, "%s program: attached (pins in %s/%s)\n",
 				subs[s], dir, subs[s]);
 		any = true;
@@ -452,7 +475,15 @@ int saf_tcp_status(const char *pin_dir, bool json, FILE *out, saf_error *err)
 				fprintf(out, "%s\"%s\":%" PRIu64,
 					first ? "" : ",", counter_names[i],
 					ctr[i]);
-			else
+			else if (prom) {
+				if (i == 0 || strcmp(prom_names[i].metric,
+						     prom_names[i - 1].metric))
+					fprintf(out, "# TYPE %s counter\n",
+						prom_names[i].metric);
+				fprintf(out, "%s{%s%spin_dir=\"%s\"} %" PRIu64 "\n",
+					prom_names[i].metric, prom_names[i].label,
+					*prom_names[i].label ? "," : "", dir, ctr[i]);
+			} else
 				fprintf(out, "  %-30s %" PRIu64 "\n",
 					counter_names[i], ctr[i]);
 			first = false;

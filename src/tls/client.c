@@ -140,8 +140,8 @@ saf_tls_client *saf_tls_client_new(SSL_CTX *ctx,
 		free(cli);
 		return NULL;
 	}
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-						    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(
+		ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	return cli;

@@ -47,7 +47,7 @@ static uint64_t now_ms(void)
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
+		struct pollfd p = {.fd = fd, .events = events};
 		uint64_t t = now_ms();
 		int n;
 
@@ -71,8 +71,7 @@ static int set_nonblock(int fd, bool on)
 }
 
 /* A TCP connection to `to` within timeout_ms; blocking afterwards. */
-static int tcp_connect(const saf_addr *to, unsigned timeout_ms,
-		       saf_error *err)
+static int tcp_connect(const saf_addr *to, unsigned timeout_ms, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(to, &ss);
@@ -127,8 +126,8 @@ static SSL *tls_handshake(SSL_CTX *ctx, int fd, const saf_tls_connect_opts *o,
 			  saf_error *err)
 {
 	unsigned ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 5000;
-	struct timeval tv = { .tv_sec = ms / 1000,
-			      .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = ms / 1000,
+			     .tv_usec = (ms % 1000) * 1000};
 	char why[120];
 	SSL *ssl = SSL_new(ctx);
 
@@ -175,6 +174,9 @@ fail_msg:
 		saf_fail(err, SAF_E_REFUSED, "tls handshake: %s", why);
 fail:
 	SSL_free(ssl);
+	/* The queue is per thread: left behind, it would make SSL_get_error
+	 * report SSL_ERROR_SSL for the connection the caller stays on. */
+	ERR_clear_error();
 	return NULL;
 }
 
@@ -249,7 +251,7 @@ static int migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 {
 	unsigned cto = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
 	char a[SAF_ADDR_STR_LEN];
-	saf_error e = { 0 };
+	saf_error e = {0};
 	SSL *ssl;
 	int fd;
 
@@ -358,8 +360,18 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 		snprintf(conn->why, sizeof(conn->why),
 			 "migrate_notify without a valid token");
 	}
-	if (rc == 0 || alive)
+	if (rc == 0)
 		return 0;
+	if (alive) {
+		/* Acted upon: staying here until the node asks again. */
+		saf_tls_base *base = saf_tls_base_of(conn->ssl);
+		saf_tls_state *st =
+			base ? saf_tls_state_peek(conn->ssl, base) : NULL;
+
+		if (st)
+			st->notified = 0;
+		return 0;
+	}
 	/* The old connection is gone and the target failed: back to S. */
 	close_ssl(conn->ssl, conn->fd, false);
 	conn->ssl = NULL;

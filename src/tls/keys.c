@@ -20,7 +20,8 @@ int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err)
 {
 	if (RAND_bytes(out->node_key, sizeof(out->node_key)) != 1 ||
 	    RAND_bytes(out->ticket_keys, sizeof(out->ticket_keys)) != 1)
-		return saf_fail(err, SAF_E_CRYPTO, "libcrypto: RAND_bytes failed");
+		return saf_fail(err, SAF_E_CRYPTO,
+				"libcrypto: RAND_bytes failed");
 	return 0;
 }
 
@@ -69,7 +70,8 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "%s: %s", path, strerror(errno));
+		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
+				strerror(errno));
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return saf_fail(err, SAF_E_REFUSED, "%s: not a regular file",
@@ -84,7 +86,8 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 	f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
-		return saf_fail(err, SAF_E_SYS, "%s: %s", path, strerror(errno));
+		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
+				strerror(errno));
 	}
 	while (fgets(buf, sizeof(buf), f)) {
 		char *key, *val, *save = NULL;
@@ -144,11 +147,13 @@ int saf_tls_keys_save(const char *path, const saf_tls_keys *k, saf_error *err)
 	int bad;
 
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "%s: %s", path, strerror(errno));
+		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
+				strerror(errno));
 	f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		return saf_fail(err, SAF_E_SYS, "%s: %s", path, strerror(errno));
+		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
+				strerror(errno));
 	}
 	fputs("# saf tls keys v1 (node key and ticket keys; keep 0600)\n", f);
 	fputs("node_key ", f);

@@ -58,10 +58,10 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 		saf_fail(err, SAF_E_CRYPTO, "tls: no ex_data slot");
 		goto fail;
 	}
-	srv->replay = saf_replay_cache_new(cfg->replay_entries
-						   ? cfg->replay_entries
-						   : SAF_REPLAY_CACHE_DEFAULT_ENTRIES,
-					   srv->clock, srv->clock_arg, err);
+	srv->replay = saf_replay_cache_new(
+		cfg->replay_entries ? cfg->replay_entries
+				    : SAF_REPLAY_CACHE_DEFAULT_ENTRIES,
+		srv->clock, srv->clock_arg, err);
 	if (!srv->replay)
 		goto fail;
 	if (saf_tls_base_attach(ctx, &srv->base)) {
@@ -71,9 +71,10 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 	}
 	if (saf_tls_ext_register_all(ctx, &srv->base, err))
 		goto fail;
-	if (SSL_CTX_set_session_id_context(ctx, sid_ctx,
-					   sizeof(sid_ctx) - 1) != 1) {
-		saf_fail(err, SAF_E_CRYPTO, "tls: cannot set session id context");
+	if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) !=
+	    1) {
+		saf_fail(err, SAF_E_CRYPTO,
+			 "tls: cannot set session id context");
 		goto fail;
 	}
 	if (cfg->has_ticket_keys) {
@@ -116,8 +117,7 @@ static saf_tls_state *server_state(SSL *ssl, saf_tls_server **srv)
 	return saf_tls_state_get(ssl, base);
 }
 
-int saf_tls_server_set_target(SSL *ssl, const saf_addr *target,
-			      saf_error *err)
+int saf_tls_server_set_target(SSL *ssl, const saf_addr *target, saf_error *err)
 {
 	saf_tls_server *srv;
 	saf_tls_state *st = server_state(ssl, &srv);
@@ -244,9 +244,8 @@ static int refuse(saf_tls_server *srv, saf_tls_state *st, saf_tls_refusal r,
 /* SPEC 3.4 step 4, on the resumption ClientHello. Built-in extensions (the
  * PSK) are parsed before custom ones, so whether the ticket resumed is
  * known here, and the session is the resumed one. */
-int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv,
-			       saf_tls_state *st, const uint8_t *in,
-			       size_t len, int *al)
+int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
+			       const uint8_t *in, size_t len, int *al)
 {
 	saf_token_keys keys;
 	saf_verify_params p;

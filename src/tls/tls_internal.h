@@ -12,7 +12,7 @@
  * pointer to it as their add_arg / parse_arg. */
 typedef struct saf_tls_base {
 	bool is_server;
-	int ex_index;             /* SSL ex_data slot of saf_tls_state */
+	int ex_index; /* SSL ex_data slot of saf_tls_state */
 	saf_tlsext_codepoints cp;
 } saf_tls_base;
 
@@ -89,8 +89,7 @@ SAF_MUST_CHECK int saf_tls_ext_register_all(SSL_CTX *ctx, saf_tls_base *base,
 /* Server hooks called by the extension callbacks. */
 int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 				saf_tls_state *st, int *al);
-int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv,
-			       saf_tls_state *st, const uint8_t *in,
-			       size_t len, int *al);
+int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
+			       const uint8_t *in, size_t len, int *al);
 
 #endif /* SAF_TLS_INTERNAL_H */

@@ -41,12 +41,12 @@ for u in "${units[@]}"; do
 	done < <(grep -E '^Exec(Start|Stop)=' "$u")
 	[ $n -ge 1 ] || fail "$(basename "$u"): no saf command"
 	env=$(sed -n 's/^EnvironmentFile=-\{0,1\}//p' "$u")
-	ex=$(basename "${env//%i/example}")
+	ex=$(basename "${env//-%i/}")
 	[ -f "$SRC/dist/default/$ex" ] || fail "$(basename "$u"): no dist/default/$ex"
 	ok "$(basename "$u"): $n saf command(s) exist, example $ex present"
 done
 # Capabilities: the least each needs.
-grep -q '^CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_SYS_ADMIN$' "$SRC/dist/systemd/saf-tcp-node@.service" || fail "tcp node caps"
+grep -q '^CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_SYS_ADMIN\( CAP_PERFMON\)\{0,1\}$' "$SRC/dist/systemd/saf-tcp-node@.service" || fail "tcp node caps"
 grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN$' "$SRC/dist/systemd/saf-sched.service" || fail "sched caps"
 grep -q '^CapabilityBoundingSet=$' "$SRC/dist/systemd/saf-node-agent.service" || fail "agent caps"
 grep -q '^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$' "$SRC/dist/systemd/saf-tls-serve@.service" || fail "tls caps"

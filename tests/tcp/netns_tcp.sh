@@ -110,6 +110,10 @@ check "wire: SAF flag in the client's SYN" grep -q "fd045346" "$WORK/hex"
 check "wire: IPv4 advert 10.30.2.2 in the SYN-ACK" grep -q "fd0853460a1e0202" "$WORK/hex"
 check "wire: IPv6 advert fd00:30:2::2 in the SYN-ACK" grep -q "fd145346fd000030000200000000000000000002" "$WORK/hex"
 
+"$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
+check "status in Prometheus format" grep -Eq '^saf_tcp_node_adverts_total\{form="any",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
+check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counter' "$WORK/prom"
+
 # --- negative cases --------------------------------------------------------
 SERVER=${PIDS[-1]}
 restart_server() { # a fresh listener, armed by the program attached now
@@ -172,6 +176,15 @@ node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
 client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
 check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
 ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
+
+# A lost SYN-ACK: the retransmitted one is decided again from the SYN the
+# listener saved (TCP_SAVE_SYN) and still carries the advert.
+ip netns exec saf-t-n2 iptables -A OUTPUT -p tcp --sport 7000 --tcp-flags SYN,ACK SYN,ACK \
+  -m statistic --mode nth --every 2 --packet 0 -j DROP
+client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+check "retransmitted SYN-ACK still carries the advert" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
+check "a SYN-ACK really was dropped" bash -c "ip netns exec saf-t-n2 iptables -vnL OUTPUT | awk '/statistic/ {exit !(\$1 >= 1)}'"
+ip netns exec saf-t-n2 iptables -F OUTPUT
 
 # An explicit advertised port (the long form, 10 bytes).
 node_attach --anycast 10.99.0.1:7000 --unicast 10.30.2.2:7002 2>/dev/null; restart_server

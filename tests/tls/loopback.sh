@@ -37,7 +37,7 @@ serve() { # name anycast unicast [extra...]
 		-v "$@" >"$T/$n.out" 2>"$T/$n.err" &
 	PIDS+=($!)
 	eval "${n}_PID=$!"
-	for _ in $(seq 50); do grep -q ready "$T/$n.err" && return 0; sleep 0.1; done
+	for _ in $(seq 50); do grep -qs ready "$T/$n.err" && return 0; sleep 0.1; done
 	fail "$n did not start"
 }
 counters() { # name -> last JSON line after SIGUSR2
@@ -120,7 +120,7 @@ notify_run() { # node expect_target
 	wait $cp || fail "connect exited $?: $(cat "$T/n.err")"
 	[ "$(tr '\n' ' ' <"$T/n.out")" = "before after " ] || fail "data lost: $(cat "$T/n.out")"
 	grep -q "migrate_notify (ticket form)" "$T/n.err" || fail "no notify seen"
-	grep -q "on_target at $want" "$T/n.err" || fail "did not follow notify: $(cat "$T/n.err")"
+	grep -q "at $want" "$T/n.err" || fail "did not follow notify: $(cat "$T/n.err")"
 }
 notify_run n1 "$U:$P" "$S:$P"
 ok "SIGUSR1: migrate_notify ticket form, connection moved to $U:$P, no data lost"
@@ -134,7 +134,26 @@ m1=$(field "$(counters n3)" "['migrations_accepted']")
 [ "$m1" = $((m0 + 1)) ] || fail "sibling did not accept: $m0 -> $m1"
 ok "migrate_notify to a sibling node sharing the key file: accepted there"
 
-# 7. Key file readable by others: refused, with the fix in the message.
+# 7. Fallbacks: notify towards an address where nothing listens, and towards
+#    a node that does not share the keys: the client stays on S, says why,
+#    and the node counts the refusal.
+"$SAF" tls keygen "$T/keys3" || fail keygen
+serve n4 "127.0.0.67:$P" "127.0.0.68:$P" --notify-target "127.0.0.69:$P"
+notify_run n4 "127.0.0.67:$P" "127.0.0.67:$P" 2>/dev/null
+grep -q "stayed_unreachable at 127.0.0.67:$P: target 127.0.0.69:$P unreachable" "$T/n.err" ||
+	fail "unreachable target: $(cat "$T/n.err")"
+ok "notify to an unreachable target: stays on S, data intact, reason given"
+kill "$n4_PID"
+serve n5 "127.0.0.70:$P" "127.0.0.71:$P" --notify-target "$U:$P" --keys "$T/keys3"
+r0=$(field "$(counters n1)" "['refused']['not_resumed']")
+notify_run n5 "127.0.0.70:$P" "127.0.0.70:$P"
+grep -q "stayed_refused at 127.0.0.70:$P: node $U:$P refused the token.*access denied" "$T/n.err" ||
+	fail "refusal not reported: $(cat "$T/n.err")"
+r1=$(field "$(counters n1)" "['refused']['not_resumed']")
+[ "$r1" = $((r0 + 1)) ] || fail "n1 did not count the refusal: $r0 -> $r1"
+ok "token from a node with other keys: refused (alert 49), client stays on S, counted"
+
+# 8. Key file readable by others: refused, with the fix in the message.
 cp "$T/keys" "$T/keys2"; chmod 644 "$T/keys2"
 "$SAF" tls serve --anycast "$S:$((P+5))" --unicast "$U:$((P+5))" --cert "$C/node.pem" \
 	--key "$C/node.key" --backend "127.0.0.1:$BE" --keys "$T/keys2" 2>"$T/k.err"
@@ -142,7 +161,7 @@ cp "$T/keys" "$T/keys2"; chmod 644 "$T/keys2"
 ! grep -qi "$(sed -n 's/^node_key //p' "$T/keys" | head -c 16)" "$T"/*.err || fail "key in a log"
 ok "key file with mode 0644 refused; keys never logged"
 
-# 8. Usage errors: exit 2, one line.
+# 9. Usage errors: exit 2, one line.
 "$SAF" tls serve --anycast "$S:$P" 2>"$T/u.err"; [ $? = 2 ] || fail "usage exit"
 "$SAF" tls connect --help >/dev/null || fail "--help"
 ok "usage errors exit 2; --help exits 0"

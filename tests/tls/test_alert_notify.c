@@ -28,7 +28,7 @@ static harness H;
 
 static int listen_any(const char *ip, saf_addr *out)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -38,15 +38,15 @@ static int listen_any(const char *ip, saf_addr *out)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(fd, 8), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	assert_int_equal(saf_addr_from_sockaddr((struct sockaddr *)&sin, len,
-						out, NULL),
-			 0);
+	assert_int_equal(
+		saf_addr_from_sockaddr((struct sockaddr *)&sin, len, out, NULL),
+		0);
 	return fd;
 }
 
 static void timeouts(int fd)
 {
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = {.tv_sec = 5};
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -195,11 +195,11 @@ static void expect_alert(saf_tls_conn *c)
 
 static void test_alert_migrates_with_newest_token(void **state)
 {
-	node_job nj = { .conns = 2 };
-	gnutls_job gj = { .conns = 3 };
+	node_job nj = {.conns = 2};
+	gnutls_job gj = {.conns = 3};
 	saf_addr g;
 	saf_tls_conn a, b;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	pthread_t nt, gt;
 	char t1[SAF_ADDR_STR_LEN], t2[SAF_ADDR_STR_LEN];
 

@@ -41,8 +41,8 @@ typedef struct client {
 	saf_tls_client *cli;
 } client;
 
-static const uint8_t NK[SAF_NODE_KEY_LEN] = { 1, 2, 3, 4, 5 };
-static const uint8_t TK[SAF_TLS_TICKET_KEYS_LEN] = { 9, 8, 7 };
+static const uint8_t NK[SAF_NODE_KEY_LEN] = {1, 2, 3, 4, 5};
+static const uint8_t TK[SAF_TLS_TICKET_KEYS_LEN] = {9, 8, 7};
 
 static saf_addr addr(const char *text)
 {
@@ -56,7 +56,7 @@ static saf_addr addr(const char *text)
 static node node_new(void)
 {
 	saf_tls_server_config cfg;
-	saf_error e = { 0 };
+	saf_error e = {0};
 	node n;
 
 	saf_tls_server_config_init(&cfg);
@@ -82,8 +82,8 @@ static void node_free(node *n)
 static client client_new(bool saf)
 {
 	saf_tls_client_config cfg;
-	saf_error e = { 0 };
-	client c = { .ctx = harness_client_ctx(&H), .cli = NULL };
+	saf_error e = {0};
+	client c = {.ctx = harness_client_ctx(&H), .cli = NULL};
 
 	saf_tls_client_config_init(&cfg);
 	cfg.allow_loopback_targets = true;
@@ -133,11 +133,10 @@ static bool resume(node *n, client *c, const saf_tls_offer *offer,
 	SSL_SESSION_free(dup);
 	assert_int_equal(saf_tls_server_set_local(ss, &l, &e), 0);
 	if (c->cli)
-		assert_int_equal(
-			saf_tls_client_present_token(
-				cs, token ? token : offer->token,
-				token ? len : offer->token_len, &e),
-			0);
+		assert_int_equal(saf_tls_client_present_token(
+					 cs, token ? token : offer->token,
+					 token ? len : offer->token_len, &e),
+				 0);
 	ok = harness_handshake(cs, ss);
 	if (ok)
 		assert_true(SSL_session_reused(cs));
@@ -150,8 +149,7 @@ static bool resume(node *n, client *c, const saf_tls_offer *offer,
 	return ok;
 }
 
-static void get_offer(node *n, client *c, const char *target,
-		      saf_tls_offer *o)
+static void get_offer(node *n, client *c, const char *target, saf_tls_offer *o)
 {
 	SSL *cs, *ss;
 
@@ -212,8 +210,8 @@ static void test_migration_accepted_once(void **state)
 	(void)state;
 	fake_now = 1000;
 	get_offer(&n, &c, "127.0.0.41:24001", &o);
-	assert_true(resume(&n, &c, &o, NULL, 0, "127.0.0.41:24001", &alert,
-			   &info));
+	assert_true(
+		resume(&n, &c, &o, NULL, 0, "127.0.0.41:24001", &alert, &info));
 	assert_true(info.migrated);
 	/* The application learns which session migrated (SPEC 3.3). */
 	pl = SSL_SESSION_get_master_key(o.session, psk, sizeof(psk));
@@ -221,8 +219,8 @@ static void test_migration_accepted_once(void **state)
 	assert_memory_equal(info.session_id, sid, sizeof(sid));
 
 	/* Same nonce again: replayed. */
-	assert_false(resume(&n, &c, &o, NULL, 0, "127.0.0.41:24001", &alert,
-			    &info));
+	assert_false(
+		resume(&n, &c, &o, NULL, 0, "127.0.0.41:24001", &alert, &info));
 	assert_int_equal(alert & 0xff, SSL_AD_ACCESS_DENIED);
 	assert_int_equal(info.refusal, SAF_TLS_REFUSE_VERDICT);
 	assert_int_equal(info.verdict, SAF_TOKEN_REPLAYED);
@@ -281,8 +279,8 @@ static void test_refusals(void **state)
 
 		memcpy(tok, o.token, o.token_len);
 		tok[i] ^= 0x80;
-		assert_false(resume(&n, &c, &o, tok, o.token_len, t, NULL,
-				    &info));
+		assert_false(
+			resume(&n, &c, &o, tok, o.token_len, t, NULL, &info));
 		assert_false(info.migrated);
 	}
 	/* Wrong target: the connection arrived on another port. */
@@ -300,9 +298,8 @@ static void test_refusals(void **state)
 		       SAF_TOKEN_MALFORMED);
 	memcpy(tok, o.token, o.token_len);
 	tok[o.token_len] = 0;
-	expect_refusal(&n, &c, &o, tok, o.token_len + 1, t,
-		       SSL_AD_DECODE_ERROR, SAF_TLS_REFUSE_VERDICT,
-		       SAF_TOKEN_MALFORMED);
+	expect_refusal(&n, &c, &o, tok, o.token_len + 1, t, SSL_AD_DECODE_ERROR,
+		       SAF_TLS_REFUSE_VERDICT, SAF_TOKEN_MALFORMED);
 	/* Expired: the node's clock passes the token's expiry. */
 	fake_now = o.expiry;
 	expect_refusal(&n, &c, &o, NULL, 0, t, SSL_AD_ACCESS_DENIED,
@@ -372,12 +369,12 @@ static void test_refusal_without_support(void **state)
 
 	(void)state;
 	fake_now = 1000;
-	assert_int_equal(
-		SSL_CTX_add_custom_ext(raw.ctx, SAF_TLSEXT_MIGRATION_TOKEN_DEFAULT,
-				       SSL_EXT_CLIENT_HELLO |
-					       SSL_EXT_TLS1_3_NEW_SESSION_TICKET,
-				       raw_add, NULL, NULL, raw_parse, NULL),
-		1);
+	assert_int_equal(SSL_CTX_add_custom_ext(
+				 raw.ctx, SAF_TLSEXT_MIGRATION_TOKEN_DEFAULT,
+				 SSL_EXT_CLIENT_HELLO |
+					 SSL_EXT_TLS1_3_NEW_SESSION_TICKET,
+				 raw_add, NULL, NULL, raw_parse, NULL),
+			 1);
 	get_offer(&n, &c, t, &o);
 	raw_token = o.token;
 	raw_len = o.token_len;
@@ -449,8 +446,8 @@ static void test_migrate_notify_ticket_form(void **state)
 	assert_int_equal(SSL_write(cs, "y", 1), 1);
 	assert_int_equal(SSL_read(ss, buf, sizeof(buf)), 1);
 	/* And the fresh token migrates to the new target. */
-	assert_true(resume(&n, &c, &o, NULL, 0, "127.0.0.42:24002", NULL,
-			   NULL));
+	assert_true(
+		resume(&n, &c, &o, NULL, 0, "127.0.0.42:24002", NULL, NULL));
 	saf_tls_server_counters_get(n.srv, &k);
 	assert_int_equal(k.notifies_sent, 1);
 	saf_tls_offer_clear(&o);
@@ -482,8 +479,8 @@ static void test_sibling_nodes(void **state)
 	(void)state;
 	fake_now = 1000;
 	get_offer(&a, &c, "127.0.0.43:24003", &o);
-	assert_true(resume(&b, &c, &o, NULL, 0, "127.0.0.43:24003", NULL,
-			   NULL));
+	assert_true(
+		resume(&b, &c, &o, NULL, 0, "127.0.0.43:24003", NULL, NULL));
 
 	saf_tls_server_config_init(&cfg);
 	memset(cfg.node_key, 0x55, sizeof(cfg.node_key));

@@ -8,12 +8,12 @@
 #include <openssl/x509v3.h>
 
 /* Checked even with NDEBUG: a broken harness must stop the test. */
-#define need(x)                                                         \
-	do {                                                            \
-		if (!(x)) {                                             \
-			fprintf(stderr, "harness: %s failed\n", #x);     \
-			abort();                                        \
-		}                                                       \
+#define need(x)                                                                \
+	do {                                                                   \
+		if (!(x)) {                                                    \
+			fprintf(stderr, "harness: %s failed\n", #x);           \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 void harness_init(harness *h)
@@ -85,20 +85,21 @@ bool harness_handshake(SSL *client, SSL *server)
 	SSL_set_accept_state(server);
 	SSL_set_tlsext_host_name(client, "saf.test");
 	SSL_set1_host(client, "saf.test");
-	for (int i = 0; i < 50 && !(cdone && sdone) && !(cfail || sfail);
-	     i++) {
+	for (int i = 0; i < 50 && !(cdone && sdone) && !(cfail || sfail); i++) {
 		if (!cdone) {
 			int r = SSL_do_handshake(client);
 			if (r == 1)
 				cdone = true;
-			else if (SSL_get_error(client, r) != SSL_ERROR_WANT_READ)
+			else if (SSL_get_error(client, r) !=
+				 SSL_ERROR_WANT_READ)
 				cfail = true;
 		}
 		if (!sdone) {
 			int r = SSL_do_handshake(server);
 			if (r == 1)
 				sdone = true;
-			else if (SSL_get_error(server, r) != SSL_ERROR_WANT_READ)
+			else if (SSL_get_error(server, r) !=
+				 SSL_ERROR_WANT_READ)
 				sfail = true;
 		}
 	}
