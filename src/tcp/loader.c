@@ -424,7 +424,7 @@ static const struct {
 	const char *metric, *label;
 } prom_names[SAF_CTR_COUNT] = {
 	[SAF_CTR_NODE_SAF_SEEN] = { "saf_tcp_node_saf_syns_total", "" },
-	[SAF_CTR_NODE_ADVERT_WRITTEN] = { "saf_tcp_node_adverts_total", "form=\"any\"" },
+	[SAF_CTR_NODE_ADVERT_WRITTEN] = { "saf_tcp_node_adverts_total", "form=\"full\"" },
 	[SAF_CTR_NODE_ADVERT_SHORT] = { "saf_tcp_node_adverts_total", "form=\"portless\"" },
 	[SAF_CTR_NODE_NO_ROOM] = { "saf_tcp_node_adverts_skipped_total", "reason=\"no_room\"" },
 	[SAF_CTR_NODE_NOT_ALLOWED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_allowed\"" },
@@ -480,9 +480,14 @@ int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
 						     prom_names[i - 1].metric))
 					fprintf(out, "# TYPE %s counter\n",
 						prom_names[i].metric);
+				/* Disjoint forms, so a sum over form is the
+				 * number of adverts: full = all - portless. */
+				uint64_t v = i == SAF_CTR_NODE_ADVERT_WRITTEN
+						     ? ctr[i] - ctr[SAF_CTR_NODE_ADVERT_SHORT]
+						     : ctr[i];
 				fprintf(out, "%s{%s%spin_dir=\"%s\"} %" PRIu64 "\n",
 					prom_names[i].metric, prom_names[i].label,
-					*prom_names[i].label ? "," : "", dir, ctr[i]);
+					*prom_names[i].label ? "," : "", dir, v);
 			} else
 				fprintf(out, "  %-30s %" PRIu64 "\n",
 					counter_names[i], ctr[i]);

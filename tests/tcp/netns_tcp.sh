@@ -111,7 +111,7 @@ check "wire: IPv4 advert 10.30.2.2 in the SYN-ACK" grep -q "fd0853460a1e0202" "$
 check "wire: IPv6 advert fd00:30:2::2 in the SYN-ACK" grep -q "fd145346fd000030000200000000000000000002" "$WORK/hex"
 
 "$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
-check "status in Prometheus format" grep -Eq '^saf_tcp_node_adverts_total\{form="any",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
+check "status in Prometheus format" grep -Eq '^saf_tcp_node_adverts_total\{form="portless",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
 check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counter' "$WORK/prom"
 
 # --- negative cases --------------------------------------------------------
@@ -174,7 +174,7 @@ check "unreachable unicast: within the bound (${ms} ms < 3000)" test "$ms" -lt 3
 ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=2
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
 client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
-check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
+check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err" || cat "$WORK/err"
 ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
 
 # A lost SYN-ACK: the retransmitted one is decided again from the SYN the
