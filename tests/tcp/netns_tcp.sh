@@ -20,6 +20,12 @@ fails=0 passes=0
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
+  reset
+  rm -rf "$WORK"
+}
+# Removes whatever a run of this test left behind (also one that was
+# killed before its own cleanup), so a run starts from nothing.
+reset() {
   "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
   "$SAF" tcp detach --pin-dir "$PINS/client" >/dev/null 2>&1
   "$SAF" tcp detach --pin-dir "$PINS/client-all" >/dev/null 2>&1
@@ -27,9 +33,10 @@ cleanup() {
   rmdir "$PINS" 2>/dev/null
   "$LAB" down >/dev/null 2>&1
   for c in saf-t-node saf-t-client saf-t-client-all; do rmdir "$CG/$c" 2>/dev/null; done
-  rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+reset
 
 ok() { echo "ok   - $1"; passes=$((passes + 1)); }
 # Waits (up to 10 s) until something listens on PORT in namespace NS: a
