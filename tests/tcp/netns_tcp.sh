@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The TCP Service Affinity option end to end: real eBPF programs, real
-# packets, in the lab topology under the prefix saf-t (its own namespaces,
+# packets, in the lab topology under the prefix saf-tc (its own namespaces,
 # cgroups and bpffs pins), removed on every exit.
 set -uo pipefail
 
@@ -10,9 +10,9 @@ SRC=${SAF_SOURCE_DIR:?}
 CG=/sys/fs/cgroup/unified
 [[ -d $CG ]] || { echo "SKIP: no cgroup v2 at $CG"; exit 77; }
 
-export SAF_LAB_PREFIX=saf-t
+export SAF_LAB_PREFIX=saf-tc
 LAB="$SRC/scripts/lab"
-PINS=/run/saf/test-tcp
+PINS=/run/saf/tcp-test
 WORK=$(mktemp -d)
 PIDS=()
 fails=0 passes=0
@@ -32,7 +32,7 @@ reset() {
   for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
   rmdir "$PINS" 2>/dev/null
   "$LAB" down >/dev/null 2>&1
-  for c in saf-t-node saf-t-client saf-t-client-all; do rmdir "$CG/$c" 2>/dev/null; done
+  for c in saf-tc-node saf-tc-client saf-tc-client-all; do rmdir "$CG/$c" 2>/dev/null; done
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
@@ -67,13 +67,13 @@ run_in() {
 client_connect() { # client_connect CGROUP PINS TARGET [args] -> stderr in $WORK/err, stdout $WORK/out
   local cgroup=$1 pins=$2 target=$3; shift 3
   echo "ping-$RANDOM" > "$WORK/in"
-  (run_in "$cgroup" saf-t-c "$SAF" tcp connect -v --pin-dir "$pins" "$@" "$target" \
+  (run_in "$cgroup" saf-tc-c "$SAF" tcp connect -v --pin-dir "$pins" "$@" "$target" \
     < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
 }
 
 node_attach() {
   "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
-  "$SAF" tcp node attach --cgroup "$CG/saf-t-node" --pin-dir "$PINS/node" "$@"
+  "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --pin-dir "$PINS/node" "$@"
 }
 
 counter() { # counter PINS NAME
@@ -82,31 +82,31 @@ import json,sys; d=json.load(sys.stdin); print({**d.get('node',{}),**d.get('clie
 }
 
 "$LAB" up >/dev/null || { echo "FAIL - lab up"; exit 1; }
-mkdir -p "$CG/saf-t-node" "$CG/saf-t-client" "$CG/saf-t-client-all"
+mkdir -p "$CG/saf-tc-node" "$CG/saf-tc-client" "$CG/saf-tc-client-all"
 
 # --- a listener created before the attach is reported --------------------
-run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7001 > /dev/null &
+run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7001 > /dev/null &
 PIDS+=($!)
-wait_listen saf-t-n2 7001
+wait_listen saf-tc-n2 7001
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --anycast fd00:99::1 --unicast fd00:30:2::2 2> "$WORK/attach"
 check "attach warns about a listener created before it" grep -q "listens on port 7001 since before the attach" "$WORK/attach"
 
-"$SAF" tcp client attach --cgroup "$CG/saf-t-client" --pin-dir "$PINS/client" \
+"$SAF" tcp client attach --cgroup "$CG/saf-tc-client" --pin-dir "$PINS/client" \
   --anycast 10.99.0.1 --anycast fd00:99::1 || bad "client attach"
-"$SAF" tcp client attach --cgroup "$CG/saf-t-client-all" --pin-dir "$PINS/client-all" || bad "client attach (all destinations)"
+"$SAF" tcp client attach --cgroup "$CG/saf-tc-client-all" --pin-dir "$PINS/client-all" || bad "client attach (all destinations)"
 
-run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null &
+run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null &
 PIDS+=($!)
-wait_listen saf-t-n2 7000
+wait_listen saf-tc-n2 7000
 
 # --- IPv4 and IPv6: the client ends on the unicast address -----------------
-ip netns exec saf-t-n2 tcpdump -i saf-t-n2r2 -nn -U --immediate-mode -x -c 64 'tcp port 7000 and ((ip and tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[53] & 2 != 0))' -w "$WORK/cap.pcap" 2>/dev/null &
+ip netns exec saf-tc-n2 tcpdump -i saf-tc-n2r2 -nn -U --immediate-mode -x -c 64 'tcp port 7000 and ((ip and tcp[tcpflags] & tcp-syn != 0) or (ip6 and ip6[53] & 2 != 0))' -w "$WORK/cap.pcap" 2>/dev/null &
 TCPDUMP=$!
 sleep 0.5
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "IPv4: data echoed" cmp -s "$WORK/in" "$WORK/out"
 check "IPv4: migrated to 10.30.2.2:7000" grep -q "migrated: on 10.30.2.2:7000 via 10.99.0.1:7000" "$WORK/err"
-client_connect saf-t-client "$PINS/client" '[fd00:99::1]:7000'
+client_connect saf-tc-client "$PINS/client" '[fd00:99::1]:7000'
 check "IPv6: data echoed" cmp -s "$WORK/in" "$WORK/out"
 check "IPv6: migrated to [fd00:30:2::2]:7000" grep -q "migrated: on \[fd00:30:2::2\]:7000 via \[fd00:99::1\]:7000" "$WORK/err"
 sleep 0.5; kill $TCPDUMP 2>/dev/null; wait $TCPDUMP 2>/dev/null
@@ -125,88 +125,88 @@ check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counte
 SERVER=${PIDS[-1]}
 restart_server() { # a fresh listener, armed by the program attached now
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
-  while ip netns exec saf-t-n2 ss -Hltn "sport = :7000" | grep -q .; do sleep 0.05; done
-  run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
+  while ip netns exec saf-tc-n2 ss -Hltn "sport = :7000" | grep -q .; do sleep 0.05; done
+  run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
   SERVER=$!
-  wait_listen saf-t-n2 7000
+  wait_listen saf-tc-n2 7000
 }
 client_connect - "$PINS/client" 10.99.0.1:7000
 check "outside the client cgroup: no SAF, stays on S" grep -q "no_advert: on 10.99.0.1:7000.*SAF not sent" "$WORK/err"
 
 before=$(counter "$PINS/node" node_saf_to_non_anycast)
-client_connect saf-t-client-all "$PINS/client-all" 10.30.2.2:7000
+client_connect saf-tc-client-all "$PINS/client-all" 10.30.2.2:7000
 check "SYN to the unicast address: no advert" grep -q "no_advert: on 10.30.2.2:7000.*no advert" "$WORK/err"
 check "SYN to the unicast address: counted" test "$(counter "$PINS/node" node_saf_to_non_anycast)" -gt "$before"
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 192.0.2.0/24 2>/dev/null
 restart_server
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "client outside the allow-list: no advert" grep -q "no_advert" "$WORK/err"
 check "client outside the allow-list: counted" test "$(counter "$PINS/node" node_skipped_not_allowed)" -ge 1
 
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --allow 10.10.0.0/24 2>/dev/null; restart_server
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "client inside the allow-list: migrated" grep -q "migrated" "$WORK/err"
 
 for len in 12 5; do
   node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --test-bad-length $len 2>/dev/null; restart_server
   before=$(counter "$PINS/client" client_malformed_ignored)
-  client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+  client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
   check "advert of length $len: ignored, stays on S" grep -q "no_advert: on 10.99.0.1:7000.*malformed advert (length $len)" "$WORK/err"
   check "advert of length $len: data still flows" cmp -s "$WORK/in" "$WORK/out"
   check "advert of length $len: counted" test "$(counter "$PINS/client" client_malformed_ignored)" -gt "$before"
 done
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --exid 0x1234 2>/dev/null; restart_server
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "node with another ExID: its advert is not ours" grep -q "no_advert" "$WORK/err"
 
 node_attach --anycast 10.99.0.1 --unicast 224.0.0.1 --force 2>/dev/null; restart_server
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "advert for a multicast address: refused" grep -q "advert for 224.0.0.1 rejected: multicast" "$WORK/err"
 check "advert for a multicast address: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
 
 # A unicast address whose packets vanish: the client falls back within its bound.
-ip netns exec saf-t-r1 ip route add blackhole 10.30.9.9/32
+ip netns exec saf-tc-r1 ip route add blackhole 10.30.9.9/32
 node_attach --anycast 10.99.0.1 --unicast 10.30.9.9 2>/dev/null; restart_server
 start=$(date +%s%N)
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000 --timeout 700
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000 --timeout 700
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "unreachable unicast: falls back to S" grep -q "fallback: on 10.99.0.1:7000.*stayed on S" "$WORK/err"
 check "unreachable unicast: data still flows" cmp -s "$WORK/in" "$WORK/out"
 check "unreachable unicast: within the bound (${ms} ms < 3000)" test "$ms" -lt 3000
 
 # SYN cookies: the advert is written from the SYN itself, no request sock.
-ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=2
+ip netns exec saf-tc-n2 sysctl -qw net.ipv4.tcp_syncookies=2
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "under SYN cookies: migrated" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err" || cat "$WORK/err"
-ip netns exec saf-t-n2 sysctl -qw net.ipv4.tcp_syncookies=1
+ip netns exec saf-tc-n2 sysctl -qw net.ipv4.tcp_syncookies=1
 
 # A lost SYN-ACK: the retransmitted one is decided again from the SYN the
 # listener saved (TCP_SAVE_SYN) and still carries the advert.
-ip netns exec saf-t-n2 iptables -A OUTPUT -p tcp --sport 7000 --tcp-flags SYN,ACK SYN,ACK \
+ip netns exec saf-tc-n2 iptables -A OUTPUT -p tcp --sport 7000 --tcp-flags SYN,ACK SYN,ACK \
   -m statistic --mode nth --every 2 --packet 0 -j DROP
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "retransmitted SYN-ACK still carries the advert" grep -q "migrated: on 10.30.2.2:7000" "$WORK/err"
-check "a SYN-ACK really was dropped" bash -c "ip netns exec saf-t-n2 iptables -vnL OUTPUT | awk '/statistic/ {exit !(\$1 >= 1)}'"
-ip netns exec saf-t-n2 iptables -F OUTPUT
+check "a SYN-ACK really was dropped" bash -c "ip netns exec saf-tc-n2 iptables -vnL OUTPUT | awk '/statistic/ {exit !(\$1 >= 1)}'"
+ip netns exec saf-tc-n2 iptables -F OUTPUT
 
 # An explicit advertised port (the long form, 10 bytes).
 node_attach --anycast 10.99.0.1:7000 --unicast 10.30.2.2:7002 2>/dev/null; restart_server
-run_in saf-t-node saf-t-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!)
-wait_listen saf-t-n2 7002
-client_connect saf-t-client "$PINS/client" 10.99.0.1:7000
+run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7002 > /dev/null & PIDS+=($!)
+wait_listen saf-tc-n2 7002
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "advert with a port: migrated to 10.30.2.2:7002" grep -q "migrated: on 10.30.2.2:7002" "$WORK/err"
 
 # Errors a user meets.
-"$SAF" tcp node attach --cgroup "$CG/saf-t-nonexistent" --anycast 10.99.0.1 --unicast 10.30.2.2 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
-check "missing cgroup: exit 1 with a clear error" bash -c "[[ $rc -eq 1 ]] && grep -q 'cgroup .*saf-t-nonexistent' '$WORK/e'"
-"$SAF" tcp node attach --cgroup "$CG/saf-t-node" --anycast 10.99.0.1 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-nonexistent" --anycast 10.99.0.1 --unicast 10.30.2.2 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "missing cgroup: exit 1 with a clear error" bash -c "[[ $rc -eq 1 ]] && grep -q 'cgroup .*saf-tc-nonexistent' '$WORK/e'"
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
 check "unpaired --anycast: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'pairs' '$WORK/e'"
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
-"$SAF" tcp node attach --cgroup "$CG/saf-t-node" --pin-dir "$PINS/node" --anycast 10.99.0.1 --unicast 10.30.2.2 2> "$WORK/e"; rc=$?
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --pin-dir "$PINS/node" --anycast 10.99.0.1 --unicast 10.30.2.2 2> "$WORK/e"; rc=$?
 check "attach twice: refused, says detach" bash -c "[[ $rc -eq 1 ]] && grep -q 'already attached' '$WORK/e'"
 
 echo "$passes passed, $fails failed"
