@@ -39,6 +39,10 @@
 #define SAF_TLSEXT_MIGRATION_TOKEN_DEFAULT 0xFE50u
 #define SAF_TLSEXT_MIGRATE_NOTIFY_DEFAULT 0xFE51u
 #define SAF_TLS_ALERT_MIGRATE_NOTIFY_DEFAULT 0xF0u
+/* continuity (SPEC 4, docs/continuity.md): ClientHello and
+ * EncryptedExtensions, body one byte, the version. */
+#define SAF_TLSEXT_CONTINUITY_DEFAULT 0xFE52u
+#define SAF_CONT_VERSION 1u
 
 /* ---- MigrationToken (SPEC section 3.2) --------------------------------- */
 
@@ -74,6 +78,20 @@
 
 #define SAF_HKDF_SALT_SESSION_ID "saf session id"
 #define SAF_HKDF_INFO_TOKEN_KEY "saf token v1"
+
+/* ---- Continuity frames (docs/continuity.md) ---------------------------- */
+
+#define SAF_CONT_FRAME_HEADER 3u /* type, uint16 length */
+/* A frame never exceeds one TLS record's plaintext, so a DATA frame is one
+ * record: header, uint64 offset, data. */
+#define SAF_CONT_FRAME_MAX 16384u
+#define SAF_CONT_DATA_MAX (SAF_CONT_FRAME_MAX - SAF_CONT_FRAME_HEADER - 8u)
+#define SAF_CONT_OFFSET_LIMIT (1ull << 62)
+/* Acknowledge at least this often while the application keeps reading. */
+#define SAF_CONT_ACK_BYTES 32768u
+#define SAF_CONT_SEND_DEFAULT (256u * 1024u)
+#define SAF_CONT_SEND_MIN 4096u
+#define SAF_CONT_SEND_MAX (64u * 1024u * 1024u)
 
 /* ---- Defaults and limits ----------------------------------------------- */
 
