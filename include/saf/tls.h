@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "saf/addr.h"
+#include "saf/cont.h"
 #include "saf/constants.h"
 #include "saf/error.h"
 #include "saf/replay.h"
@@ -68,6 +69,14 @@ void saf_tls_keys_wipe(saf_tls_keys *k);
 
 typedef struct saf_tls_server saf_tls_server;
 
+/* Told the session_id of each token the server mints, with the connection
+ * whose ticket carries it: a continuity layer records it, so that a later
+ * connection presenting that token (saf_tls_conn_info.session_id) is
+ * re-attached to the same stream. */
+typedef void (*saf_tls_token_cb)(SSL *ssl,
+				 const uint8_t session_id[SAF_SESSION_ID_LEN],
+				 void *arg);
+
 typedef struct saf_tls_server_config {
 	/* NK (SPEC 3.3). Required. */
 	uint8_t node_key[SAF_NODE_KEY_LEN];
@@ -80,6 +89,14 @@ typedef struct saf_tls_server_config {
 	saf_tlsext_codepoints cp;  /* from saf_tlsext_codepoints_default() */
 	saf_clock_fn clock;	   /* NULL: realtime (tests inject) */
 	void *clock_arg;
+	/* Answer the continuity extension (docs/continuity.md). On a
+	 * connection that negotiated it, tickets carry tokens even without
+	 * a target (saf_tls_server_set_target): for the address the
+	 * connection arrived on, so that the client can come back after a
+	 * break. */
+	bool continuity;
+	saf_tls_token_cb on_token; /* may be NULL */
+	void *on_token_arg;
 } saf_tls_server_config;
 
 /* Fills defaults: default code points, lifetime, replay size; no key. */
@@ -129,6 +146,7 @@ typedef struct saf_tls_conn_info {
 	saf_tls_refusal refusal;
 	saf_verdict verdict; /* when refusal == SAF_TLS_REFUSE_VERDICT */
 	unsigned tokens_sent;
+	bool continuity; /* negotiated: frames in application data */
 } saf_tls_conn_info;
 
 /* Returns 0 and fills *out; -1 when ssl is not one of a saf server. */
@@ -161,6 +179,7 @@ typedef struct saf_tls_client saf_tls_client;
 typedef struct saf_tls_client_config {
 	saf_tlsext_codepoints cp;
 	bool allow_loopback_targets; /* accept tokens for 127/8, ::1 */
+	bool continuity;	     /* offer the continuity extension */
 } saf_tls_client_config;
 void saf_tls_client_config_init(saf_tls_client_config *cfg);
 
@@ -193,6 +212,10 @@ void saf_tls_offer_clear(saf_tls_offer *o);
 SAF_MUST_CHECK int saf_tls_client_present_token(SSL *ssl, const uint8_t *token,
 						size_t len, saf_error *err);
 
+/* Whether ssl negotiated continuity (either role): both sides then carry
+ * frames, not raw bytes, in application data. */
+bool saf_tls_continuity(SSL *ssl);
+
 /* migrate_notify seen on ssl: 1 for a ticket with the extension, 2 for
  * alert 0xF0 (the connection is then dead), 0 none. */
 int saf_tls_client_notified(SSL *ssl);
@@ -211,6 +234,8 @@ typedef enum saf_tls_outcome {
 	SAF_TLS_STAYED_REFUSED,	    /* node refused the token: on S */
 	SAF_TLS_STAYED_NOT_RESUMED, /* node did not resume: on S */
 	SAF_TLS_RETURNED_TO_S,	    /* after notify: fresh connection to S */
+	SAF_TLS_ON_S_CONTINUITY,    /* continuity: starts on S at once and
+				       moves underneath (saf_tls_stream) */
 } saf_tls_outcome;
 const char *saf_tls_outcome_name(saf_tls_outcome o);
 
@@ -241,6 +266,8 @@ typedef struct saf_tls_conn {
 } saf_tls_conn;
 
 /* Runs SPEC 3.4 from the client side: connect to S offering support,
+ * (when the node negotiated continuity, stop there: SAF_TLS_ON_S_CONTINUITY,
+ * and let saf_tls_stream move the connection underneath; otherwise go on:)
  * handshake, wait up to ticket_wait_ms for a ticket with a token, keep a
  * copy of its session, connect to the target, resume presenting the token,
  * and close the first connection with close_notify. Whenever a step fails
@@ -263,5 +290,68 @@ SAF_MUST_CHECK int saf_tls_conn_follow_notify(SSL_CTX *ctx,
 					      saf_error *err);
 
 void saf_tls_conn_close(saf_tls_conn *conn);
+
+/* ---- continuity: the client's stream (docs/continuity.md) --------------- */
+
+/* A byte stream to the service that outlives its TLS connections: it
+ * starts on the connection to S at once, moves to the node's unicast
+ * address when the token arrives (and again on migrate_notify, either
+ * form), and after a broken connection comes back to that address with
+ * the newest token, a bounded number of times in a row. Nothing written
+ * is lost or duplicated while the node keeps the stream.
+ *
+ * Event driven and non-blocking for data; a move or a reconnection is one
+ * bounded blocking step (connect + resumption handshake, within the
+ * connect options' timeouts), during which the application stalls. */
+typedef struct saf_tls_stream saf_tls_stream;
+
+typedef struct saf_tls_stream_opts {
+	saf_tls_connect_opts conn;
+	size_t send_buffer;	   /* 0: SAF_CONT_SEND_DEFAULT */
+	unsigned max_attempts;	   /* reconnections in a row; 0: 5 */
+	unsigned backoff_ms;	   /* first pause between them; 0: 50 */
+} saf_tls_stream_opts;
+
+/* Takes over conn (from saf_tls_connect, outcome SAF_TLS_ON_S_CONTINUITY)
+ * and starts the stream on it. conn is left empty. */
+saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
+				   const saf_tls_stream_opts *opts,
+				   saf_tls_conn *conn, saf_error *err);
+/* Closes the connection (close_notify) and frees everything. */
+void saf_tls_stream_free(saf_tls_stream *s);
+
+/* What to poll: the current connection's fd and the events wanted. */
+int saf_tls_stream_fd(const saf_tls_stream *s);
+short saf_tls_stream_events(const saf_tls_stream *s);
+
+/* Moves what can move: reads frames, sends frames, acts on tokens, notify
+ * and breakage. Call after poll says the fd is ready, after writing or
+ * reading, and at least once a second. Returns -1 when the stream is lost
+ * (err says why: the node no longer has it, no token to come back with,
+ * the attempts ran out, or the peer broke the protocol). */
+SAF_MUST_CHECK int saf_tls_stream_step(saf_tls_stream *s, saf_error *err);
+
+/* Application side, non-blocking: write takes what fits in the send buffer
+ * (0: full, wait for the peer's acknowledgements), read copies what was
+ * delivered in order. */
+size_t saf_tls_stream_write(saf_tls_stream *s, const uint8_t *p, size_t n);
+size_t saf_tls_stream_read(saf_tls_stream *s, uint8_t *p, size_t n);
+/* Ends our side after what was written. */
+void saf_tls_stream_shutdown(saf_tls_stream *s);
+/* The node ended its side and everything was read. */
+bool saf_tls_stream_eof(const saf_tls_stream *s);
+/* Both sides ended and everything was acknowledged. */
+bool saf_tls_stream_done(const saf_tls_stream *s);
+
+typedef struct saf_tls_stream_stats {
+	uint64_t moves;	     /* planned: to the target, on notify */
+	uint64_t reconnects; /* after a broken connection */
+	uint64_t move_failures;
+	uint64_t last_stall_us, max_stall_us; /* move start to peer RESUME */
+	saf_addr peer;			      /* where the stream is now */
+	saf_cont_stats cont;
+} saf_tls_stream_stats;
+void saf_tls_stream_stats_get(const saf_tls_stream *s,
+			      saf_tls_stream_stats *out);
 
 #endif /* SAF_TLS_H */

@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "saf/tls.h"
+#include "tls_serve.h"
 
 #define BUF_LEN	  16384u
 #define MAX_PAIRS 16u
@@ -121,22 +122,9 @@ static int listen_on(const saf_addr *a)
 
 /* ---- serve ------------------------------------------------------------- */
 
-typedef struct listener {
-	int fd;
-	saf_addr addr;
-	bool anycast;
-	saf_addr unicast; /* the pair's target, for anycast listeners */
-} listener;
-
-typedef struct pconn {
-	bool used;
-	int cfd, bfd;
-	SSL *ssl;
-	const listener *l;
-	bool hs_done, client_eof, backend_eof, want_write;
-	uint8_t c2b[BUF_LEN], b2c[BUF_LEN];
-	size_t c2b_off, c2b_len, b2c_off, b2c_len;
-} pconn;
+/* Continuity streams of this process (docs/continuity.md); NULL when
+ * --no-continuity. */
+static cont_table *conts;
 
 static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 
@@ -152,6 +140,8 @@ static void on_signal(int sig)
 
 static void pconn_close(pconn *c)
 {
+	if (c->sess)
+		cont_detach(conts, c); /* the client may come back */
 	if (c->ssl) {
 		if (c->hs_done)
 			SSL_shutdown(c->ssl);
@@ -166,7 +156,7 @@ static void pconn_close(pconn *c)
 	c->cfd = c->bfd = -1;
 }
 
-static int backend_connect(const saf_addr *b)
+int serve_backend_connect(const saf_addr *b)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(b, &ss);
@@ -188,6 +178,8 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 {
 	bool progress = true;
 
+	if (c->sess)
+		return cont_step(conts, c, verbose);
 	c->want_write = false;
 	if (!c->hs_done) {
 		int r;
@@ -225,7 +217,9 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			return -1;
 		}
 		c->hs_done = true;
-		c->bfd = backend_connect(backend);
+		if (conts && saf_tls_continuity(c->ssl))
+			return cont_on_handshake(conts, c, backend, verbose);
+		c->bfd = serve_backend_connect(backend);
 		if (c->bfd < 0) {
 			fprintf(stderr, "saf tls serve: backend: %s\n",
 				strerror(errno));
@@ -330,7 +324,19 @@ static void print_counters(const saf_tls_server *srv, size_t live)
 		printf("\"%s\":%" PRIu64 "%s", saf_verdict_name((saf_verdict)v),
 		       k.refused_verdict[v],
 		       v + 1 < SAF_VERDICT_COUNT ? "," : "");
-	printf("}}\n");
+	printf("}");
+	if (conts) {
+		cont_counters q;
+
+		cont_counters_get(conts, &q);
+		printf(",\"continuity\":{\"streams\":%zu,\"away\":%zu,"
+		       "\"opened\":%" PRIu64 ",\"resumed\":%" PRIu64
+		       ",\"unknown\":%" PRIu64 ",\"expired\":%" PRIu64
+		       ",\"finished\":%" PRIu64 ",\"violations\":%" PRIu64 "}",
+		       q.live, q.orphaned, q.opened, q.resumed, q.unknown,
+		       q.expired, q.finished, q.violations);
+	}
+	printf("}\n");
 	fflush(stdout);
 }
 
@@ -369,6 +375,24 @@ static void write_prometheus(const saf_tls_server *srv, size_t live,
 	for (int v = SAF_TOKEN_MALFORMED; v < SAF_VERDICT_COUNT; v++)
 		fprintf(f, "saf_tls_server_migrations_refused_total{reason=\"%s\"} %" PRIu64 "\n",
 			saf_verdict_name((saf_verdict)v), k.refused_verdict[v]);
+	if (conts) {
+		cont_counters q;
+
+		cont_counters_get(conts, &q);
+		fprintf(f,
+			"# TYPE saf_tls_server_streams gauge\n"
+			"saf_tls_server_streams{state=\"attached\"} %zu\n"
+			"saf_tls_server_streams{state=\"away\"} %zu\n"
+			"# TYPE saf_tls_server_stream_events_total counter\n"
+			"saf_tls_server_stream_events_total{event=\"opened\"} %" PRIu64 "\n"
+			"saf_tls_server_stream_events_total{event=\"resumed\"} %" PRIu64 "\n"
+			"saf_tls_server_stream_events_total{event=\"unknown\"} %" PRIu64 "\n"
+			"saf_tls_server_stream_events_total{event=\"expired\"} %" PRIu64 "\n"
+			"saf_tls_server_stream_events_total{event=\"finished\"} %" PRIu64 "\n"
+			"saf_tls_server_stream_events_total{event=\"violation\"} %" PRIu64 "\n",
+			q.live - q.orphaned, q.orphaned, q.opened, q.resumed,
+			q.unknown, q.expired, q.finished, q.violations);
+	}
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
@@ -379,7 +403,9 @@ static void serve_usage(FILE *f)
 	      "[--anycast ... --unicast ...]\n"
 	      "         --cert FILE --key FILE --backend HOST:PORT\n"
 	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
-	      "         [--notify-target ADDR:PORT] [--metrics-file F] [-v]\n\n"
+	      "         [--notify-target ADDR:PORT] [--metrics-file F]\n"
+	      "         [--no-continuity] [--stream-buffer BYTES]\n"
+	      "         [--stream-linger S] [-v]\n\n"
 	      "TLS 1.3 terminating proxy to a plain TCP backend. Listens on "
 	      "every\n"
 	      "anycast and unicast address; clients that reach an anycast "
@@ -394,6 +420,15 @@ static void serve_usage(FILE *f)
 	      "  --max-conns N      live connections at most (default 256)\n"
 	      "  --notify-target A  target of migrate_notify (default: each\n"
 	      "                     connection's paired unicast address)\n"
+	      "  --no-continuity    never answer the continuity extension "
+	      "(plain\n"
+	      "                     TLS variant for every client)\n"
+	      "  --stream-buffer B  continuity: send buffer per stream in "
+	      "bytes\n"
+	      "                     (default 262144; 4096..67108864)\n"
+	      "  --stream-linger S  continuity: how long a stream whose "
+	      "connection\n"
+	      "                     broke waits for its client (default 30)\n"
 	      "  --metrics-file F   keep the counters in Prometheus text format\n"
 	      "                     in F, rewritten every second (textfile\n"
 	      "                     collector)\n"
@@ -409,7 +444,7 @@ static void serve_usage(FILE *f)
 static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 		      size_t nls, const saf_addr *backend, unsigned max_conns,
 		      const saf_addr *notify_target, bool verbose,
-		      const char *metrics_file)
+		      const char *metrics_file, unsigned lifetime_s)
 {
 	time_t metrics_at = 0;
 	pconn *conns = calloc(max_conns, sizeof(*conns));
@@ -430,9 +465,12 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 			got_usr2 = 0;
 			print_counters(srv, live);
 		}
-		if (metrics_file && time(NULL) != metrics_at) {
+		if (time(NULL) != metrics_at) {
 			metrics_at = time(NULL);
-			write_prometheus(srv, live, metrics_file);
+			if (metrics_file)
+				write_prometheus(srv, live, metrics_file);
+			if (conts)
+				cont_tick(conts, lifetime_s);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
@@ -463,6 +501,17 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 		for (unsigned i = 0; i < max_conns; i++) {
 			pconn *c = &conns[i];
 
+			if (c->used && c->sess) {
+				short cev, bev;
+				int bfd;
+
+				cont_events(c, &cev, &bfd, &bev);
+				pfd[n++] = (struct pollfd){.fd = c->cfd,
+							   .events = cev};
+				pfd[n++] = (struct pollfd){.fd = bfd,
+							   .events = bev};
+				continue;
+			}
 			pfd[n++] = (struct pollfd){
 				.fd = c->used ? c->cfd : -1,
 				.events =
@@ -508,6 +557,7 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 				continue;
 			}
 			SSL_set_fd(c->ssl, fd);
+			SSL_set_app_data(c->ssl, c); /* cont_on_token */
 			if (ls[i].anycast &&
 			    saf_tls_server_set_target(c->ssl, &ls[i].unicast,
 						      &e))
@@ -523,6 +573,15 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 
 			if (!c->used)
 				continue;
+			if (c->kill) { /* its stream moved to a newer one */
+				pconn_close(c);
+				live--;
+				continue;
+			}
+			/* Continuity: records already decrypted, or bytes the
+			 * engine holds, need no event. */
+			if (c->sess && (SSL_pending(c->ssl) > 0))
+				ev = POLLIN;
 			/* A fresh connection has no events yet: try it. */
 			if ((ev || !c->hs_done) &&
 			    pconn_step(c, backend, verbose)) {
@@ -553,11 +612,16 @@ static int tls_serve(int argc, char **argv)
 		{"max-conns", required_argument, NULL, 'm'},
 		{"notify-target", required_argument, NULL, 'n'},
 		{"metrics-file", required_argument, NULL, 'M'},
+		{"no-continuity", no_argument, NULL, 'C'},
+		{"stream-buffer", required_argument, NULL, 'B'},
+		{"stream-linger", required_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *metrics_file = NULL;
+	bool continuity = true;
+	unsigned stream_buffer = SAF_CONT_SEND_DEFAULT, linger = 30;
 	saf_addr any[MAX_PAIRS], uni[MAX_PAIRS], backend, notify;
 	size_t na = 0, nu = 0, nls = 0;
 	const char *cert = NULL, *key = NULL, *keys = NULL;
@@ -608,6 +672,22 @@ static int tls_serve(int argc, char **argv)
 			break;
 		case 'M':
 			metrics_file = optarg;
+			break;
+		case 'C':
+			continuity = false;
+			break;
+		case 'B':
+			if (parse_uint("--stream-buffer", optarg,
+				       SAF_CONT_SEND_MAX, &stream_buffer) ||
+			    stream_buffer < SAF_CONT_SEND_MIN)
+				return saf_cli_usage_error(
+					"--stream-buffer: %u..%u bytes",
+					SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
+			break;
+		case 'L':
+			if (parse_uint("--stream-linger", optarg, 86400,
+				       &linger))
+				return SAF_EXIT_USAGE;
 			break;
 		case 'l':
 			if (parse_uint("--lifetime", optarg, 86400, &lifetime))
@@ -678,6 +758,16 @@ static int tls_serve(int argc, char **argv)
 	}
 	if (keylog_setup(ctx))
 		goto out;
+	if (continuity) {
+		conts = cont_table_new(max_conns, stream_buffer, linger, &e);
+		if (!conts) {
+			rc = saf_cli_fail("%s", e.msg);
+			goto out;
+		}
+		cfg.continuity = true;
+		cfg.on_token = cont_on_token;
+		cfg.on_token_arg = conts;
+	}
 	srv = saf_tls_server_new(ctx, &cfg, &e);
 	OPENSSL_cleanse(&cfg, sizeof(cfg));
 	if (!srv) {
@@ -710,11 +800,14 @@ static int tls_serve(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "saf tls serve: ready\n");
 	rc = serve_loop(ctx, srv, ls, nls, &backend, max_conns,
-			has_notify ? &notify : NULL, verbose, metrics_file);
+			has_notify ? &notify : NULL, verbose, metrics_file,
+			lifetime);
 out:
 	for (size_t i = 0; i < nls; i++)
 		if (ls[i].fd >= 0)
 			close(ls[i].fd);
+	cont_table_free(conts);
+	conts = NULL;
 	SSL_CTX_free(ctx);
 	saf_tls_server_free(srv);
 	return rc;

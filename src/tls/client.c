@@ -130,6 +130,7 @@ saf_tls_client *saf_tls_client_new(SSL_CTX *ctx,
 	cli->base.cp = cfg->cp;
 	cli->base.ex_index = saf_tls_ex_index_new();
 	cli->allow_loopback = cfg->allow_loopback_targets;
+	cli->continuity = cfg->continuity;
 	if (cli->base.ex_index < 0 || saf_tls_base_attach(ctx, &cli->base)) {
 		saf_fail(err, SAF_E_INVAL,
 			 "tls: this SSL_CTX already has a saf role object");
@@ -201,4 +202,12 @@ int saf_tls_client_alert_sent(SSL *ssl)
 	saf_tls_state *st = client_state(ssl);
 
 	return st ? st->alert_sent : -1;
+}
+
+bool saf_tls_continuity(SSL *ssl)
+{
+	saf_tls_base *base = saf_tls_base_of(ssl);
+	saf_tls_state *st = base ? saf_tls_state_peek(ssl, base) : NULL;
+
+	return st && st->continuity;
 }

@@ -32,6 +32,8 @@ const char *saf_tls_outcome_name(saf_tls_outcome o)
 		return "stayed_not_resumed";
 	case SAF_TLS_RETURNED_TO_S:
 		return "returned_to_s";
+	case SAF_TLS_ON_S_CONTINUITY:
+		return "on_s_continuity";
 	}
 	return "unknown";
 }
@@ -245,9 +247,9 @@ static void refresh_offer(saf_tls_conn *conn)
 
 /* Steps 3 and 5 for one offer. On success conn moves to the target and
  * the old connection is closed (close_notify when it is alive). */
-static int migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
-		   saf_tls_conn *conn, const saf_tls_offer *offer,
-		   bool old_alive)
+int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
+			 saf_tls_conn *conn, const saf_tls_offer *offer,
+			 bool old_alive)
 {
 	unsigned cto = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
 	char a[SAF_ADDR_STR_LEN];
@@ -288,7 +290,7 @@ static int migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	return 0;
 }
 
-static int connect_s(SSL_CTX *ctx, const saf_addr *s,
+int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 		     const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		     saf_error *err)
 {
@@ -319,8 +321,15 @@ int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
 	conn->anycast = *anycast;
-	if (connect_s(ctx, anycast, o, conn, err))
+	if (saf_tls_connect_s(ctx, anycast, o, conn, err))
 		return -1;
+	if (o->migrate && saf_tls_continuity(conn->ssl)) {
+		conn->outcome = SAF_TLS_ON_S_CONTINUITY;
+		snprintf(conn->why, sizeof(conn->why),
+			 "on %s with continuity: moves underneath",
+			 saf_addr_format(anycast, a));
+		return 0;
+	}
 	conn->outcome = SAF_TLS_STAYED_NO_TOKEN;
 	snprintf(conn->why, sizeof(conn->why), "on %s: %s",
 		 saf_addr_format(anycast, a),
@@ -331,7 +340,7 @@ int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 		return 0;
 	if (!saf_tls_client_offer(conn->ssl, &offer))
 		return 0;
-	if (migrate(ctx, o, conn, &offer, true))
+	if (saf_tls_conn_migrate(ctx, o, conn, &offer, true))
 		refresh_offer(conn); /* stayed on S: keep its token */
 	saf_tls_offer_clear(&offer);
 	return 0;
@@ -351,7 +360,8 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 		offer = conn->offer;
 		/* Single use: the stored session must survive this try. */
 		offer.session = SSL_SESSION_dup(conn->offer.session);
-		rc = offer.session ? migrate(ctx, o, conn, &offer, alive) : -1;
+		rc = offer.session ? saf_tls_conn_migrate(ctx, o, conn, &offer, alive)
+				   : -1;
 		saf_tls_offer_clear(&offer);
 		if (rc == 0)
 			saf_tls_offer_clear(&conn->offer); /* redeemed */
@@ -376,7 +386,7 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	close_ssl(conn->ssl, conn->fd, false);
 	conn->ssl = NULL;
 	conn->fd = -1;
-	if (connect_s(ctx, &conn->anycast, o, conn, err))
+	if (saf_tls_connect_s(ctx, &conn->anycast, o, conn, err))
 		return -1;
 	conn->outcome = SAF_TLS_RETURNED_TO_S;
 	snprintf(conn->why + strlen(conn->why),

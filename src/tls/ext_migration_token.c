@@ -32,11 +32,17 @@ static int add(SSL *ssl, unsigned int ext_type, unsigned int context,
 			return 0;
 		/* OpenSSL calls this for every ticket whatever the client
 		 * offered: "only if the client offered support". */
-		if (!st->offered_support || !st->has_target)
+		if (!st->offered_support)
 			return 0;
-		if (saf_tls_server_ticket_token(ssl, (saf_tls_server *)arg, st,
-						al))
+		switch (saf_tls_server_ticket_token(ssl, (saf_tls_server *)arg,
+						    st, al)) {
+		case 0:
+			break;
+		case 1:
+			return 0; /* no target: no token */
+		default:
 			return -1;
+		}
 		*out = st->out;
 		*outlen = st->out_len;
 		return 1;

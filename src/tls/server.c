@@ -54,6 +54,9 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 						: SAF_TOKEN_LIFETIME_DEFAULT_S;
 	srv->clock = cfg->clock ? cfg->clock : saf_clock_realtime;
 	srv->clock_arg = cfg->clock_arg;
+	srv->continuity = cfg->continuity;
+	srv->on_token = cfg->on_token;
+	srv->on_token_arg = cfg->on_token_arg;
 	if (srv->base.ex_index < 0) {
 		saf_fail(err, SAF_E_CRYPTO, "tls: no ex_data slot");
 		goto fail;
@@ -159,6 +162,7 @@ int saf_tls_server_conn_info(SSL *ssl, saf_tls_conn_info *out)
 	out->refusal = st->refusal;
 	out->verdict = st->verdict;
 	out->tokens_sent = st->tokens_sent;
+	out->continuity = st->continuity;
 	return 0;
 }
 
@@ -189,31 +193,6 @@ static int session_keys(SSL *ssl, const saf_tls_server *srv,
 	return rc;
 }
 
-/* SPEC 3.4 step 2: a token for this connection's target, under the PSK of
- * the ticket being built. */
-int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
-				saf_tls_state *st, int *al)
-{
-	saf_token_keys keys;
-	uint64_t now = srv->clock(srv->clock_arg);
-	int rc;
-
-	if (session_keys(ssl, srv, &keys)) {
-		*al = SSL_AD_INTERNAL_ERROR;
-		return -1;
-	}
-	rc = saf_token_mint(&keys, &st->target, now + srv->lifetime_s, NULL, 0,
-			    st->out, sizeof(st->out), &st->out_len, NULL);
-	saf_token_keys_wipe(&keys);
-	if (rc) {
-		*al = SSL_AD_INTERNAL_ERROR;
-		return -1;
-	}
-	st->tokens_sent++;
-	srv->counters.tokens_issued++;
-	return 0;
-}
-
 static int local_from_fd(SSL *ssl, saf_addr *out)
 {
 	struct sockaddr_storage ss;
@@ -223,6 +202,46 @@ static int local_from_fd(SSL *ssl, saf_addr *out)
 	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len))
 		return -1;
 	return saf_addr_from_sockaddr((struct sockaddr *)&ss, len, out, NULL);
+}
+
+/* SPEC 3.4 step 2: a token for this connection's target, under the PSK of
+ * the ticket being built. With continuity and no target, the target is
+ * the address the connection arrived on: the client's way back after a
+ * break. Returns 1 when there is no target (no token in this ticket). */
+int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
+				saf_tls_state *st, int *al)
+{
+	saf_token_keys keys;
+	uint64_t now = srv->clock(srv->clock_arg);
+	const saf_addr *target = &st->target;
+	int rc;
+
+	if (!st->has_target) {
+		if (!st->continuity)
+			return 1;
+		if (!st->has_local) {
+			if (local_from_fd(ssl, &st->local))
+				return 1;
+			st->has_local = true;
+		}
+		target = &st->local;
+	}
+	if (session_keys(ssl, srv, &keys)) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return -1;
+	}
+	rc = saf_token_mint(&keys, target, now + srv->lifetime_s, NULL, 0,
+			    st->out, sizeof(st->out), &st->out_len, NULL);
+	if (rc == 0 && srv->on_token)
+		srv->on_token(ssl, keys.session_id, srv->on_token_arg);
+	saf_token_keys_wipe(&keys);
+	if (rc) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return -1;
+	}
+	st->tokens_sent++;
+	srv->counters.tokens_issued++;
+	return 0;
 }
 
 static int refuse(saf_tls_server *srv, saf_tls_state *st, saf_tls_refusal r,

@@ -24,11 +24,15 @@ struct saf_tls_server {
 	saf_clock_fn clock;
 	void *clock_arg;
 	saf_tls_server_counters counters;
+	bool continuity;
+	saf_tls_token_cb on_token;
+	void *on_token_arg;
 };
 
 struct saf_tls_client {
 	saf_tls_base base;
 	bool allow_loopback;
+	bool continuity;
 };
 
 /* One connection's state, created on first use, freed with the SSL. */
@@ -55,6 +59,9 @@ typedef struct saf_tls_state {
 	bool has_offer;
 	int notified; /* 1 ticket form, 2 alert form */
 	int alert_received, alert_sent;
+	/* both: continuity offered (client: by us; server: by the peer)
+	 * and negotiated (EncryptedExtensions carried it) */
+	bool cont_offered, continuity;
 	/* client: token presented in the ClientHello */
 	uint8_t present[SAF_TOKEN_MAX_LEN];
 	size_t present_len;
@@ -81,15 +88,27 @@ typedef struct saf_tls_ext {
 extern const saf_tls_ext saf_tls_ext_migration_support;
 extern const saf_tls_ext saf_tls_ext_migration_token;
 extern const saf_tls_ext saf_tls_ext_migrate_notify;
+extern const saf_tls_ext saf_tls_ext_continuity;
 
 /* Registers every extension of the table on ctx with `base` as argument. */
 SAF_MUST_CHECK int saf_tls_ext_register_all(SSL_CTX *ctx, saf_tls_base *base,
 					    saf_error *err);
 
-/* Server hooks called by the extension callbacks. */
+/* Server hooks called by the extension callbacks. ticket_token: 0 token
+ * made, 1 no target (no token), -1 error (*al set). */
 int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 				saf_tls_state *st, int *al);
 int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 			       const uint8_t *in, size_t len, int *al);
+
+/* connect.c, for the stream (stream.c): a TLS connection to S (conn->fd,
+ * ssl, peer set), and steps 3 and 5 for one offer (conn moves to the
+ * target; on failure it stays and conn->outcome/why say why). */
+int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
+		      const saf_tls_connect_opts *o, saf_tls_conn *conn,
+		      saf_error *err);
+int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
+			 saf_tls_conn *conn, const saf_tls_offer *offer,
+			 bool old_alive);
 
 #endif /* SAF_TLS_INTERNAL_H */

@@ -11,27 +11,32 @@ saf_tlsext_codepoints saf_tlsext_codepoints_default(void)
 		.migration_token = SAF_TLSEXT_MIGRATION_TOKEN_DEFAULT,
 		.migrate_notify = SAF_TLSEXT_MIGRATE_NOTIFY_DEFAULT,
 		.migrate_notify_alert = SAF_TLS_ALERT_MIGRATE_NOTIFY_DEFAULT,
+		.continuity = SAF_TLSEXT_CONTINUITY_DEFAULT,
 	};
 	return cp;
 }
 
 int saf_tlsext_codepoints_check(const saf_tlsext_codepoints *cp, saf_error *err)
 {
-	if (cp->migration_support == cp->migration_token)
-		return saf_fail(err, SAF_E_INVAL,
-				"tls: migration_support and migration_token "
-				"share code point 0x%04x",
-				cp->migration_support);
-	if (cp->migration_support == cp->migrate_notify)
-		return saf_fail(err, SAF_E_INVAL,
-				"tls: migration_support and migrate_notify "
-				"share code point 0x%04x",
-				cp->migration_support);
-	if (cp->migration_token == cp->migrate_notify)
-		return saf_fail(err, SAF_E_INVAL,
-				"tls: migration_token and migrate_notify "
-				"share code point 0x%04x",
-				cp->migration_token);
+	const struct {
+		const char *name;
+		uint16_t v;
+	} ext[] = {
+		{"migration_support", cp->migration_support},
+		{"migration_token", cp->migration_token},
+		{"migrate_notify", cp->migrate_notify},
+		{"continuity", cp->continuity},
+	};
+	const size_t n = sizeof(ext) / sizeof(ext[0]);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (ext[i].v == ext[j].v)
+				return saf_fail(err, SAF_E_INVAL,
+						"tls: %s and %s share code "
+						"point 0x%04x",
+						ext[i].name, ext[j].name,
+						ext[i].v);
 	return 0;
 }
 

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `saf tls serve`, continuity (docs/continuity.md): one stream per client,
+ * with one backend connection, outliving the client's TLS connections.
+ * Each token minted on a stream's connections is remembered by its
+ * session_id; a connection that presents one of them (verified by the TLS
+ * layer) takes the stream over, the RESUME exchange resends what either
+ * side lacks, and the backend never notices. A stream whose connection
+ * broke waits a bounded time for the client to come back.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "tls_serve.h"
+
+/* The session_ids a stream answers to: the newest few tokens' (a ring). */
+#define ALIAS_MAX 8u
+
+typedef struct cont_sess {
+	bool used;
+	int bfd;
+	saf_cont *cont;
+	pconn *conn; /* NULL while the client is away */
+	uint8_t alias[ALIAS_MAX][SAF_SESSION_ID_LEN];
+	unsigned nalias, alias_next;
+	time_t away_since, last_token;
+	bool backend_eof, backend_shut;
+	uint8_t in[SAF_CONT_FRAME_MAX];
+	size_t in_off, in_len;
+	uint8_t out[2u * SAF_CONT_FRAME_MAX];
+	size_t out_off, out_len;
+} cont_sess;
+
+struct cont_table {
+	cont_sess *s;
+	unsigned n;
+	size_t send_buffer;
+	unsigned linger_s;
+	cont_counters k;
+};
+
+cont_table *cont_table_new(unsigned max_sessions, size_t send_buffer,
+			   unsigned linger_s, saf_error *err)
+{
+	cont_table *t;
+	saf_cont *probe = saf_cont_new(send_buffer, err);
+
+	if (!probe)
+		return NULL; /* the size is refused with its reason */
+	saf_cont_free(probe);
+	t = calloc(1, sizeof(*t));
+	if (t)
+		t->s = calloc(max_sessions, sizeof(*t->s));
+	if (!t || !t->s) {
+		free(t);
+		saf_fail(err, SAF_E_NOMEM, "continuity: out of memory");
+		return NULL;
+	}
+	t->n = max_sessions;
+	t->send_buffer = send_buffer;
+	t->linger_s = linger_s;
+	for (unsigned i = 0; i < t->n; i++)
+		t->s[i].bfd = -1;
+	return t;
+}
+
+static void sess_end(cont_table *t, cont_sess *s)
+{
+	(void)t;
+	if (s->bfd >= 0)
+		close(s->bfd);
+	saf_cont_free(s->cont);
+	if (s->conn)
+		s->conn->sess = NULL;
+	memset(s, 0, sizeof(*s));
+	s->bfd = -1;
+}
+
+void cont_table_free(cont_table *t)
+{
+	if (!t)
+		return;
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->s[i].used)
+			sess_end(t, &t->s[i]);
+	free(t->s);
+	free(t);
+}
+
+static void alias_add(cont_sess *s, const uint8_t sid[SAF_SESSION_ID_LEN])
+{
+	memcpy(s->alias[s->alias_next], sid, SAF_SESSION_ID_LEN);
+	s->alias_next = (s->alias_next + 1u) % ALIAS_MAX;
+	if (s->nalias < ALIAS_MAX)
+		s->nalias++;
+}
+
+static cont_sess *find(cont_table *t, const uint8_t sid[SAF_SESSION_ID_LEN])
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		cont_sess *s = &t->s[i];
+
+		if (!s->used)
+			continue;
+		for (unsigned j = 0; j < s->nalias; j++)
+			if (memcmp(s->alias[j], sid, SAF_SESSION_ID_LEN) == 0)
+				return s;
+	}
+	return NULL;
+}
+
+void cont_on_token(SSL *ssl, const uint8_t sid[SAF_SESSION_ID_LEN], void *arg)
+{
+	pconn *c = SSL_get_app_data(ssl);
+
+	(void)arg;
+	if (!c)
+		return;
+	if (c->sess) {
+		alias_add(c->sess, sid);
+		return;
+	}
+	/* The first handshake's tickets come before its stream exists. */
+	memcpy(c->minted[c->nminted % SERVE_MINTED_MAX], sid,
+	       SAF_SESSION_ID_LEN);
+	c->nminted++;
+}
+
+/* A RESET frame, best effort, on a connection that is about to close. */
+static void send_reset(SSL *ssl, unsigned code)
+{
+	saf_cont_frame f = {.type = SAF_CONT_RESET, .code = (uint8_t)code};
+	uint8_t b[8];
+	size_t n = saf_cont_frame_encode(&f, b, sizeof(b));
+
+	ERR_clear_error();
+	(void)SSL_write(ssl, b, (int)n);
+}
+
+int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
+		      bool verbose)
+{
+	saf_tls_conn_info info;
+	cont_sess *s = NULL;
+	unsigned kept;
+
+	if (saf_tls_server_conn_info(c->ssl, &info))
+		return -1;
+	if (info.migrated) {
+		s = find(t, info.session_id);
+		if (!s) {
+			/* A valid token, but this process has no such stream
+			 * (restarted, or the stream already ended). */
+			t->k.unknown++;
+			if (verbose)
+				fprintf(stderr, "saf tls serve: continuity: "
+						"token for an unknown stream\n");
+			send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
+			return -1;
+		}
+		if (s->conn) { /* the old connection may linger: replace */
+			s->conn->sess = NULL;
+			s->conn->kill = true;
+		}
+		t->k.resumed++;
+		saf_cont_attach(s->cont, true);
+	} else {
+		saf_error e = {0};
+
+		for (unsigned i = 0; i < t->n && !s; i++)
+			if (!t->s[i].used)
+				s = &t->s[i];
+		if (!s) {
+			if (verbose)
+				fprintf(stderr, "saf tls serve: continuity: "
+						"all %u streams in use\n",
+					t->n);
+			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+			return -1;
+		}
+		s->cont = saf_cont_new(t->send_buffer, &e);
+		if (!s->cont)
+			return -1;
+		s->bfd = serve_backend_connect(backend);
+		if (s->bfd < 0) {
+			fprintf(stderr, "saf tls serve: backend: %s\n",
+				strerror(errno));
+			saf_cont_free(s->cont);
+			s->cont = NULL;
+			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+			return -1;
+		}
+		s->used = true;
+		t->k.opened++;
+		saf_cont_attach(s->cont, false);
+	}
+	s->conn = c;
+	c->sess = s;
+	s->away_since = 0;
+	s->last_token = time(NULL);
+	s->in_off = s->in_len = 0;
+	s->out_off = s->out_len = 0;
+	kept = c->nminted < SERVE_MINTED_MAX ? c->nminted : SERVE_MINTED_MAX;
+	for (unsigned i = 0; i < kept; i++)
+		alias_add(s, c->minted[i]);
+	c->nminted = 0;
+	return cont_step(t, c, verbose);
+}
+
+void cont_detach(cont_table *t, pconn *c)
+{
+	cont_sess *s = c->sess;
+
+	(void)t;
+	if (!s)
+		return;
+	s->conn = NULL;
+	s->away_since = time(NULL);
+	c->sess = NULL;
+}
+
+/* The stream broke the rules or its backend failed: it ends here. */
+static int sess_fail(cont_table *t, pconn *c, unsigned code, const char *why,
+		     bool verbose)
+{
+	if (verbose)
+		fprintf(stderr, "saf tls serve: continuity: %s\n", why);
+	if (code)
+		send_reset(c->ssl, code);
+	sess_end(t, c->sess);
+	return -1;
+}
+
+/* TLS -> engine. 1 progress, 0 none, -1 connection gone. */
+static int from_client(cont_sess *s, pconn *c)
+{
+	int r, e;
+
+	if (s->in_len)
+		return 0;
+	ERR_clear_error();
+	r = SSL_read(c->ssl, s->in, sizeof(s->in));
+	if (r > 0) {
+		s->in_off = 0;
+		s->in_len = (size_t)r;
+		return 1;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		return 0;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		c->want_write = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Engine -> TLS. 1 progress, 0 none, -1 connection gone. */
+static int to_client(cont_sess *s, pconn *c)
+{
+	int progress = 0;
+
+	for (;;) {
+		int r, e;
+
+		if (s->out_off == s->out_len) {
+			s->out_off = 0;
+			s->out_len = saf_cont_output(s->cont, s->out,
+						     sizeof(s->out));
+			if (!s->out_len)
+				return progress;
+		}
+		ERR_clear_error();
+		r = SSL_write(c->ssl, s->out + s->out_off,
+			      (int)(s->out_len - s->out_off));
+		if (r > 0) {
+			s->out_off += (size_t)r;
+			progress = 1;
+			continue;
+		}
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			c->want_write = true;
+			return progress;
+		}
+		return -1;
+	}
+}
+
+/* Engine <-> backend. 1 progress, 0 none, -1 backend failed. */
+static int backend_io(cont_sess *s)
+{
+	const uint8_t *p;
+	uint8_t tmp[SERVE_BUF_LEN];
+	size_t n = saf_cont_readable(s->cont, &p), room;
+	int progress = 0;
+
+	if (n) {
+		ssize_t w = write(s->bfd, p, n);
+
+		if (w > 0) {
+			saf_cont_consume(s->cont, (size_t)w);
+			progress = 1;
+		} else if (w < 0 && errno != EAGAIN) {
+			return -1;
+		}
+	}
+	if (saf_cont_read_eof(s->cont) && !s->backend_shut) {
+		shutdown(s->bfd, SHUT_WR);
+		s->backend_shut = true;
+	}
+	room = saf_cont_send_room(s->cont);
+	if (room && !s->backend_eof) {
+		ssize_t r = read(s->bfd, tmp, room < sizeof(tmp) ? room
+								: sizeof(tmp));
+
+		if (r > 0) {
+			(void)saf_cont_write(s->cont, tmp, (size_t)r);
+			progress = 1;
+		} else if (r == 0 || errno != EAGAIN) {
+			s->backend_eof = true;
+			saf_cont_close_write(s->cont);
+			progress = 1;
+		}
+	}
+	return progress;
+}
+
+int cont_step(cont_table *t, pconn *c, bool verbose)
+{
+	cont_sess *s = c->sess;
+	int progress = 1;
+
+	if (!s)
+		return -1;
+	c->want_write = false;
+	while (progress) {
+		saf_error e = {0};
+		size_t used = 0;
+		int r;
+
+		progress = 0;
+		r = from_client(s, c);
+		if (r < 0)
+			return -1; /* the client may come back */
+		progress |= r;
+		if (s->in_len) {
+			if (saf_cont_input(s->cont, s->in + s->in_off,
+					   s->in_len, &used, &e)) {
+				t->k.violations++;
+				return sess_fail(t, c, saf_cont_failed(s->cont),
+						 e.msg, verbose);
+			}
+			s->in_off += used;
+			s->in_len -= used;
+			progress |= used > 0;
+		}
+		r = backend_io(s);
+		if (r < 0)
+			return sess_fail(t, c, SAF_CONT_RESET_ABORT,
+					 "backend failed", verbose);
+		progress |= r;
+		r = to_client(s, c);
+		if (r < 0)
+			return -1;
+		progress |= r;
+	}
+	if (saf_cont_done(s->cont) && s->out_off == s->out_len) {
+		t->k.finished++;
+		sess_end(t, s);
+		return -1; /* close_notify: the stream is over */
+	}
+	return 0;
+}
+
+void cont_events(const pconn *c, short *cev, int *bfd, short *bev)
+{
+	const cont_sess *s = c->sess;
+	const uint8_t *p;
+
+	*cev = (short)((s->in_len ? 0 : POLLIN) | (c->want_write ? POLLOUT : 0));
+	*bfd = s->bfd;
+	*bev = (short)((saf_cont_send_room(s->cont) && !s->backend_eof ? POLLIN
+								      : 0) |
+		       (saf_cont_readable(s->cont, &p) ? POLLOUT : 0));
+}
+
+void cont_tick(cont_table *t, unsigned lifetime_s)
+{
+	time_t now = time(NULL);
+
+	for (unsigned i = 0; i < t->n; i++) {
+		cont_sess *s = &t->s[i];
+
+		if (!s->used)
+			continue;
+		if (!s->conn && now - s->away_since > (time_t)t->linger_s) {
+			t->k.expired++;
+			sess_end(t, s);
+			continue;
+		}
+		if (s->conn && lifetime_s &&
+		    now - s->last_token >= (time_t)(lifetime_s / 2u)) {
+			/* Before the newest token expires, a fresh one, so
+			 * the client can always come back. */
+			s->last_token = now;
+			if (SSL_new_session_ticket(s->conn->ssl) == 1)
+				(void)SSL_do_handshake(s->conn->ssl);
+			ERR_clear_error();
+		}
+	}
+}
+
+void cont_counters_get(const cont_table *t, cont_counters *out)
+{
+	*out = t->k;
+	out->live = out->orphaned = 0;
+	for (unsigned i = 0; i < t->n; i++) {
+		if (!t->s[i].used)
+			continue;
+		out->live++;
+		if (!t->s[i].conn)
+			out->orphaned++;
+	}
+}
