@@ -824,6 +824,8 @@ typedef struct client_setup {
 	bool verbose;
 	unsigned max_conns;
 	saf_addr local;
+	saf_tls_stream_opts sopts;
+	bool continuity;
 } client_setup;
 
 static void client_usage(FILE *f, bool forward)
@@ -832,7 +834,8 @@ static void client_usage(FILE *f, bool forward)
 		fputs("usage: saf tls forward --local ADDR:PORT --remote "
 		      "S:PORT\n"
 		      "         [--ca FILE] [--name NAME] [--no-migrate]\n"
-		      "         [--ticket-wait MS] [--max-conns N] [-v]\n\n"
+		      "         [--ticket-wait MS] [--max-conns N]\n"
+		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
 		      "stunnel-style client: every plain TCP connection "
 		      "accepted on\n"
 		      "--local is carried over saf TLS to --remote (the "
@@ -842,7 +845,8 @@ static void client_usage(FILE *f, bool forward)
 	else
 		fputs("usage: saf tls connect S:PORT [--ca FILE] [--name "
 		      "NAME]\n"
-		      "         [--no-migrate] [--ticket-wait MS] [-v]\n\n"
+		      "         [--no-migrate] [--ticket-wait MS]\n"
+		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
 		      "stdio client (like nc): runs the seed procedure and "
 		      "copies\n"
 		      "stdin to the connection and the connection to stdout.\n",
@@ -852,6 +856,16 @@ static void client_usage(FILE *f, bool forward)
 	      "  --no-migrate       stay on S (plain TLS)\n"
 	      "  --ticket-wait MS   how long to wait for a token (default "
 	      "1000)\n"
+	      "  --no-continuity    do not offer continuity. With it (the "
+	      "default,\n"
+	      "                     when the node answers), data flows on S "
+	      "at once\n"
+	      "                     and moves to the unicast address "
+	      "underneath,\n"
+	      "                     nothing lost; a broken connection is "
+	      "resumed\n"
+	      "  --stream-buffer B  continuity: send buffer in bytes "
+	      "(default 262144)\n"
 	      "  -v                 tell on stderr where it ended and why\n"
 	      "The certificate is always verified. SSLKEYLOGFILE is "
 	      "honoured.\n",
@@ -868,11 +882,14 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 		{"local", required_argument, NULL, 'l'},
 		{"remote", required_argument, NULL, 'r'},
 		{"max-conns", required_argument, NULL, 'm'},
+		{"no-continuity", no_argument, NULL, 'C'},
+		{"stream-buffer", required_argument, NULL, 'B'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	saf_tls_client_config cfg;
+	unsigned stream_buffer = SAF_CONT_SEND_DEFAULT;
 	const char *ca = NULL, *name = NULL, *remote = NULL;
 	bool has_local = false;
 	saf_error e = {0};
@@ -881,6 +898,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 
 	memset(s, 0, sizeof(*s));
 	s->opts.migrate = true;
+	s->continuity = true;
 	s->max_conns = 64;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -915,6 +933,17 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 			    s->max_conns == 0)
 				return saf_cli_usage_error(
 					"--max-conns: 1..4096");
+			break;
+		case 'C':
+			s->continuity = false;
+			break;
+		case 'B':
+			if (parse_uint("--stream-buffer", optarg,
+				       SAF_CONT_SEND_MAX, &stream_buffer) ||
+			    stream_buffer < SAF_CONT_SEND_MIN)
+				return saf_cli_usage_error(
+					"--stream-buffer: %u..%u bytes",
+					SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
 			break;
 		case 'v':
 			s->verbose = true;
@@ -953,6 +982,8 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	}
 	s->opts.server_name = s->name;
 	s->opts.ticket_wait_ms = wait ? wait : 1;
+	s->sopts.conn = s->opts;
+	s->sopts.send_buffer = stream_buffer;
 
 	s->ctx = SSL_CTX_new(TLS_client_method());
 	if (!s->ctx)
@@ -970,6 +1001,8 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	 * one-host labs); otherwise a token for 127.0.0.1 is refused. */
 	cfg.allow_loopback_targets =
 		saf_addr_classify(&s->remote) == SAF_ADDR_LOOPBACK;
+	/* Continuity only makes sense when the client may move. */
+	cfg.continuity = s->continuity && s->opts.migrate;
 	s->cli = saf_tls_client_new(s->ctx, &cfg, &e);
 	if (!s->cli)
 		return saf_cli_fail("%s", e.msg);
@@ -1116,6 +1149,110 @@ static int pump(const client_setup *s, saf_tls_conn *c, int in_fd, int out_fd)
 	}
 }
 
+static void report_stream(const client_setup *s, const saf_tls_stream *st,
+			  const char *what)
+{
+	saf_tls_stream_stats k;
+	char a[SAF_ADDR_STR_LEN];
+
+	if (!s->verbose)
+		return;
+	saf_tls_stream_stats_get(st, &k);
+	fprintf(stderr,
+		"saf tls: stream %s at %s: moves %" PRIu64 ", reconnects %" PRIu64
+		", failed moves %" PRIu64 ", last stall %" PRIu64
+		" us, retransmitted %" PRIu64 " bytes\n",
+		what, saf_addr_format(&k.peer, a), k.moves, k.reconnects,
+		k.move_failures, k.last_stall_us, k.cont.retransmitted);
+}
+
+/* The continuity stream between in_fd/out_fd and the node: non-blocking
+ * both ways; ends when both sides ended and everything was acknowledged. */
+static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
+		       int out_fd)
+{
+	uint8_t in[BUF_LEN], out[BUF_LEN];
+	size_t in_off = 0, in_len = 0;
+	bool in_eof = false, shut = false;
+	uint64_t moves = 0, reconnects = 0;
+	saf_error e = {0};
+	saf_tls_stream *st = saf_tls_stream_new(s->ctx, &s->sopts, c, &e);
+	int rc = SAF_EXIT_OK;
+
+	if (!st)
+		return saf_cli_fail("%s", e.msg);
+	for (;;) {
+		saf_tls_stream_stats k;
+		struct pollfd p[2] = {
+			{.fd = saf_tls_stream_fd(st),
+			 .events = saf_tls_stream_events(st)},
+			{.fd = in_eof || in_len ? -1 : in_fd, .events = POLLIN},
+		};
+		size_t n;
+
+		if (saf_tls_stream_step(st, &e)) {
+			rc = saf_cli_fail("%s", e.msg);
+			break;
+		}
+		saf_tls_stream_stats_get(st, &k);
+		if (k.moves != moves || k.reconnects != reconnects) {
+			report_stream(s, st, k.reconnects != reconnects
+						     ? "resumed"
+						     : "moved");
+			moves = k.moves;
+			reconnects = k.reconnects;
+		}
+		while ((n = saf_tls_stream_read(st, out, sizeof(out))) > 0)
+			if (write_all(out_fd, out, n) < 0) {
+				rc = saf_cli_fail("output: %s",
+						  strerror(errno));
+				goto done;
+			}
+		if (in_len) {
+			n = saf_tls_stream_write(st, in + in_off, in_len);
+			in_off += n;
+			in_len -= n;
+		}
+		/* The node ended its side: so do we (like plain TLS's
+		 * close_notify, which ends `connect`). */
+		if (!shut && ((in_eof && in_len == 0) ||
+			      saf_tls_stream_eof(st))) {
+			saf_tls_stream_shutdown(st);
+			shut = true;
+			continue;
+		}
+		if (saf_tls_stream_done(st))
+			break;
+		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
+			rc = saf_cli_fail("poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = read(in_fd, in, sizeof(in));
+
+			if (r <= 0) {
+				in_eof = true;
+			} else {
+				in_off = 0;
+				in_len = (size_t)r;
+			}
+		}
+	}
+done:
+	report_stream(s, st, rc == SAF_EXIT_OK ? "done" : "lost");
+	saf_tls_stream_free(st);
+	return rc;
+}
+
+/* Plain TLS variant or continuity, as the node answered. */
+static int client_run(const client_setup *s, saf_tls_conn *c, int in_fd,
+		      int out_fd)
+{
+	if (c->outcome == SAF_TLS_ON_S_CONTINUITY)
+		return stream_pump(s, c, in_fd, out_fd);
+	return pump(s, c, in_fd, out_fd);
+}
+
 static int tls_connect(int argc, char **argv)
 {
 	client_setup s;
@@ -1133,7 +1270,7 @@ static int tls_connect(int argc, char **argv)
 		return saf_cli_fail("%s", e.msg);
 	}
 	report(&s, &c);
-	rc = pump(&s, &c, STDIN_FILENO, STDOUT_FILENO);
+	rc = client_run(&s, &c, STDIN_FILENO, STDOUT_FILENO);
 	saf_tls_conn_close(&c);
 	client_teardown(&s);
 	return rc;
@@ -1156,7 +1293,7 @@ static void *fwd_thread(void *arg)
 		fprintf(stderr, "saf tls forward: %s\n", e.msg);
 	} else {
 		report(j->s, &c);
-		(void)pump(j->s, &c, j->fd, j->fd);
+		(void)client_run(j->s, &c, j->fd, j->fd);
 		saf_tls_conn_close(&c);
 	}
 	close(j->fd);

@@ -132,6 +132,8 @@ void saf_cont_consume(saf_cont *c, size_t n)
 {
 	if (n > c->dlv_len)
 		n = c->dlv_len;
+	if (n == 0)
+		return; /* rbuf may hold the start of the next frame */
 	c->dlv += n;
 	c->dlv_len -= n;
 	c->taken += n;
