@@ -434,8 +434,10 @@ static void serve_usage(FILE *f)
 	      "                     collector)\n"
 	      "Signals: SIGUSR1 sends migrate_notify (ticket form) on every "
 	      "live\n"
-	      "connection that arrived on an anycast address; SIGUSR2 prints "
-	      "the\n"
+	      "connection that arrived on an anycast address, and on every "
+	      "continuity\n"
+	      "stream (to the address it is on, unless --notify-target); "
+	      "SIGUSR2 prints the\n"
 	      "counters as one JSON line on stdout (also printed at exit).\n"
 	      "SSLKEYLOGFILE is honoured.\n",
 	      f);
@@ -478,13 +480,19 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 				pconn *c = &conns[i];
 				saf_error e;
 
-				if (!c->used || !c->hs_done || !c->l->anycast)
+				const saf_addr *to;
+
+				/* Continuity streams move on any address
+				 * (by default to the one they are on): the
+				 * move is underneath, nothing is lost. */
+				if (!c->used || !c->hs_done ||
+				    (!c->l->anycast && !c->sess))
 					continue;
-				if (saf_tls_server_migrate_notify(
-					    c->ssl,
-					    notify_target ? notify_target
-							  : &c->l->unicast,
-					    &e)) {
+				to = notify_target    ? notify_target
+				     : c->l->anycast ? &c->l->unicast
+						     : &c->l->addr;
+				if (saf_tls_server_migrate_notify(c->ssl, to,
+								  &e)) {
 					if (verbose)
 						fprintf(stderr,
 							"saf tls serve: %s\n",
@@ -1183,11 +1191,7 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		return saf_cli_fail("%s", e.msg);
 	for (;;) {
 		saf_tls_stream_stats k;
-		struct pollfd p[2] = {
-			{.fd = saf_tls_stream_fd(st),
-			 .events = saf_tls_stream_events(st)},
-			{.fd = in_eof || in_len ? -1 : in_fd, .events = POLLIN},
-		};
+		struct pollfd p[2];
 		size_t n;
 
 		if (saf_tls_stream_step(st, &e)) {
@@ -1223,6 +1227,11 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		}
 		if (saf_tls_stream_done(st))
 			break;
+		/* After the step: a move changes the fd. */
+		p[0] = (struct pollfd){.fd = saf_tls_stream_fd(st),
+				       .events = saf_tls_stream_events(st)};
+		p[1] = (struct pollfd){.fd = in_eof || in_len ? -1 : in_fd,
+				       .events = POLLIN};
 		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
 			rc = saf_cli_fail("poll: %s", strerror(errno));
 			break;

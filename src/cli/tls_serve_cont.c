@@ -348,6 +348,8 @@ int cont_step(cont_table *t, pconn *c, bool verbose)
 
 		progress = 0;
 		r = from_client(s, c);
+		if (r < 0 && saf_cont_done(s->cont))
+			break; /* its last ACK, then close_notify: over */
 		if (r < 0)
 			return -1; /* the client may come back */
 		progress |= r;

@@ -173,7 +173,12 @@ fail_msg:
 			 X509_verify_cert_error_string(
 				 SSL_get_verify_result(ssl)));
 	else
-		saf_fail(err, SAF_E_REFUSED, "tls handshake: %s", why);
+		/* No alert: the connection closed or timed out under us, not
+		 * a refusal (a caller may try again). */
+		saf_fail(err,
+			 saf_tls_client_alert_received(ssl) > 0 ? SAF_E_REFUSED
+								: SAF_E_SYS,
+			 "tls handshake: %s", why);
 fail:
 	SSL_free(ssl);
 	/* The queue is per thread: left behind, it would make SSL_get_error
@@ -266,6 +271,13 @@ int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 		return -1;
 	}
 	ssl = tls_handshake(ctx, fd, o, offer->session, offer, &e);
+	if (!ssl && e.code != SAF_E_REFUSED) {
+		conn->outcome = SAF_TLS_STAYED_UNREACHABLE;
+		snprintf(conn->why, sizeof(conn->why),
+			 "node %s did not finish the handshake (%s)", a, e.msg);
+		close(fd);
+		return -1;
+	}
 	if (!ssl) {
 		conn->outcome = SAF_TLS_STAYED_REFUSED;
 		snprintf(conn->why, sizeof(conn->why),

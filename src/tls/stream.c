@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -296,6 +297,12 @@ static int feed(saf_tls_stream *s, saf_error *err)
 		return 0;
 	if (saf_cont_input(s->cont, s->in + s->in_off, s->in_len, &used, err)) {
 		unsigned code = saf_cont_failed(s->cont);
+		char why[SAF_ERROR_MSG_LEN];
+
+		if (err) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			saf_fail(err, err->code, "stream lost: %s", why);
+		}
 
 		if (code) {
 			uint8_t b[8];
