@@ -38,6 +38,9 @@ struct saf_tls_stream {
 	/* the token of the last move tried: never tried twice */
 	uint8_t tried[SAF_TOKEN_MAX_LEN];
 	size_t tried_len;
+	/* the token before the newest, never presented: a way back when the
+	 * newest was spent on a move that a break then cut short */
+	saf_tls_offer spare;
 	saf_tls_stream_stats st;
 };
 
@@ -109,6 +112,7 @@ void saf_tls_stream_free(saf_tls_stream *s)
 	if (!s)
 		return;
 	saf_tls_conn_close(&s->conn);
+	saf_tls_offer_clear(&s->spare);
 	saf_cont_free(s->cont);
 	free(s);
 }
@@ -136,7 +140,12 @@ static void refresh_offer(saf_tls_stream *s)
 		saf_tls_offer_clear(&o);
 		return;
 	}
-	saf_tls_offer_clear(&s->conn.offer);
+	if (s->conn.offer.session) {
+		saf_tls_offer_clear(&s->spare);
+		s->spare = s->conn.offer;
+	} else {
+		saf_tls_offer_clear(&s->conn.offer);
+	}
 	s->conn.offer = o;
 }
 
@@ -199,6 +208,10 @@ static int recover(saf_tls_stream *s, saf_error *err)
 		saf_tls_offer keep = {0};
 		int rc;
 
+		if (!s->conn.offer.session && s->spare.session) {
+			s->conn.offer = s->spare;
+			memset(&s->spare, 0, sizeof(s->spare));
+		}
 		if (!s->conn.offer.session)
 			return saf_fail(err, SAF_E_REFUSED,
 					"stream lost: connection broke and "
@@ -212,6 +225,11 @@ static int recover(saf_tls_stream *s, saf_error *err)
 			saf_tls_offer_clear(&keep);
 			s->st.reconnects++;
 			return 0;
+		}
+		if (rc != -2 && s->conn.outcome != SAF_TLS_STAYED_UNREACHABLE &&
+		    s->spare.session) {
+			saf_tls_offer_clear(&keep); /* spent: try the spare */
+			continue;
 		}
 		if (rc == -2 || s->conn.outcome != SAF_TLS_STAYED_UNREACHABLE) {
 			saf_tls_offer_clear(&keep);

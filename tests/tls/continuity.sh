@@ -114,7 +114,7 @@ ok "8 concurrent streams, moved and killed: all intact"
 #    still verifies, the stream is unknown, the client is told and fails.
 (echo before; sleep 2; echo after) | client c4 >"$T/c4.out" &
 cp=$!
-sleep 0.8
+for _ in $(seq 100); do grep -qs before "$T/c4.out" && break; sleep 0.05; done
 kill "$n1_PID"; wait "$n1_PID" 2>/dev/null
 serve n2
 wait $cp; rc=$?

@@ -55,7 +55,7 @@ for _ in $(seq 50); do grep -q listening "$T/echo.out" && break; sleep 0.1; done
 serve n1 "$S:$P" "$U:$P"
 
 # 1. The seed procedure: migrates, data flows end to end.
-out=$(echo hello | timeout 10 "$SAF" tls connect "$S:$P" --ca "$C/ca.pem" -v 2>"$T/c1.err")
+out=$(echo hello | timeout 10 "$SAF" tls connect "$S:$P" --ca "$C/ca.pem" --no-continuity -v 2>"$T/c1.err")
 [ "$out" = hello ] || fail "echo through migrated connection: '$out'"
 grep -q "on_target at $U:$P" "$T/c1.err" || fail "did not migrate: $(cat "$T/c1.err")"
 ok "saf tls connect migrates to $U:$P and data flows"
@@ -93,7 +93,7 @@ ok "certificate verified by default (name and CA)"
 
 # 5. forward: an unmodified TCP client benefits.
 FP=$((P + 3))
-"$SAF" tls forward --local "127.0.0.62:$FP" --remote "$S:$P" --ca "$C/ca.pem" -v 2>"$T/fwd.err" &
+"$SAF" tls forward --local "127.0.0.62:$FP" --remote "$S:$P" --ca "$C/ca.pem" --no-continuity -v 2>"$T/fwd.err" &
 PIDS+=($!)
 sleep 0.5
 out=$(python3 - "$FP" <<'PY'
