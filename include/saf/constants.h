@@ -89,6 +89,9 @@
 #define SAF_CONT_OFFSET_LIMIT (1ull << 62)
 /* Acknowledge at least this often while the application keeps reading. */
 #define SAF_CONT_ACK_BYTES 32768u
+/* ... and once the connection is idle, for at least this many (no more
+ * than the smallest send buffer, so a full sender always gets one). */
+#define SAF_CONT_ACK_IDLE_BYTES 4096u
 #define SAF_CONT_SEND_DEFAULT (256u * 1024u)
 #define SAF_CONT_SEND_MIN 4096u
 #define SAF_CONT_SEND_MAX (64u * 1024u * 1024u)

@@ -141,6 +141,12 @@ size_t saf_cont_output(saf_cont *c, uint8_t *out, size_t cap);
 SAF_MUST_CHECK int saf_cont_input(saf_cont *c, const uint8_t *in, size_t n,
 				  size_t *used, saf_error *err);
 
+/* The connection has nothing more to read now (SSL_read wanted more):
+ * acknowledgements are then sent for smaller batches, so a sender whose
+ * buffer is full is never left waiting. Without it, acknowledgements go
+ * every SAF_CONT_ACK_BYTES and at the end of the stream. */
+void saf_cont_input_idle(saf_cont *c);
+
 /* After saf_cont_input failed: the reset code to send to the peer, or 0
  * when the peer reset the stream itself (nothing to send). */
 unsigned saf_cont_failed(const saf_cont *c);

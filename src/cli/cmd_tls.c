@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -545,6 +546,10 @@ static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd < 0)
 				continue;
+			/* Whole TLS records: no Nagle (tickets then a reply
+			 * would wait a round trip for an ACK). */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+					 sizeof(int));
 			for (slot = 0; slot < max_conns && conns[slot].used;
 			     slot++)
 				;

@@ -253,8 +253,10 @@ static int from_client(cont_sess *s, pconn *c)
 		return 1;
 	}
 	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
+	if (e == SSL_ERROR_WANT_READ) {
+		saf_cont_input_idle(s->cont);
 		return 0;
+	}
 	if (e == SSL_ERROR_WANT_WRITE) {
 		c->want_write = true;
 		return 0;

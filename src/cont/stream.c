@@ -40,6 +40,7 @@ struct saf_cont {
 	bool resuming;	/* waiting for the peer's RESUME */
 	bool resume_due; /* ours is still to be sent */
 	bool dead;
+	bool idle; /* the transport had nothing more to read */
 	unsigned reset_to_send;
 	saf_cont_stats st;
 };
@@ -153,6 +154,11 @@ bool saf_cont_done(const saf_cont *c)
 	       c->ack_sent == received(c);
 }
 
+void saf_cont_input_idle(saf_cont *c)
+{
+	c->idle = true;
+}
+
 bool saf_cont_resuming(const saf_cont *c)
 {
 	return c->resuming;
@@ -246,16 +252,21 @@ size_t saf_cont_output(saf_cont *c, uint8_t *out, size_t cap)
 	}
 	if (c->resuming)
 		return len; /* nothing else until the peer's RESUME */
-	/* Acknowledge in batches while data keeps coming, and everything as
-	 * soon as the application has taken all that arrived. */
+	/* Acknowledge in batches of SAF_CONT_ACK_BYTES while data keeps
+	 * coming; a smaller batch once the connection went idle (a sender
+	 * whose buffer is full is waiting for it: SAF_CONT_ACK_IDLE_BYTES is
+	 * at most the smallest buffer); and at once the end of the stream,
+	 * which the peer needs to finish. */
 	if (received(c) > c->ack_sent &&
 	    (received(c) - c->ack_sent >= SAF_CONT_ACK_BYTES ||
-	     c->dlv_len == 0)) {
+	     (c->idle && received(c) - c->ack_sent >= SAF_CONT_ACK_IDLE_BYTES) ||
+	     saf_cont_read_eof(c))) {
 		n = put_fixed(out + len, cap - len, SAF_CONT_ACK, received(c));
 		if (!n)
 			return len;
 		len += n;
 		c->ack_sent = received(c);
+		c->idle = false;
 	}
 	while (c->sent < c->written) {
 		n = put_data(c, out + len, cap - len);

@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,6 +102,9 @@ static int tcp_connect(const saf_addr *to, unsigned timeout_ms, saf_error *err)
 			 saf_addr_format(to, a), strerror(soerr));
 		goto fail;
 	}
+	/* TLS writes whole records: Nagle would only hold the client's
+	 * Finished or first request back by a round trip. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if (set_nonblock(fd, false) == 0)
 		return fd;
 	saf_fail(err, SAF_E_SYS, "fcntl: %s", strerror(errno));
@@ -205,7 +210,13 @@ static bool wait_offer(SSL *ssl, int fd, unsigned ms)
 			break;
 		}
 		int n = SSL_peek(ssl, &c, 1);
-		if (n > 0 && saf_tls_client_offer(ssl, &o) == 0)
+		if (saf_tls_client_offer(ssl, &o)) {
+			/* The ticket was read by this very peek. */
+			saf_tls_offer_clear(&o);
+			got = true;
+			break;
+		}
+		if (n > 0)
 			break; /* data came first: tickets precede it */
 		if (n <= 0 && SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ)
 			break;

@@ -262,8 +262,10 @@ static int tls_read(saf_tls_stream *s)
 		return 1;
 	}
 	e = SSL_get_error(s->conn.ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
+	if (e == SSL_ERROR_WANT_READ) {
+		saf_cont_input_idle(s->cont);
 		return 0;
+	}
 	if (e == SSL_ERROR_WANT_WRITE) {
 		s->want_write = true;
 		return 0;

@@ -114,6 +114,8 @@ static void transport_in_and_read(end_t *e, uint64_t peer_seed)
 		if (used == 0 || rnd(4) == 0)
 			break; /* the application is slow sometimes */
 	}
+	if (e->in->len == 0)
+		saf_cont_input_idle(e->c); /* as SSL_read's WANT_READ */
 }
 
 static void run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
