@@ -39,6 +39,7 @@ def cmd(n, argv):
         p.stdin.flush()
         b = p.stdout.read(1)
         t = (time.monotonic() - t0) * 1000
+        time.sleep(0.4)  # let a stream client finish its move (stall)
         p.stdin.close()
         p.stdout.read()
         err = p.stderr.read()

@@ -87,13 +87,15 @@
 #define SAF_CONT_FRAME_MAX 16384u
 #define SAF_CONT_DATA_MAX (SAF_CONT_FRAME_MAX - SAF_CONT_FRAME_HEADER - 8u)
 #define SAF_CONT_OFFSET_LIMIT (1ull << 62)
-/* Acknowledge at least this often while the application keeps reading. */
-#define SAF_CONT_ACK_BYTES 32768u
-/* ... and once the connection is idle, for at least this many (no more
- * than the smallest send buffer, so a full sender always gets one). */
-#define SAF_CONT_ACK_IDLE_BYTES 4096u
+/* Acknowledge at least this often while the application keeps reading
+ * (about TCP's two segments: here four records)... */
+#define SAF_CONT_ACK_BYTES 65536u
+/* ... and once the connection is idle, for at least this many: half the
+ * smallest send buffer, so a sender waiting on a full one always gets an
+ * acknowledgement, and a bulk transfer does not pay one per record. */
+#define SAF_CONT_ACK_IDLE_BYTES (SAF_CONT_SEND_MIN / 2u)
 #define SAF_CONT_SEND_DEFAULT (256u * 1024u)
-#define SAF_CONT_SEND_MIN 4096u
+#define SAF_CONT_SEND_MIN 65536u
 #define SAF_CONT_SEND_MAX (64u * 1024u * 1024u)
 
 /* ---- Defaults and limits ----------------------------------------------- */

@@ -136,6 +136,8 @@ size_t saf_cont_output(saf_cont *c, uint8_t *out, size_t cap);
 /* Takes bytes read from the connection. Sets *used to what it consumed: it
  * stops early while delivered bytes wait for the application
  * (saf_cont_readable), so call again with the rest after consuming.
+ * Delivered bytes may point into `in` (no copy): keep those bytes as they
+ * are until saf_cont_readable returns 0.
  * Returns -1 when the peer broke the protocol or reset the stream (err
  * says which; the stream is then dead: saf_cont_failed). */
 SAF_MUST_CHECK int saf_cont_input(saf_cont *c, const uint8_t *in, size_t n,

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <poll.h>
+
 #include <openssl/ssl.h>
 
 #include "saf/addr.h"
@@ -300,9 +302,10 @@ void saf_tls_conn_close(saf_tls_conn *conn);
  * the newest token, a bounded number of times in a row. Nothing written
  * is lost or duplicated while the node keeps the stream.
  *
- * Event driven and non-blocking for data; a move or a reconnection is one
- * bounded blocking step (connect + resumption handshake, within the
- * connect options' timeouts), during which the application stalls. */
+ * Nothing blocks: the next connection (TCP connect and the resumption
+ * handshake, within the connect options' timeouts) is made in the
+ * background while data flows on the current one; the application waits
+ * only for the RESUME exchange after the switch. */
 typedef struct saf_tls_stream saf_tls_stream;
 
 typedef struct saf_tls_stream_opts {
@@ -320,9 +323,11 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 /* Closes the connection (close_notify) and frees everything. */
 void saf_tls_stream_free(saf_tls_stream *s);
 
-/* What to poll: the current connection's fd and the events wanted. */
-int saf_tls_stream_fd(const saf_tls_stream *s);
-short saf_tls_stream_events(const saf_tls_stream *s);
+/* What to poll: the current connection and, while a move or comeback is
+ * under way, the next one (1 or 2 entries, 0 while waiting to try again).
+ * Then wait at most saf_tls_stream_timeout_ms (-1: no deadline). */
+int saf_tls_stream_pollfds(const saf_tls_stream *s, struct pollfd out[2]);
+int saf_tls_stream_timeout_ms(const saf_tls_stream *s);
 
 /* Moves what can move: reads frames, sends frames, acts on tokens, notify
  * and breakage. Call after poll says the fd is ready, after writing or

@@ -426,7 +426,7 @@ static void serve_usage(FILE *f)
 	      "                     TLS variant for every client)\n"
 	      "  --stream-buffer B  continuity: send buffer per stream in "
 	      "bytes\n"
-	      "                     (default 262144; 4096..67108864)\n"
+	      "                     (default 262144; 65536..67108864)\n"
 	      "  --stream-linger S  continuity: how long a stream whose "
 	      "connection\n"
 	      "                     broke waits for its client (default 30)\n"
@@ -1184,7 +1184,7 @@ static void report_stream(const client_setup *s, const saf_tls_stream *st,
 static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		       int out_fd)
 {
-	uint8_t in[BUF_LEN], out[BUF_LEN];
+	static _Thread_local uint8_t in[4u * BUF_LEN], out[4u * BUF_LEN];
 	size_t in_off = 0, in_len = 0;
 	bool in_eof = false, shut = false;
 	uint64_t moves = 0, reconnects = 0;
@@ -1196,9 +1196,16 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		return saf_cli_fail("%s", e.msg);
 	for (;;) {
 		saf_tls_stream_stats k;
-		struct pollfd p[2];
+		struct pollfd p[3];
+		int np, tmo;
 		size_t n;
 
+		/* Input first, so this very step sends it. */
+		if (in_len) {
+			n = saf_tls_stream_write(st, in + in_off, in_len);
+			in_off += n;
+			in_len -= n;
+		}
 		if (saf_tls_stream_step(st, &e)) {
 			rc = saf_cli_fail("%s", e.msg);
 			break;
@@ -1217,10 +1224,14 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 						  strerror(errno));
 				goto done;
 			}
+		/* Acknowledgements read by the step made room: use it now,
+		 * not after a poll that nothing may end. */
 		if (in_len) {
 			n = saf_tls_stream_write(st, in + in_off, in_len);
 			in_off += n;
 			in_len -= n;
+			if (n)
+				continue;
 		}
 		/* The node ended its side: so do we (like plain TLS's
 		 * close_notify, which ends `connect`). */
@@ -1232,16 +1243,18 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		}
 		if (saf_tls_stream_done(st))
 			break;
-		/* After the step: a move changes the fd. */
-		p[0] = (struct pollfd){.fd = saf_tls_stream_fd(st),
-				       .events = saf_tls_stream_events(st)};
-		p[1] = (struct pollfd){.fd = in_eof || in_len ? -1 : in_fd,
+		/* After the step: a move changes the fds. */
+		p[0] = (struct pollfd){.fd = in_eof || in_len ? -1 : in_fd,
 				       .events = POLLIN};
-		if (poll(p, 2, 1000) < 0 && errno != EINTR) {
+		np = 1 + saf_tls_stream_pollfds(st, &p[1]);
+		tmo = saf_tls_stream_timeout_ms(st);
+		if (tmo < 0 || tmo > 1000)
+			tmo = 1000;
+		if (poll(p, (nfds_t)np, tmo) < 0 && errno != EINTR) {
 			rc = saf_cli_fail("poll: %s", strerror(errno));
 			break;
 		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t r = read(in_fd, in, sizeof(in));
 
 			if (r <= 0) {

@@ -241,9 +241,12 @@ static int sess_fail(cont_table *t, pconn *c, unsigned code, const char *why,
 /* TLS -> engine. 1 progress, 0 none, -1 connection gone. */
 static int from_client(cont_sess *s, pconn *c)
 {
+	const uint8_t *held;
 	int r, e;
 
-	if (s->in_len)
+	/* s->in is refilled only once the engine holds nothing delivered
+	 * from it (it may point there). */
+	if (s->in_len || saf_cont_readable(s->cont, &held))
 		return 0;
 	ERR_clear_error();
 	r = SSL_read(c->ssl, s->in, sizeof(s->in));
@@ -389,7 +392,9 @@ void cont_events(const pconn *c, short *cev, int *bfd, short *bev)
 	const cont_sess *s = c->sess;
 	const uint8_t *p;
 
-	*cev = (short)((s->in_len ? 0 : POLLIN) | (c->want_write ? POLLOUT : 0));
+	*cev = (short)((s->in_len || saf_cont_readable(s->cont, &p) ? 0
+								    : POLLIN) |
+		       (c->want_write ? POLLOUT : 0));
 	*bfd = s->bfd;
 	*bev = (short)((saf_cont_send_room(s->cont) && !s->backend_eof ? POLLIN
 								      : 0) |

@@ -391,6 +391,27 @@ int saf_cont_input(saf_cont *c, const uint8_t *in, size_t n, size_t *used,
 		size_t take, flen = 0;
 		int r;
 
+		/* A whole frame in the input: decoded in place, and DATA is
+		 * delivered from the caller's buffer (no copy). */
+		if (c->rbuf_len == 0) {
+			r = saf_cont_frame_decode(in + pos, n - pos, &f, &flen,
+						  err);
+			if (r < 0) {
+				*used = pos;
+				c->dead = true;
+				c->reset_to_send = SAF_CONT_RESET_PROTOCOL;
+				return -1;
+			}
+			if (r == 1) {
+				pos += flen;
+				if (on_frame(c, &f, err)) {
+					*used = pos;
+					return -1;
+				}
+				continue;
+			}
+		}
+
 		/* Header first, then exactly the body it announces, so a
 		 * frame never swallows bytes of the next one. */
 		take = SAF_CONT_FRAME_HEADER > c->rbuf_len

@@ -127,6 +127,22 @@ static void describe_alert(SSL *ssl, char *buf, size_t cap)
 		snprintf(buf, cap, "connection closed");
 }
 
+void saf_tls_ssl_set_name(SSL *ssl, const char *server_name)
+{
+	saf_addr ip;
+
+	if (!server_name)
+		return;
+	/* An address is checked against the certificate's IP SANs and is
+	 * not sent as SNI (RFC 6066 allows host names only). */
+	if (saf_addr_parse(server_name, false, &ip, NULL) == 0) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name);
+	} else {
+		SSL_set_tlsext_host_name(ssl, server_name);
+		SSL_set1_host(ssl, server_name);
+	}
+}
+
 /* TLS handshake on a blocking fd, bounded by SO_RCVTIMEO/SO_SNDTIMEO. */
 static SSL *tls_handshake(SSL_CTX *ctx, int fd, const saf_tls_connect_opts *o,
 			  SSL_SESSION *resume, const saf_tls_offer *offer,
@@ -145,19 +161,7 @@ static SSL *tls_handshake(SSL_CTX *ctx, int fd, const saf_tls_connect_opts *o,
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	SSL_set_fd(ssl, fd);
-	if (o->server_name) {
-		saf_addr ip;
-
-		/* An address is checked against the certificate's IP SANs
-		 * and is not sent as SNI (RFC 6066 allows host names only). */
-		if (saf_addr_parse(o->server_name, false, &ip, NULL) == 0) {
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-						      o->server_name);
-		} else {
-			SSL_set_tlsext_host_name(ssl, o->server_name);
-			SSL_set1_host(ssl, o->server_name);
-		}
-	}
+	saf_tls_ssl_set_name(ssl, o->server_name);
 	if (resume && SSL_set_session(ssl, resume) != 1)
 		goto fail_msg;
 	if (offer && saf_tls_client_present_token(ssl, offer->token,

@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The client's continuity stream (docs/continuity.md): a saf_cont endpoint
- * carried by one TLS connection at a time. Data moves without blocking;
- * moving to the node's unicast address (token, migrate_notify) and coming
- * back after a break are single bounded steps built on the seed
- * procedure's migration (connect.c).
+ * carried by one TLS connection at a time.
+ *
+ * Nothing blocks. A move (the first token while on S, a migrate_notify
+ * ticket) opens the next connection in the background: TCP connect and
+ * the resumption handshake presenting the token run while data still
+ * flows on the current one; only when the new connection is up does the
+ * stream switch, and the RESUME exchange resends what either side lacks.
+ * A broken connection starts the same way back to the node's unicast
+ * address (a "comeback"), a bounded number of times in a row.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,11 +29,27 @@
 
 #define IO_BUF (2u * SAF_CONT_FRAME_MAX)
 
+/* The next connection, while it is being made. */
+typedef struct pending {
+	bool active;
+	bool planned;	 /* a move (the current connection was alive) */
+	int fd;
+	SSL *ssl;	 /* NULL while TCP connects */
+	bool want_write; /* SSL_connect wants POLLOUT */
+	saf_tls_offer offer;
+	uint64_t deadline_us;
+} pending;
+
+/* How a try to reach the next connection ended. */
+enum { PEND_BUSY = 0, PEND_DONE = 1, PEND_RETRY = -1, PEND_REFUSED = -2,
+       PEND_FATAL = -3 };
+
 struct saf_tls_stream {
 	SSL_CTX *ctx;
 	saf_tls_stream_opts opts;
 	saf_tls_conn conn; /* conn.ssl NULL while broken */
 	saf_cont *cont;
+	pending pend;
 	/* bytes read from TLS, not yet taken by the engine */
 	uint8_t in[SAF_CONT_FRAME_MAX];
 	size_t in_off, in_len;
@@ -33,14 +57,16 @@ struct saf_tls_stream {
 	uint8_t out[IO_BUF];
 	size_t out_off, out_len;
 	bool want_write;
-	bool peer_closed; /* close_notify after the stream was done */
-	uint64_t move_started_us;
+	/* comebacks */
+	unsigned attempts;	   /* in a row */
+	uint64_t retry_at_us;	   /* next try, 0: now */
+	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
+	saf_tls_offer spare; /* the token before the newest, never shown */
 	/* the token of the last move tried: never tried twice */
 	uint8_t tried[SAF_TOKEN_MAX_LEN];
 	size_t tried_len;
-	/* the token before the newest, never presented: a way back when the
-	 * newest was spent on a move that a break then cut short */
-	saf_tls_offer spare;
+	uint64_t stall_from_us; /* since when the application waits */
+	char why[SAF_ERROR_MSG_LEN];
 	saf_tls_stream_stats st;
 };
 
@@ -99,7 +125,11 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 		s->opts.max_attempts = 5;
 	if (!s->opts.backoff_ms)
 		s->opts.backoff_ms = 50;
-	s->opts.conn.migrate = true;
+	if (!s->opts.conn.connect_timeout_ms)
+		s->opts.conn.connect_timeout_ms = 3000;
+	if (!s->opts.conn.handshake_timeout_ms)
+		s->opts.conn.handshake_timeout_ms = 5000;
+	s->pend.fd = -1;
 	s->conn = *conn;
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
@@ -107,28 +137,63 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 	return s;
 }
 
+static void pend_abort(saf_tls_stream *s)
+{
+	if (s->pend.ssl)
+		SSL_free(s->pend.ssl);
+	if (s->pend.fd >= 0)
+		close(s->pend.fd);
+	saf_tls_offer_clear(&s->pend.offer);
+	memset(&s->pend, 0, sizeof(s->pend));
+	s->pend.fd = -1;
+	ERR_clear_error();
+}
+
 void saf_tls_stream_free(saf_tls_stream *s)
 {
 	if (!s)
 		return;
+	pend_abort(s);
 	saf_tls_conn_close(&s->conn);
 	saf_tls_offer_clear(&s->spare);
+	saf_tls_offer_clear(&s->retry_offer);
 	saf_cont_free(s->cont);
 	free(s);
 }
 
-int saf_tls_stream_fd(const saf_tls_stream *s)
+int saf_tls_stream_pollfds(const saf_tls_stream *s, struct pollfd out[2])
 {
-	return s->conn.ssl ? s->conn.fd : -1;
+	int n = 0;
+
+	if (s->conn.ssl)
+		out[n++] = (struct pollfd){
+			.fd = s->conn.fd,
+			.events = (short)(POLLIN |
+					  (s->want_write ? POLLOUT : 0))};
+	if (s->pend.active)
+		out[n++] = (struct pollfd){
+			.fd = s->pend.fd,
+			.events = (short)(!s->pend.ssl || s->pend.want_write
+						  ? POLLOUT
+						  : POLLIN)};
+	return n;
 }
 
-short saf_tls_stream_events(const saf_tls_stream *s)
+int saf_tls_stream_timeout_ms(const saf_tls_stream *s)
 {
-	return (short)(POLLIN | (s->want_write ? POLLOUT : 0));
+	uint64_t t = now_us(), at = 0;
+
+	if (s->pend.active)
+		at = s->pend.deadline_us;
+	else if (!s->conn.ssl && s->retry_at_us)
+		at = s->retry_at_us;
+	if (!at)
+		return -1;
+	return at <= t ? 0 : (int)((at - t + 999u) / 1000u);
 }
 
 /* The newest valid token of the current connection, kept in conn.offer
- * for coming back after a break. */
+ * for moving and coming back; the one it replaces becomes the spare. */
 static void refresh_offer(saf_tls_stream *s)
 {
 	saf_tls_offer o;
@@ -143,57 +208,154 @@ static void refresh_offer(saf_tls_stream *s)
 	if (s->conn.offer.session) {
 		saf_tls_offer_clear(&s->spare);
 		s->spare = s->conn.offer;
-	} else {
-		saf_tls_offer_clear(&s->conn.offer);
 	}
 	s->conn.offer = o;
 }
 
-/* Tries conn.offer once (the offer is used up either way: its nonce may
- * be redeemed even when the handshake fails). 0 on success. */
-static int move_once(saf_tls_stream *s, bool old_alive)
+/* Starts the next connection with `offer` (taken over). -1 when the
+ * socket cannot even be made. */
+static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 {
-	saf_tls_offer offer = s->conn.offer;
-	int rc;
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(&offer->target, &ss);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
-	memset(&s->conn.offer, 0, sizeof(s->conn.offer));
-	if (!offer.session)
+	memcpy(s->tried, offer->token, offer->token_len);
+	s->tried_len = offer->token_len;
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) &&
+		       errno != EINPROGRESS)) {
+		snprintf(s->why, sizeof(s->why), "connect: %s",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		saf_tls_offer_clear(offer);
 		return -1;
-	memcpy(s->tried, offer.token, offer.token_len);
-	s->tried_len = offer.token_len;
-	s->move_started_us = now_us();
-	rc = saf_tls_conn_migrate(s->ctx, &s->opts.conn, &s->conn, &offer,
-				  old_alive);
-	saf_tls_offer_clear(&offer);
-	if (rc)
-		return -1;
-	if (!saf_tls_continuity(s->conn.ssl)) {
-		/* The node resumed us but will not carry the stream. */
-		snprintf(s->conn.why, sizeof(s->conn.why),
-			 "node at the target did not negotiate continuity");
-		saf_tls_conn_close(&s->conn);
-		return -2;
 	}
-	on_new_connection(s, true);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	s->pend = (pending){
+		.active = true,
+		.planned = planned,
+		.fd = fd,
+		.offer = *offer,
+		.deadline_us = now_us() +
+			       (uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
+	};
+	memset(offer, 0, sizeof(*offer));
 	return 0;
 }
 
-/* A planned move (token on S, or migrate_notify ticket form): on failure
- * the stream stays where it is. */
-static void planned_move(saf_tls_stream *s)
+/* The new connection is up: the stream switches to it. */
+static void pend_switch(saf_tls_stream *s)
 {
-	if (move_once(s, true) == 0)
+	char a[SAF_ADDR_STR_LEN];
+
+	if (s->conn.ssl) {
+		(void)SSL_shutdown(s->conn.ssl); /* close_notify, best effort */
+		SSL_free(s->conn.ssl);
+		ERR_clear_error();
+	}
+	if (s->conn.fd >= 0)
+		close(s->conn.fd);
+	s->conn.ssl = s->pend.ssl;
+	s->conn.fd = s->pend.fd;
+	s->conn.peer = s->pend.offer.target;
+	s->conn.outcome = SAF_TLS_ON_TARGET;
+	s->conn.migrations++;
+	snprintf(s->conn.why, sizeof(s->conn.why), "on %s",
+		 saf_addr_format(&s->conn.peer, a));
+	if (s->pend.planned)
 		s->st.moves++;
 	else
-		s->st.move_failures++;
+		s->st.reconnects++;
+	if (!s->stall_from_us)
+		s->stall_from_us = now_us();
+	s->pend.ssl = NULL;
+	s->pend.fd = -1;
+	pend_abort(s);
+	s->attempts = 0;
+	saf_tls_offer_clear(&s->retry_offer);
+	on_new_connection(s, true);
 }
 
-/* The connection broke: back to the node's unicast address with the
- * newest token, a bounded number of tries. */
-static int recover(saf_tls_stream *s, saf_error *err)
+/* Drives the next connection one step. */
+static int pend_drive(saf_tls_stream *s)
 {
-	unsigned pause = s->opts.backoff_ms;
+	pending *p = &s->pend;
+	char a[SAF_ADDR_STR_LEN];
+	int r, e;
 
+	saf_addr_format(&p->offer.target, a);
+	if (now_us() > p->deadline_us) {
+		snprintf(s->why, sizeof(s->why), "%s: no answer in time", a);
+		return PEND_RETRY;
+	}
+	if (!p->ssl) {
+		struct pollfd q = {.fd = p->fd, .events = POLLOUT};
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (poll(&q, 1, 0) <= 0)
+			return PEND_BUSY;
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ||
+		    soerr) {
+			snprintf(s->why, sizeof(s->why), "connect %s: %s", a,
+				 strerror(soerr));
+			return PEND_RETRY;
+		}
+		p->ssl = SSL_new(s->ctx);
+		if (!p->ssl) {
+			snprintf(s->why, sizeof(s->why), "SSL_new failed");
+			return PEND_FATAL;
+		}
+		SSL_set_fd(p->ssl, p->fd);
+		saf_tls_ssl_set_name(p->ssl, s->opts.conn.server_name);
+		if (SSL_set_session(p->ssl, p->offer.session) != 1 ||
+		    saf_tls_client_present_token(p->ssl, p->offer.token,
+						 p->offer.token_len, NULL)) {
+			snprintf(s->why, sizeof(s->why),
+				 "cannot set up the resumption");
+			return PEND_FATAL;
+		}
+		p->deadline_us =
+			now_us() +
+			(uint64_t)s->opts.conn.handshake_timeout_ms * 1000u;
+	}
+	ERR_clear_error();
+	r = SSL_connect(p->ssl);
+	if (r == 1) {
+		if (!SSL_session_reused(p->ssl)) {
+			snprintf(s->why, sizeof(s->why),
+				 "node %s did not resume the session", a);
+			return PEND_REFUSED;
+		}
+		if (!saf_tls_continuity(p->ssl)) {
+			snprintf(s->why, sizeof(s->why),
+				 "node at %s did not negotiate continuity", a);
+			return PEND_FATAL;
+		}
+		pend_switch(s);
+		return PEND_DONE;
+	}
+	e = SSL_get_error(p->ssl, r);
+	p->want_write = e == SSL_ERROR_WANT_WRITE;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return PEND_BUSY;
+	if (saf_tls_client_alert_received(p->ssl) > 0) {
+		snprintf(s->why, sizeof(s->why),
+			 "node %s refused the token (alert %s)", a,
+			 SSL_alert_desc_string_long(
+				 saf_tls_client_alert_received(p->ssl)));
+		return PEND_REFUSED;
+	}
+	snprintf(s->why, sizeof(s->why),
+		 "node %s did not finish the handshake", a);
+	return PEND_RETRY;
+}
+
+/* The current connection is gone: free it, keep its newest token. */
+static void mark_broken(saf_tls_stream *s)
+{
 	refresh_offer(s);
 	if (s->conn.ssl) {
 		SSL_free(s->conn.ssl);
@@ -204,45 +366,67 @@ static int recover(saf_tls_stream *s, saf_error *err)
 		close(s->conn.fd);
 		s->conn.fd = -1;
 	}
-	for (unsigned i = 0; i < s->opts.max_attempts; i++) {
-		saf_tls_offer keep = {0};
-		int rc;
+	if (!s->stall_from_us)
+		s->stall_from_us = now_us();
+}
 
-		if (!s->conn.offer.session && s->spare.session) {
-			s->conn.offer = s->spare;
-			memset(&s->spare, 0, sizeof(s->spare));
-		}
-		if (!s->conn.offer.session)
-			return saf_fail(err, SAF_E_REFUSED,
-					"stream lost: connection broke and "
-					"no token to come back with");
+/* A comeback try ended without a connection: when to try again, and with
+ * which token; -1 when the stream is lost. */
+static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
+{
+	saf_tls_offer again = {0};
+
+	if (how == PEND_RETRY && s->pend.offer.session) {
 		/* A connect that never reached the node leaves the token
-		 * unredeemed: keep a copy to try again. */
-		keep = s->conn.offer;
-		keep.session = SSL_SESSION_dup(s->conn.offer.session);
-		rc = move_once(s, false);
-		if (rc == 0) {
-			saf_tls_offer_clear(&keep);
-			s->st.reconnects++;
-			return 0;
-		}
-		if (rc != -2 && s->conn.outcome != SAF_TLS_STAYED_UNREACHABLE &&
-		    s->spare.session) {
-			saf_tls_offer_clear(&keep); /* spent: try the spare */
-			continue;
-		}
-		if (rc == -2 || s->conn.outcome != SAF_TLS_STAYED_UNREACHABLE) {
-			saf_tls_offer_clear(&keep);
-			return saf_fail(err, SAF_E_REFUSED, "stream lost: %s",
-					s->conn.why);
-		}
-		s->conn.offer = keep;
-		usleep(pause * 1000u);
-		pause *= 2;
+		 * unredeemed: the same one may serve again. */
+		again = s->pend.offer;
+		memset(&s->pend.offer, 0, sizeof(s->pend.offer));
 	}
-	return saf_fail(err, SAF_E_TIMEOUT,
-			"stream lost: %u tries to come back failed: %s",
-			s->opts.max_attempts, s->conn.why);
+	pend_abort(s);
+	if (how == PEND_FATAL)
+		return saf_fail(err, SAF_E_REFUSED, "stream lost: %s", s->why);
+	if (how == PEND_REFUSED && !s->spare.session && !s->conn.offer.session)
+		return saf_fail(err, SAF_E_REFUSED, "stream lost: %s", s->why);
+	if (++s->attempts >= s->opts.max_attempts) {
+		saf_tls_offer_clear(&again);
+		return saf_fail(err, SAF_E_TIMEOUT,
+				"stream lost: %u tries to come back failed: "
+				"%s",
+				s->attempts, s->why);
+	}
+	saf_tls_offer_clear(&s->retry_offer);
+	s->retry_offer = again;
+	s->retry_at_us = now_us() + ((uint64_t)s->opts.backoff_ms * 1000u
+				     << (s->attempts - 1u));
+	return 0;
+}
+
+/* Broken, nothing pending: start the next comeback when it is time. */
+static int comeback(saf_tls_stream *s, saf_error *err)
+{
+	saf_tls_offer o = {0};
+
+	if (s->retry_at_us && now_us() < s->retry_at_us)
+		return 0;
+	s->retry_at_us = 0;
+	if (s->retry_offer.session) {
+		o = s->retry_offer;
+		memset(&s->retry_offer, 0, sizeof(s->retry_offer));
+	} else if (s->conn.offer.session) {
+		o = s->conn.offer;
+		memset(&s->conn.offer, 0, sizeof(s->conn.offer));
+	} else if (s->spare.session) {
+		o = s->spare;
+		memset(&s->spare, 0, sizeof(s->spare));
+	} else {
+		return saf_fail(err, SAF_E_REFUSED,
+				"stream lost: connection broke and no token "
+				"to come back with%s%s",
+				s->why[0] ? "; last: " : "", s->why);
+	}
+	if (pend_start(s, &o, false))
+		return comeback_failed(s, PEND_RETRY, err);
+	return 0;
 }
 
 /* Reads what TLS has into s->in (one record at most). 1 read, 0 nothing
@@ -264,16 +448,14 @@ static int tls_read(saf_tls_stream *s)
 	e = SSL_get_error(s->conn.ssl, r);
 	if (e == SSL_ERROR_WANT_READ) {
 		saf_cont_input_idle(s->cont);
-		return 0;
+		return saf_tls_client_notified(s->conn.ssl) == 2 ? -1 : 0;
 	}
 	if (e == SSL_ERROR_WANT_WRITE) {
 		s->want_write = true;
 		return 0;
 	}
-	if (e == SSL_ERROR_ZERO_RETURN && saf_cont_done(s->cont)) {
-		s->peer_closed = true;
+	if (e == SSL_ERROR_ZERO_RETURN && saf_cont_done(s->cont))
 		return 0;
-	}
 	return -1;
 }
 
@@ -323,7 +505,6 @@ static int feed(saf_tls_stream *s, saf_error *err)
 			snprintf(why, sizeof(why), "%s", err->msg);
 			saf_fail(err, err->code, "stream lost: %s", why);
 		}
-
 		if (code) {
 			uint8_t b[8];
 			saf_cont_frame f = {.type = SAF_CONT_RESET,
@@ -336,14 +517,33 @@ static int feed(saf_tls_stream *s, saf_error *err)
 	}
 	s->in_off += used;
 	s->in_len -= used;
-	if (was_resuming && !saf_cont_resuming(s->cont)) {
-		uint64_t stall = now_us() - s->move_started_us;
+	if (was_resuming && !saf_cont_resuming(s->cont) && s->stall_from_us) {
+		uint64_t stall = now_us() - s->stall_from_us;
 
 		s->st.last_stall_us = stall;
 		if (stall > s->st.max_stall_us)
 			s->st.max_stall_us = stall;
+		s->stall_from_us = 0;
 	}
 	return 0;
+}
+
+/* A planned move starts when a token arrives while on S, or with a
+ * migrate_notify ticket; one at a time. */
+static void maybe_move(saf_tls_stream *s)
+{
+	saf_tls_offer o;
+
+	refresh_offer(s);
+	if (s->pend.active || !s->conn.offer.session)
+		return;
+	if (saf_tls_client_notified(s->conn.ssl) != 1 &&
+	    !saf_addr_equal(&s->conn.peer, &s->conn.anycast))
+		return;
+	o = s->conn.offer;
+	memset(&s->conn.offer, 0, sizeof(s->conn.offer));
+	if (pend_start(s, &o, true))
+		s->st.move_failures++;
 }
 
 int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
@@ -351,31 +551,41 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 	for (int round = 0; round < 64; round++) {
 		int r;
 
-		if (!s->conn.ssl && recover(s, err))
-			return -1;
-		if (feed(s, err))
-			return -1;
-		r = s->in_len ? 0 : tls_read(s);
-		if (r < 0 || (r == 0 && saf_tls_client_notified(s->conn.ssl) ==
-						2)) {
-			if (recover(s, err))
+		if (s->pend.active) {
+			r = pend_drive(s);
+			if (r < 0 && s->conn.ssl) {
+				/* A move that failed: stay where we are. */
+				s->st.move_failures++;
+				pend_abort(s);
+			} else if (r < 0 && comeback_failed(s, r, err)) {
 				return -1;
+			}
+		}
+		if (!s->conn.ssl) {
+			if (saf_cont_done(s->cont))
+				return 0; /* over: nothing to come back for */
+			if (!s->pend.active && comeback(s, err))
+				return -1;
+			if (!s->conn.ssl)
+				return 0; /* waiting for the next connection */
+		}
+		if (feed(s, err))
+			return -1;
+		/* s->in is refilled only once the engine holds nothing
+		 * delivered from it (it may point there). */
+		r = s->in_len || saf_cont_readable(s->cont,
+						   &(const uint8_t *){NULL})
+			    ? 0
+			    : tls_read(s);
+		if (r < 0) {
+			mark_broken(s);
 			continue;
 		}
 		if (feed(s, err))
 			return -1;
-		/* Tokens: the first one moves us off S; a notify ticket
-		 * moves us again; any other is kept for coming back. */
-		refresh_offer(s);
-		if (s->conn.offer.session &&
-		    (saf_tls_client_notified(s->conn.ssl) == 1 ||
-		     saf_addr_equal(&s->conn.peer, &s->conn.anycast))) {
-			planned_move(s);
-			continue;
-		}
+		maybe_move(s);
 		if (tls_write(s)) {
-			if (recover(s, err))
-				return -1;
+			mark_broken(s);
 			continue;
 		}
 		/* Again only while records keep coming and the engine
@@ -399,8 +609,10 @@ size_t saf_tls_stream_read(saf_tls_stream *s, uint8_t *p, size_t n)
 
 	if (n > have)
 		n = have;
-	memcpy(p, q, n);
-	saf_cont_consume(s->cont, n);
+	if (n) {
+		memcpy(p, q, n);
+		saf_cont_consume(s->cont, n);
+	}
 	return n;
 }
 
@@ -416,7 +628,8 @@ bool saf_tls_stream_eof(const saf_tls_stream *s)
 
 bool saf_tls_stream_done(const saf_tls_stream *s)
 {
-	return saf_cont_done(s->cont) && s->out_off == s->out_len;
+	return saf_cont_done(s->cont) &&
+	       (s->out_off == s->out_len || !s->conn.ssl);
 }
 
 void saf_tls_stream_stats_get(const saf_tls_stream *s,

@@ -107,6 +107,8 @@ int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 		      const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		      saf_error *err);
+/* The name to verify (and send as SNI when it is not an address). */
+void saf_tls_ssl_set_name(SSL *ssl, const char *server_name);
 int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 			 saf_tls_conn *conn, const saf_tls_offer *offer,
 			 bool old_alive);

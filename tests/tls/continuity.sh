@@ -142,7 +142,7 @@ ok "without continuity on either side: the seed procedure, as before"
 
 # 6. Bad input.
 "$SAF" tls connect "$S:$P" --stream-buffer 10 2>"$T/u.err"; [ $? = 2 ] || fail "usage exit"
-grep -q "stream-buffer: 4096..67108864" "$T/u.err" || fail "no reason: $(cat "$T/u.err")"
+grep -q "stream-buffer: 65536..67108864" "$T/u.err" || fail "no reason: $(cat "$T/u.err")"
 "$SAF" tls serve --anycast "$S:$P" --unicast "$U:$P" --cert x --key y \
 	--backend 127.0.0.1:1 --stream-buffer 99999999999 2>"$T/u.err"
 [ $? = 2 ] || fail "usage exit (serve)"

@@ -18,9 +18,11 @@
 
 #define PIPE_CAP 40000u
 
+/* Bytes [off, len) of buf are in flight; the reader compacts only when
+ * its endpoint holds nothing delivered (which may point into buf). */
 typedef struct pipe {
 	uint8_t buf[PIPE_CAP];
-	size_t len;
+	size_t off, len;
 } pipe_t;
 
 typedef struct end {
@@ -99,27 +101,36 @@ static void app_read(end_t *e, uint64_t peer_seed)
 
 static void transport_in_and_read(end_t *e, uint64_t peer_seed)
 {
-	size_t chunk = 1 + (size_t)rnd(e->in->len ? e->in->len : 1);
+	pipe_t *in = e->in;
+	size_t chunk = 1 + (size_t)rnd(in->len - in->off ? in->len - in->off
+							 : 1);
+	const uint8_t *held;
 
 	app_read(e, peer_seed);
-	while (e->in->len) {
-		size_t used = 0, take = chunk < e->in->len ? chunk : e->in->len;
+	while (in->off < in->len) {
+		size_t used = 0, left = in->len - in->off;
+		size_t take = chunk < left ? chunk : left;
 		saf_error err = {0};
 
-		if (saf_cont_input(e->c, e->in->buf, take, &used, &err))
+		if (saf_cont_input(e->c, in->buf + in->off, take, &used, &err))
 			fail_msg("input: %s", err.msg);
-		memmove(e->in->buf, e->in->buf + used, e->in->len - used);
-		e->in->len -= used;
+		in->off += used;
 		app_read(e, peer_seed);
 		if (used == 0 || rnd(4) == 0)
 			break; /* the application is slow sometimes */
 	}
-	if (e->in->len == 0)
+	if (saf_cont_readable(e->c, &held) == 0 && in->off) {
+		memmove(in->buf, in->buf + in->off, in->len - in->off);
+		in->len -= in->off;
+		in->off = 0;
+	}
+	if (in->len == in->off)
 		saf_cont_input_idle(e->c); /* as SSL_read's WANT_READ */
 }
 
-static void run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
-		unsigned break_every)
+/* Returns the bytes sent again after breaks. */
+static uint64_t run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
+		    unsigned break_every)
 {
 	static pipe_t ab, ba;
 	end_t a = {.seed = 1, .to_write = a_bytes, .out = &ab, .in = &ba};
@@ -127,7 +138,7 @@ static void run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
 	saf_cont_stats sa, sb;
 	unsigned steps = 0, breaks = 0;
 
-	ab.len = ba.len = 0;
+	ab.len = ba.len = ab.off = ba.off = 0;
 	a.c = saf_cont_new(cap, NULL);
 	b.c = saf_cont_new(cap, NULL);
 	assert_non_null(a.c);
@@ -154,7 +165,7 @@ static void run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
 		if (break_every && rnd(break_every) == 0) {
 			/* The connection dies: what was in flight is lost,
 			 * half frames included; a new one carries on. */
-			ab.len = ba.len = 0;
+			ab.len = ba.len = ab.off = ba.off = 0;
 			saf_cont_attach(a.c, true);
 			saf_cont_attach(b.c, true);
 			breaks++;
@@ -188,39 +199,43 @@ static void run(size_t cap, uint64_t a_bytes, uint64_t b_bytes,
 	assert_true(sa.acked == a_bytes && sb.acked == b_bytes);
 	assert_true(sa.delivered == b_bytes && sb.delivered == a_bytes);
 	assert_int_equal(sa.resumes, breaks);
-	if (breaks && a_bytes > 100000)
-		assert_true(sa.retransmitted + sb.retransmitted > 0);
 	saf_cont_free(a.c);
 	saf_cont_free(b.c);
+	return sa.retransmitted + sb.retransmitted;
 }
 
 static void test_no_breaks(void **state)
 {
 	(void)state;
-	run(0, 1000000, 300000, 0);
-	run(SAF_CONT_SEND_MIN, 50000, 0, 0);
-	run(SAF_CONT_SEND_MIN, 0, 0, 0);
+	assert_true(run(0, 1000000, 300000, 0) == 0);
+	assert_true(run(SAF_CONT_SEND_MIN, 50000, 0, 0) == 0);
+	assert_true(run(SAF_CONT_SEND_MIN, 0, 0, 0) == 0);
 }
 
 static void test_random_breaks(void **state)
 {
+	uint64_t again = 0;
+
 	(void)state;
 	for (int i = 0; i < 200; i++)
-		run(SAF_CONT_SEND_MIN * (1u + (unsigned)rnd(64)),
-		    rnd(600000), rnd(600000), 50 + (unsigned)rnd(2000));
+		again += run(SAF_CONT_SEND_MIN * (1u + (unsigned)rnd(8)),
+			     rnd(600000), rnd(600000),
+			     50 + (unsigned)rnd(2000));
+	/* Breaks cut data in flight: some of it had to go again. */
+	assert_true(again > 0);
 }
 
 static void test_very_frequent_breaks(void **state)
 {
 	(void)state;
 	for (int i = 0; i < 10; i++)
-		run(SAF_CONT_SEND_MIN, rnd(100000), rnd(100000), 8);
+		(void)run(SAF_CONT_SEND_MIN, rnd(100000), rnd(100000), 8);
 }
 
 static void test_backpressure(void **state)
 {
 	saf_cont *c = saf_cont_new(SAF_CONT_SEND_MIN, NULL);
-	static uint8_t big[3 * SAF_CONT_SEND_MIN], out[2 * SAF_CONT_FRAME_MAX];
+	static uint8_t big[3 * SAF_CONT_SEND_MIN], out[2 * SAF_CONT_SEND_MIN];
 	uint8_t ack[11];
 	saf_cont_frame f = {.type = SAF_CONT_ACK, .value = 1000};
 	size_t used;
@@ -252,7 +267,7 @@ static void test_capacity_bounds(void **state)
 	assert_int_equal(err.code, SAF_E_RANGE);
 	assert_null(saf_cont_new(SAF_CONT_SEND_MAX + 1, &err));
 	assert_string_equal(err.msg, "continuity: send buffer of 67108865 "
-				     "bytes, must be 4096..67108864");
+				     "bytes, must be 65536..67108864");
 }
 
 /* Feeds one frame to a fresh endpoint after `setup` and expects a refusal
