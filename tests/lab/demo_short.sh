@@ -30,6 +30,10 @@ check "timeline written" grep -q '<svg' "$OUT/timeline.svg"
 if [[ -f $OUT/saf-tls.json ]]; then
   check "saf-tls: every stream survived" test "$(field saf-tls survived)" = "$(field saf-tls connections)"
   check "saf-tls: no byte differs" test "$(field saf-tls mismatches)" = 0
+  # saf tls connect runs continuity by default: the -v line is then
+  # "stream done at U", so each stream ended on a unicast address.
+  check "saf-tls: continuity streams ended on unicast addresses" \
+    grep -q '"ended":"10.30.[0-9.]*:7443 (stream)"' "$OUT/saf-tls.json"
 fi
 check "lab removed afterwards" bash -c "! ip netns list | grep -q saf-lt-"
 echo "$passes passed, $fails failed"
