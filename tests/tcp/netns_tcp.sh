@@ -227,5 +227,28 @@ node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
 "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --pin-dir "$PINS/node" --anycast 10.99.0.1 --unicast 10.30.2.2 2> "$WORK/e"; rc=$?
 check "attach twice: refused, says detach" bash -c "[[ $rc -eq 1 ]] && grep -q 'already attached' '$WORK/e'"
 
+# Faults: the bpffs pins removed under a running node. The link pin was the
+# only reference to the attachment, so the program goes with it: the node
+# stops advertising, status says so, and clients simply stay on S.
+restart_server
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "before the pins go: migrated" grep -q "migrated" "$WORK/err"
+find "$PINS/node" -mindepth 1 -maxdepth 2 ! -type d -delete
+"$SAF" tcp status --pin-dir "$PINS/node" > "$WORK/st" 2>&1; rc=$?
+check "pins removed: status says the node is not attached (exit $rc)" \
+  bash -c "[[ $rc -ne 0 ]] || grep -qi 'not attached' '$WORK/st'"
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "pins removed: no advert, the client stays on S" grep -q "no_advert: on 10.99.0.1:7000" "$WORK/err"
+check "pins removed: data still flows" cmp -s "$WORK/in" "$WORK/out"
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "attached again: migrated" grep -q "migrated" "$WORK/err"
+# The client's pins removed: its program and advert map are gone; connect
+# says why and still connects to S.
+find "$PINS/client" -mindepth 1 -maxdepth 2 ! -type d -delete
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000; rc=$?
+cp "$WORK/err" "$WORK/err-client-pins"
+check "client pins removed: data still flows to S (exit $rc)" cmp -s "$WORK/in" "$WORK/out"
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]
