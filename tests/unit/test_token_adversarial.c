@@ -12,7 +12,8 @@
  *     refused as wrong_target, since the sibling's address differs; only
  *     the target binding stops it (shown here, and with TLS in
  *     tests/tls/test_tls_adversarial.c);
- *   - expired by one second (injected clock): expired;
+ *   - expired by one second (injected clock): expired; the clock jumping
+ *     forward past a redeemed token's expiry and back: still replayed;
  *   - for another target (address, port, family) or another session:
  *     refused;
  *   - minted under a rotated-out node key: bad_signature;
@@ -300,6 +301,42 @@ static void test_expired_by_one_second(void **state)
 	node_free(&n);
 }
 
+/* The node's clock jumps forward past a redeemed token's expiry (the
+ * cache drops its nonce then) and back again: the token
+ * must not be redeemable a second time. */
+static void test_clock_jumps_forward_and_back(void **state)
+{
+	const char *t = "192.0.2.10:443";
+	uint8_t tok[SAF_TOKEN_MAX_LEN], other[SAF_TOKEN_MAX_LEN];
+	saf_replay_stats st;
+	size_t len, olen;
+	node n;
+
+	(void)state;
+	clock_now = NOW;
+	n = node_new(t, NK, PSK, 4);
+	len = mint(NK, PSK, t, EXPIRY, 0x5a, tok);
+	assert_int_equal(verify(&n, tok, len), SAF_TOKEN_VALID);
+	/* An hour ahead: one new token, then replays of it; every call
+	 * sweeps a few slots, so the first nonce, expired by then, is
+	 * dropped while the cache is far from full. */
+	clock_now = NOW + 3600;
+	assert_int_equal(verify(&n, tok, len), SAF_TOKEN_EXPIRED);
+	olen = mint(NK, PSK, t, NOW + 3660, 0x01, other);
+	assert_int_equal(verify(&n, other, olen), SAF_TOKEN_VALID);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(verify(&n, other, olen), SAF_TOKEN_REPLAYED);
+	/* Back to one second after the first redemption: the cache no
+	 * longer holds that nonce, and still refuses it. */
+	clock_now = NOW + 1;
+	assert_int_equal(verify(&n, tok, len), SAF_TOKEN_REPLAYED);
+	saf_replay_cache_stats(n.cache, &st);
+	assert_int_equal(st.clock_back, 1);
+	assert_int_equal(st.inserted, 2);
+	assert_int_equal(st.live, 1); /* the first nonce is not held */
+	node_free(&n);
+}
+
 static void test_other_target(void **state)
 {
 	static const char *const others[] = {
@@ -435,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_replayed_same_node),
 		cmocka_unit_test(test_replayed_sibling_node),
 		cmocka_unit_test(test_expired_by_one_second),
+		cmocka_unit_test(test_clock_jumps_forward_and_back),
 		cmocka_unit_test(test_other_target),
 		cmocka_unit_test(test_other_session),
 		cmocka_unit_test(test_rotated_out_node_key),
