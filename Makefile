@@ -18,7 +18,7 @@ CMAKE_FLAGS += -DSAF_WERROR=ON
 endif
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test demo bench fuzz fuzz-smoke format clean man install deb
+.PHONY: all deps build test test-valgrind demo bench fuzz fuzz-smoke format clean man install deb
 
 all: build
 
@@ -31,6 +31,10 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure
+
+# valgrind memcheck over the cmocka unit tests and the CLI test.
+test-valgrind: build
+	@scripts/test-valgrind $(BUILD)
 
 demo: build
 	@scripts/demo $(DEMO_ARGS)

@@ -44,7 +44,14 @@ size_t saf_replay_cache_bytes(size_t capacity);
 
 /* Checks and records a nonce that stays live until `expiry` (Unix s).
  * An already-expired expiry is recorded nowhere and reported FRESH (the
- * verifier refuses expired tokens before it gets here). */
+ * verifier refuses expired tokens before it gets here).
+ *
+ * A clock that jumps forward and then back must not reopen a window: an
+ * entry dropped as expired at the later time would be forgotten when the
+ * clock returns. So a nonce whose expiry is not after the latest time at
+ * which the cache reclaimed entries is reported SEEN (counted in replays
+ * and clock_back), whether or not it was recorded: failing closed until
+ * the clock passes that expiry again. */
 saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
 					      const uint8_t *nonce,
 					      size_t nonce_len,
@@ -57,6 +64,7 @@ typedef struct saf_replay_stats {
 	uint64_t inserted;
 	uint64_t replays;
 	uint64_t full;
+	uint64_t clock_back; /* SEEN because the clock went back (above) */
 } saf_replay_stats;
 void saf_replay_cache_stats(saf_replay_cache *c, saf_replay_stats *out);
 

@@ -54,10 +54,13 @@ struct saf_replay_cache {
 	 * the last full sweep (0 before the first), so a full sweep earlier
 	 * would reclaim nothing. */
 	uint64_t full_sweep_useful_at;
+	/* The latest clock reading at which entries were reclaimed: every
+	 * entry dropped so far expired at or before it. */
+	uint64_t reclaimed_upto;
 	uint64_t key[2];
 	saf_clock_fn clock;
 	void *clock_arg;
-	uint64_t inserted, replays, full;
+	uint64_t inserted, replays, full, clock_back;
 };
 
 uint64_t saf_clock_realtime(void *arg)
@@ -216,6 +219,17 @@ saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
 
 	if (expiry <= now)
 		return SAF_REPLAY_FRESH; /* nothing to remember */
+	/* The clock went back below a time at which this nonce, had it been
+	 * recorded, could already have been dropped as expired: the cache
+	 * cannot rule out a replay, so it fails closed until the clock has
+	 * passed the nonce's expiry again. */
+	if (expiry <= c->reclaimed_upto) {
+		c->clock_back++;
+		c->replays++;
+		return SAF_REPLAY_SEEN;
+	}
+	if (now > c->reclaimed_upto)
+		c->reclaimed_upto = now;
 	sweep_step(c, now);
 	if (probe(c, hash, now, &at)) {
 		c->replays++;
@@ -257,4 +271,5 @@ void saf_replay_cache_stats(saf_replay_cache *c, saf_replay_stats *out)
 	out->inserted = c->inserted;
 	out->replays = c->replays;
 	out->full = c->full;
+	out->clock_back = c->clock_back;
 }
