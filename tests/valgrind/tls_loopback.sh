@@ -33,12 +33,16 @@ for _ in $(seq 300); do grep -qs ready "$T/serve.err" && break; sleep 0.1; done
 grep -qs ready "$T/serve.err" || fail "serve did not start"
 for _ in $(seq 50); do grep -q listening "$T/echo.out" && break; sleep 0.1; done
 
-out=$(echo hello | timeout 60 $VG "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" -v 2>"$T/c1.err")
+out=$(echo hello | timeout 60 $VG "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" --no-continuity -v 2>"$T/c1.err")
 [ "$out" = hello ] || fail "migrating connection: '$out'"
 grep -q "on_target at $U:$P" "$T/c1.err" || fail "did not migrate"
+# Continuity: a stream that lives long enough to move underneath.
+out=$( (echo one; sleep 3; echo two) | timeout 60 $VG "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" -v 2>"$T/c3.err")
+[ "$(echo $out)" = "one two" ] || fail "continuity stream: '$out'"
+grep -q "stream moved at $U:$P" "$T/c3.err" || fail "continuity stream did not move: $(cat "$T/c3.err")"
 out=$(echo again | timeout 60 $VG "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" --no-migrate 2>"$T/c2.err")
 [ "$out" = again ] || fail "plain connection: '$out'"
 
 kill -TERM "$SERVE"
 wait "$SERVE" || fail "serve exited $? on SIGTERM"
-echo "ok: saf tls keygen, serve, connect (migrating and not) ran under valgrind"
+echo "ok: saf tls keygen, serve, connect (seed procedure, continuity, plain) ran under valgrind"
