@@ -42,7 +42,17 @@ typedef struct saf_tcp_node_config {
 	uint8_t kind;   /* 0: default */
 	uint16_t exid;  /* 0: default */
 	uint8_t test_bad_len; /* tests only: write a malformed advert */
+	/* Adverts per second per client address (SPEC 2, the seeds'
+	 * security note): 0 the default, SAF_TCP_RATE_OFF no limit; and how
+	 * many may come at once (0: the default). State: an LRU map of
+	 * 65536 client addresses, so bounded whatever the flood. */
+	uint32_t advert_rate;
+	uint32_t advert_burst;
 } saf_tcp_node_config;
+
+#define SAF_TCP_RATE_OFF UINT32_MAX
+#define SAF_TCP_ADVERT_RATE_DEFAULT 1000u
+#define SAF_TCP_ADVERT_BURST_DEFAULT 1000u
 
 typedef struct saf_tcp_client_config {
 	const char *cgroup;

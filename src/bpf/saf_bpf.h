@@ -47,7 +47,15 @@ struct saf_bpf_config {
 	__u8 test_bad_len;  /* node, tests only: write an advert of this
 			       bogus length (0 = off) */
 	__u16 pad;
+	/* node: adverts per second per client address (0 = no limit), and
+	 * how many may come at once */
+	__u32 advert_rate;
+	__u32 advert_burst;
 };
+
+/* Node: the per-client advert rate limit, a GCRA ("virtual scheduling")
+ * state per client address in an LRU map of this many entries. */
+#define SAF_RATE_ENTRIES 65536
 
 /* Client: what the SYN-ACK said, per socket (SK_STORAGE). */
 enum saf_sk_state {
@@ -78,6 +86,7 @@ enum saf_counter {
 	SAF_CTR_NODE_PORT_MISMATCH,    /* skipped: port needed, no room */
 	SAF_CTR_NODE_LISTENERS,        /* listeners prepared (TCP_SAVE_SYN) */
 	SAF_CTR_NODE_SAVE_SYN_FAILED,  /* TCP_SAVE_SYN refused */
+	SAF_CTR_NODE_RATE_LIMITED,     /* skipped: client over its rate */
 	SAF_CTR_CLIENT_SAF_SENT,       /* SYNs that carried SAF */
 	SAF_CTR_CLIENT_ADVERT,         /* valid adverts received */
 	SAF_CTR_CLIENT_NO_ADVERT,      /* SAF sent, no advert back */

@@ -45,10 +45,44 @@ struct {
 	__type(value, __u64);
 } saf_node_counters SEC(".maps");
 
+/* Per client address: the theoretical arrival time of its next advert
+ * (GCRA). LRU, so a flood of sources evicts the oldest, never grows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SAF_RATE_ENTRIES);
+	__type(key, struct saf_bpf_addr);
+	__type(value, __u64);
+} saf_rate SEC(".maps");
+
+/* The seeds' security note: anyone can send SAF to learn the unicast
+ * address, so adverts are rate-limited per client address. 1: allowed. */
+static __always_inline int rate_ok(const struct saf_bpf_config *cfg,
+				   const struct saf_bpf_addr *client)
+{
+	__u64 now = bpf_ktime_get_ns(), interval, tolerance, tat;
+	__u64 *v;
+
+	if (!cfg->advert_rate)
+		return 1;
+	interval = 1000000000ull / cfg->advert_rate;
+	tolerance = interval * (cfg->advert_burst ? cfg->advert_burst - 1 : 0);
+	v = bpf_map_lookup_elem(&saf_rate, client);
+	tat = v && *v > now ? *v : now;
+	if (tat - now > tolerance)
+		return 0;
+	tat += interval;
+	if (v)
+		*v = tat; /* a race between CPUs only loses one step */
+	else
+		bpf_map_update_elem(&saf_rate, client, &tat, BPF_ANY);
+	return 1;
+}
+
 /* The advert this segment should carry, decided from scratch. */
 struct decision {
 	struct saf_advert_val v;
 	__u16 conn_port;
+	struct saf_bpf_addr client;
 };
 
 static __always_inline struct saf_bpf_config *node_config(void)
@@ -104,6 +138,7 @@ static __always_inline int decide(struct bpf_sock_ops *skops,
 	}
 	d->v = *v;
 	d->conn_port = (__u16)skops->local_port;
+	d->client = client.addr;
 	return 1;
 }
 
@@ -130,6 +165,12 @@ static __always_inline void reserve_advert(struct bpf_sock_ops *skops,
 
 	if (!decide(skops, cfg, &d))
 		return;
+	/* Only here: without a reservation no advert is written, and this
+	 * runs once per SYN-ACK sent. */
+	if (!rate_ok(cfg, &d.client)) {
+		count(&saf_node_counters, SAF_CTR_NODE_RATE_LIMITED);
+		return;
+	}
 	if (cfg->test_bad_len) {
 		bpf_reserve_hdr_opt(skops, cfg->test_bad_len, 0);
 		return;

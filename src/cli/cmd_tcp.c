@@ -31,12 +31,16 @@ static const char node_help[] =
 	"usage: saf tcp node attach --cgroup PATH --anycast S[:PORT] --unicast U[:PORT]\n"
 	"                           [--anycast S6 --unicast U6 ...] [--allow PREFIX ...]\n"
 	"                           [--pin-dir DIR] [--kind N] [--exid N]\n"
+	"                           [--advert-rate N|off] [--advert-burst N]\n"
 	"\n"
 	"Attaches the node program to the cgroup: SYNs that carry SAF and are\n"
 	"addressed to an anycast address get the paired unicast address in the\n"
 	"SYN-ACK. Pairs are matched in order. Without a port the anycast entry\n"
 	"covers every port and the advertised port is the connection's own.\n"
 	"--allow limits adverts to client prefixes (default: every client).\n"
+	"--advert-rate limits adverts per client address and second (default\n"
+	"1000, 'off' for none), --advert-burst how many may come at once\n"
+	"(default 1000); skipped adverts are counted (node_skipped_rate_limited).\n"
 	"Attach before the server starts listening: listeners that already\n"
 	"exist are reported and will not advertise.\n"
 	"--force advertises even unspecified, multicast or broadcast\n"
@@ -54,6 +58,8 @@ static int node_attach(int argc, char **argv)
 		{ "kind", required_argument, 0, 'k' },
 		{ "exid", required_argument, 0, 'x' },
 		{ "test-bad-length", required_argument, 0, 'B' },
+		{ "advert-rate", required_argument, 0, 'R' },
+		{ "advert-burst", required_argument, 0, 'U' },
 		{ "force", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -115,6 +121,30 @@ static int node_attach(int argc, char **argv)
 				return saf_cli_usage_error(
 					"--test-bad-length: 4..22");
 			c.test_bad_len = (uint8_t)v;
+			break;
+		}
+		case 'R': {
+			unsigned long v;
+
+			if (strcmp(optarg, "off") == 0) {
+				c.advert_rate = SAF_TCP_RATE_OFF;
+				break;
+			}
+			v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || v == 0 || v > 1000000000ul)
+				return saf_cli_usage_error(
+					"--advert-rate: 1..1000000000 per "
+					"second, or off");
+			c.advert_rate = (uint32_t)v;
+			break;
+		}
+		case 'U': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v == 0 || v > 1000000ul)
+				return saf_cli_usage_error(
+					"--advert-burst: 1..1000000");
+			c.advert_burst = (uint32_t)v;
 			break;
 		}
 		case 'F':

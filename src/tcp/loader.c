@@ -219,6 +219,11 @@ int saf_tcp_node_attach(const saf_tcp_node_config *c, FILE *warn,
 	}
 	cfg.allow_all = c->n_allow == 0;
 	cfg.test_bad_len = c->test_bad_len;
+	cfg.advert_rate = c->advert_rate == SAF_TCP_RATE_OFF ? 0
+			  : c->advert_rate ? c->advert_rate
+					   : SAF_TCP_ADVERT_RATE_DEFAULT;
+	cfg.advert_burst = c->advert_burst ? c->advert_burst
+					   : SAF_TCP_ADVERT_BURST_DEFAULT;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_node_config), &zero,
 				&cfg, BPF_ANY)) {
 		saf_fail(err, SAF_E_SYS, "config map: %s", strerror(errno));
@@ -385,6 +390,7 @@ static const char *const counter_names[SAF_CTR_COUNT] = {
 	[SAF_CTR_NODE_PORT_MISMATCH] = "node_skipped_port_needs_room",
 	[SAF_CTR_NODE_LISTENERS] = "node_listeners_armed",
 	[SAF_CTR_NODE_SAVE_SYN_FAILED] = "node_save_syn_failed",
+	[SAF_CTR_NODE_RATE_LIMITED] = "node_skipped_rate_limited",
 	[SAF_CTR_CLIENT_SAF_SENT] = "client_saf_sent",
 	[SAF_CTR_CLIENT_ADVERT] = "client_adverts",
 	[SAF_CTR_CLIENT_NO_ADVERT] = "client_no_advert",
@@ -432,6 +438,7 @@ static const struct {
 	[SAF_CTR_NODE_PORT_MISMATCH] = { "saf_tcp_node_adverts_skipped_total", "reason=\"port_needs_room\"" },
 	[SAF_CTR_NODE_LISTENERS] = { "saf_tcp_node_listeners_armed_total", "" },
 	[SAF_CTR_NODE_SAVE_SYN_FAILED] = { "saf_tcp_node_save_syn_failures_total", "" },
+	[SAF_CTR_NODE_RATE_LIMITED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"rate_limited\"" },
 	[SAF_CTR_CLIENT_SAF_SENT] = { "saf_tcp_client_saf_syns_total", "" },
 	[SAF_CTR_CLIENT_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"valid\"" },
 	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"" },

@@ -227,6 +227,30 @@ node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
 "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --pin-dir "$PINS/node" --anycast 10.99.0.1 --unicast 10.30.2.2 2> "$WORK/e"; rc=$?
 check "attach twice: refused, says detach" bash -c "[[ $rc -eq 1 ]] && grep -q 'already attached' '$WORK/e'"
 
+# Adverts per client address are rate-limited (the seeds' security note:
+# anyone can send SAF to learn the unicast address), with bounded state.
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 2 --advert-burst 3 2>/dev/null
+restart_server
+w0=$(counter "$PINS/node" node_adverts_written)
+(run_in saf-tc-client saf-tc-c python3 -c "
+import socket
+for _ in range(12):
+    socket.create_connection(('10.99.0.1', 7000), timeout=5).close()")
+w1=$(counter "$PINS/node" node_adverts_written)
+rl=$(counter "$PINS/node" node_skipped_rate_limited)
+check "rate limit: at most burst+1 adverts for 12 quick SYNs ($((w1 - w0)))" test $((w1 - w0)) -le 4
+check "rate limit: the rest skipped and counted ($rl)" test "$rl" -ge 8
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "rate limit: a limited client stays on S with its data" cmp -s "$WORK/in" "$WORK/out"
+sleep 2
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "rate limit: after a pause, adverts again" grep -q "migrated" "$WORK/err"
+"$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
+check "rate limit in Prometheus" grep -Eq 'saf_tcp_node_adverts_skipped_total\{reason="rate_limited"[^}]*\} [1-9]' "$WORK/prom"
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 0 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "--advert-rate 0: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate' '$WORK/e'"
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
+
 # Faults: the bpffs pins removed under a running node. The link pin was the
 # only reference to the attachment, so the program goes with it: the node
 # stops advertising, status says so, and clients simply stay on S.
