@@ -145,6 +145,16 @@ static int read_advert(int fd, const saf_addr *service,
 		snprintf(reason, cap, "%s", err.msg);
 		return 1;
 	}
+	/* An advert for S itself would open a second connection to S and
+	 * call it a migration: refused, the first connection stays. */
+	if (saf_addr_equal_ip(target, service)) {
+		char b[SAF_ADDR_STR_LEN];
+
+		snprintf(reason, cap,
+			 "advert for %s rejected: the anycast address itself",
+			 saf_addr_format(target, b));
+		return 1;
+	}
 	return 0;
 }
 

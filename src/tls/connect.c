@@ -278,6 +278,15 @@ int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	int fd;
 
 	saf_addr_format(&offer->target, a);
+	/* A token for S itself would open a second connection to S and call
+	 * it a migration: refused, the client stays where it is. */
+	if (saf_addr_equal_ip(&offer->target, &conn->anycast) &&
+	    saf_addr_equal(&conn->peer, &conn->anycast)) {
+		conn->outcome = SAF_TLS_STAYED_REFUSED;
+		snprintf(conn->why, sizeof(conn->why),
+			 "token for %s refused: the anycast address itself", a);
+		return -1;
+	}
 	fd = tcp_connect(&offer->target, cto, &e);
 	if (fd < 0) {
 		conn->outcome = SAF_TLS_STAYED_UNREACHABLE;

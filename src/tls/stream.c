@@ -542,6 +542,17 @@ static void maybe_move(saf_tls_stream *s)
 		return;
 	o = s->conn.offer;
 	memset(&s->conn.offer, 0, sizeof(s->conn.offer));
+	/* A token for S itself would only open a second connection to S:
+	 * not a move (kept for coming back, where S is as good as any). */
+	if (saf_addr_equal_ip(&o.target, &s->conn.anycast) &&
+	    saf_addr_equal(&s->conn.peer, &s->conn.anycast)) {
+		memcpy(s->tried, o.token, o.token_len);
+		s->tried_len = o.token_len;
+		saf_tls_offer_clear(&s->spare);
+		s->spare = o;
+		s->st.move_failures++;
+		return;
+	}
 	if (pend_start(s, &o, true))
 		s->st.move_failures++;
 }

@@ -184,6 +184,10 @@ node_attach --anycast 10.99.0.1 --unicast 224.0.0.1 --force 2>/dev/null; restart
 client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "advert for a multicast address: refused" grep -q "advert for 224.0.0.1 rejected: multicast" "$WORK/err"
 check "advert for a multicast address: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+node_attach --anycast 10.99.0.1 --unicast 10.99.0.1 2>/dev/null; restart_server
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "advert for the anycast address itself: refused" grep -q "advert for 10.99.0.1:7000 rejected: the anycast address itself" "$WORK/err"
+check "advert for the anycast address itself: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
 
 # A unicast address whose packets vanish: the client falls back within its bound.
 ip netns exec saf-tc-r1 ip route add blackhole 10.30.9.9/32

@@ -121,7 +121,7 @@ FP=$((P + 2))
 "$SAF" tls forward --local "127.0.0.64:$FP" --remote "$S:$P" --ca "$C/ca.pem" -v 2>"$T/fwd.err" &
 PIDS+=($!)
 for _ in $(seq 50); do ss -Hltn "sport = :$FP" | grep -q . && break; sleep 0.1; done
-python3 - "$FP" "$n1_PID" <<'PY' || fail "forward: bytes differ or lost"
+python3 - "$FP" "$n1_PID" "$U:$P" <<'PY' || fail "forward: bytes differ or lost"
 import os, signal, socket, subprocess, sys, threading, time
 data = os.urandom(8_000_000)
 s = socket.create_connection(("127.0.0.64", int(sys.argv[1])), timeout=20)
@@ -138,7 +138,7 @@ for i in range(0, len(data), 1 << 20):
     if i == 2 << 20:
         os.kill(int(sys.argv[2]), signal.SIGUSR1)
     if i == 5 << 20:
-        subprocess.run(["ss", "-K", "dst", "127.0.0.63"], capture_output=True)
+        subprocess.run(["ss", "-K", "dst", sys.argv[3]], capture_output=True)
 s.shutdown(socket.SHUT_WR)
 t.join(30)
 sys.exit(0 if bytes(got) == data else 1)

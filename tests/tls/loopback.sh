@@ -144,6 +144,12 @@ grep -q "stayed_unreachable at 127.0.0.67:$P: target 127.0.0.69:$P unreachable" 
 	fail "unreachable target: $(cat "$T/n.err")"
 ok "notify to an unreachable target: stays on S, data intact, reason given"
 kill "$n4_PID"
+serve n6 "127.0.0.72:$P" "127.0.0.73:$P" --notify-target "127.0.0.72:$P"
+notify_run n6 "127.0.0.72:$P" "127.0.0.72:$P" 2>/dev/null
+grep -q "token for 127.0.0.72:$P refused: the anycast address itself" "$T/n.err" ||
+	fail "token for S itself: $(cat "$T/n.err")"
+ok "a token for the anycast address itself: refused, stays on S, data intact"
+kill "$n6_PID"
 serve n5 "127.0.0.70:$P" "127.0.0.71:$P" --notify-target "$U:$P" --keys "$T/keys3"
 r0=$(field "$(counters n1)" "['refused']['not_resumed']")
 notify_run n5 "127.0.0.70:$P" "127.0.0.70:$P"
