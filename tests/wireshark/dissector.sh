@@ -110,6 +110,9 @@ for _ in $(seq 50); do grep -q ready "$T/serve.err" && grep -q listening "$T/ech
 out=$(echo hello | timeout 10 "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" --no-continuity -v 2>"$T/c.err")
 [ "$out" = hello ] || fail "saf tls connect: '$out' $(cat "$T/c.err")"
 grep -q "on_target at $U:$P" "$T/c.err" || fail "client did not migrate: $(cat "$T/c.err")"
+# and one with continuity (the default), long enough to move
+out=$( (echo again; sleep 0.5) | timeout 10 "$SAF" tls connect "$S:$P" --ca "$T/certs/ca.pem" -v 2>"$T/c2.err")
+[ "$out" = again ] || fail "saf tls connect (continuity): '$out' $(cat "$T/c2.err")"
 sleep 0.5
 kill -INT $TCPDUMP; wait $TCPDUMP 2>/dev/null
 [ -s "$T/keys.log" ] || fail "no key log written"
@@ -137,6 +140,9 @@ ok "migration_token in the NewSessionTicket: $U:$P, session_id 32, nonce $nl, si
 grep -Eq "\|$U\|[^|]*migration_token[^|]*\|[^|]*ClientHello[^|]*\|0\|$U\|$P\|32\|$exp\|" "$T/tls.txt" ||
 	fail "the resumption ClientHello to $U does not carry the same token"
 ok "the resumption ClientHello to $U carries that token"
+grep -Eq "\|$S\|[^|]*continuity[^|]*\|[^|]*ClientHello" "$T/tls.txt" || fail "continuity not seen in a ClientHello to S"
+grep -Eq "\|continuity\|EncryptedExtensions\|" "$T/tls.txt" || fail "continuity not seen in the node's EncryptedExtensions"
+ok "continuity in the ClientHello and, decrypted, in the node's EncryptedExtensions"
 # The same server's counters in Prometheus' text format (textfile collector).
 sleep 1.2
 grep -qx 'saf_tls_server_migrations_accepted_total 1' "$T/tls.prom" ||

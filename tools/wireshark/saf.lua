@@ -5,7 +5,7 @@
 --     (kind 253, ExID 0x5346 "SF"): SAF flag (len 4) and the four advert
 --     forms (len 8, 10, 20, 22). Anything else with our ExID is flagged.
 --   * TLS 1.3: migration_support (0xFE4D), migration_token (0xFE50, decoded
---     field by field), migrate_notify (0xFE51) in ClientHello and
+--     field by field), continuity (0xFE52, docs/continuity.md), migrate_notify (0xFE51) in ClientHello and
 --     NewSessionTicket (the latter is encrypted: give tshark a key log with
 --     -o tls.keylog_file:FILE), and the migrate_notify alert (0xF0).
 --
@@ -176,6 +176,7 @@ local tf = {
 	ext = ProtoField.string("saf.tls.ext", "saf extension"),
 	support = ProtoField.bool("saf.tls.migration_support", "migration_support"),
 	notify = ProtoField.bool("saf.tls.migrate_notify", "migrate_notify"),
+	cont = ProtoField.uint8("saf.tls.continuity.version", "continuity version", base.DEC),
 	alert = ProtoField.bool("saf.tls.migrate_notify_alert", "migrate_notify (alert form)"),
 	where = ProtoField.string("saf.tls.message", "In handshake message"),
 	token = ProtoField.bytes("saf.tls.token", "MigrationToken"),
@@ -194,7 +195,7 @@ local tf = {
 	sig_len = ProtoField.uint8("saf.tls.token.signature_len", "signature length", base.DEC),
 	sig = ProtoField.bytes("saf.tls.token.signature", "signature"),
 }
-p_tls.fields = { tf.ext, tf.support, tf.notify, tf.alert, tf.where, tf.token, tf.atype,
+p_tls.fields = { tf.ext, tf.support, tf.notify, tf.cont, tf.alert, tf.where, tf.token, tf.atype,
 	tf.addr4, tf.addr6, tf.port, tf.sid_len, tf.sid, tf.expiry, tf.expiry_str,
 	tf.nonce_len, tf.nonce, tf.sig_len, tf.sig }
 
@@ -207,12 +208,16 @@ local te = {
 		expert.group.PROTOCOL, expert.severity.WARN),
 	notify = ProtoExpert.new("saf.tls.notify", "migrate now",
 		expert.group.SEQUENCE, expert.severity.NOTE),
+	bad_cont = ProtoExpert.new("saf.tls.continuity.malformed",
+		"continuity extension must be one byte (the version)",
+		expert.group.MALFORMED, expert.severity.ERROR),
 }
-p_tls.experts = { te.bad_token, te.bad_body, te.misplaced, te.notify }
+p_tls.experts = { te.bad_token, te.bad_body, te.misplaced, te.notify, te.bad_cont }
 
 p_tls.prefs.ext_support = Pref.uint("migration_support extension", 0xFE4D, "TLS extension type")
 p_tls.prefs.ext_token = Pref.uint("migration_token extension", 0xFE50, "TLS extension type")
 p_tls.prefs.ext_notify = Pref.uint("migrate_notify extension", 0xFE51, "TLS extension type")
+p_tls.prefs.ext_cont = Pref.uint("continuity extension", 0xFE52, "TLS extension type")
 p_tls.prefs.alert = Pref.uint("migrate_notify alert", 0xF0, "TLS alert description")
 
 local hs_type_f = Field.new("tls.handshake.type")
@@ -296,7 +301,7 @@ function p_tls.dissector(tvb, pinfo, tree)
 	end
 	for _, ty in ipairs(types) do
 		local v = ty.value
-		if v == P.ext_support or v == P.ext_token or v == P.ext_notify then
+		if v == P.ext_support or v == P.ext_token or v == P.ext_notify or v == P.ext_cont then
 			local msg, best
 			for _, h in ipairs(hss) do
 				if same_src(h, ty) and h.offset < ty.offset and (not best or h.offset > best) then
@@ -312,7 +317,8 @@ function p_tls.dissector(tvb, pinfo, tree)
 				if same_src(d, ty) and d.offset == ty.offset + 4 then data = d end
 			end
 			local name = (v == P.ext_support and "migration_support") or
-				(v == P.ext_token and "migration_token") or "migrate_notify"
+				(v == P.ext_token and "migration_token") or
+				(v == P.ext_cont and "continuity") or "migrate_notify"
 			local t = tree:add(p_tls, ty.range)
 			t:append_text(": " .. name)
 			t:add(tf.ext, ty.range, name)
@@ -322,6 +328,15 @@ function p_tls.dissector(tvb, pinfo, tree)
 				t:add(tf.support, ty.range, true)
 				if msg ~= 1 then t:add_proto_expert_info(te.misplaced) end
 				if elen and elen ~= 0 then t:add_proto_expert_info(te.bad_body) end
+			elseif v == P.ext_cont then
+				-- docs/continuity.md: one byte, the version; in the
+				-- ClientHello and the node's EncryptedExtensions
+				if msg ~= 1 and msg ~= 8 then t:add_proto_expert_info(te.misplaced) end
+				if data and elen == 1 then
+					t:add(tf.cont, data.range(0, 1))
+				else
+					t:add_proto_expert_info(te.bad_cont)
+				end
 			elseif v == P.ext_notify then
 				t:add(tf.notify, ty.range, true)
 				t:add_proto_expert_info(te.notify, "migrate_notify: migrate now")
