@@ -145,10 +145,12 @@ grep -Eq "\|continuity\|EncryptedExtensions\|" "$T/tls.txt" || fail "continuity 
 ok "continuity in the ClientHello and, decrypted, in the node's EncryptedExtensions"
 # The same server's counters in Prometheus' text format (textfile collector).
 sleep 1.2
-grep -qx 'saf_tls_server_migrations_accepted_total 1' "$T/tls.prom" ||
+grep -qx 'saf_tls_server_migrations_accepted_total 2' "$T/tls.prom" ||
 	fail "tls serve --metrics-file: $(cat "$T/tls.prom" 2>&1 | head -5)"
 grep -q '^saf_tls_server_migrations_refused_total{reason="replayed"} 0' "$T/tls.prom" ||
 	fail "tls serve --metrics-file: no refusal counters by reason"
+grep -q '^saf_tls_server_stream_events_total{event="resumed"} 1' "$T/tls.prom" ||
+	fail "tls serve --metrics-file: no continuity stream counters"
 ok "saf tls serve --metrics-file: counters in Prometheus format"
 # Without the key log the ticket stays encrypted: the token is not visible.
 ts -r "$T/tls.pcap" -T fields -e saf.tls.message >"$T/nokey.txt"
