@@ -55,8 +55,9 @@ static void write_file(const uint8_t *data, size_t size)
 		abort();
 }
 
-/* Whether `hex` (lower case) follows `word` and spaces somewhere in the
- * input, ignoring case. */
+/* Whether `hex` (lower case) follows `word` and separators somewhere in
+ * the input, ignoring case. The loader splits on space, tab and CR (so a
+ * CRLF file loads), anywhere in the line. */
 static int names(const uint8_t *data, size_t size, const char *word,
 		 const char *hex)
 {
@@ -68,7 +69,8 @@ static int names(const uint8_t *data, size_t size, const char *word,
 		if (strncasecmp((const char *)data + i, word, wl) != 0)
 			continue;
 		j = i + wl;
-		while (j < size && (data[j] == ' ' || data[j] == '\t'))
+		while (j < size &&
+		       (data[j] == ' ' || data[j] == '\t' || data[j] == '\r'))
 			j++;
 		if (j + hl <= size &&
 		    strncasecmp((const char *)data + j, hex, hl) == 0)
