@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,11 +20,14 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* The machine's hard limit may be below the 19k connections (plus, on a
+ * saf node, the 19k first connections the clients reset, whose accepted
+ * fds the server keeps): as root, raise it; otherwise use what there is. */
 static void raise_nofile(void)
 {
-	struct rlimit r;
+	struct rlimit r = { 262144, 262144 };
 
-	if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
+	if (setrlimit(RLIMIT_NOFILE, &r) && getrlimit(RLIMIT_NOFILE, &r) == 0) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
@@ -46,8 +50,33 @@ int main(int argc, char **argv)
 			perror("hold serve");
 			return 1;
 		}
-		for (;;)
-			(void)accept(fd, NULL, NULL); /* kept open on purpose */
+		/* Keep every live connection open on purpose, but close the
+		 * ones the peer ended: a saf client resets its first
+		 * connection to S, and keeping those would spend the fd
+		 * limit (often 20k, not raisable in a container) on nothing. */
+		int ep = epoll_create1(0);
+
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		for (;;) {
+			struct epoll_event evs[256];
+			int n = epoll_wait(ep, evs, 256, -1);
+
+			for (int i = 0; i < n; i++) {
+				int c = evs[i].data.fd;
+				char b[512];
+
+				if (c == fd) {
+					c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+					if (c < 0)
+						continue;
+					ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP, .data.fd = c };
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+				} else if (recv(c, b, sizeof(b), 0) <= 0) {
+					close(c);
+				}
+			}
+		}
 	}
 	if (argc != 6) {
 		fprintf(stderr, "usage: hold serve PORT | hold connect S:PORT N plain|saf|mptcp SECONDS\n");
