@@ -5,6 +5,7 @@
  *   hold serve PORT                       accept and keep every connection
  *   hold connect S:PORT N plain|saf|mptcp SECONDS
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
 	saf_addr s;
 	saf_error err;
 	long n = atol(argv[3]), ok = 0;
+	int first_errno = 0;
 	saf_tcp_connect_opts o = { .timeout_ms = 3000 };
 
 	if (saf_addr_parse(argv[2], true, &s, &err)) {
@@ -109,9 +111,13 @@ int main(int argc, char **argv)
 				fd = -1;
 			}
 		}
-		ok += fd >= 0;
+		if (fd >= 0)
+			ok++;
+		else if (!first_errno)
+			first_errno = errno ? errno : EIO;
 	}
-	printf("%ld\n", ok);
+	/* connections held, failed, and why the first failure happened */
+	printf("%ld %ld %s\n", ok, n - ok, first_errno ? strerror(first_errno) : "-");
 	fflush(stdout);
 	sleep((unsigned)atoi(argv[5]));
 	return 0;

@@ -16,8 +16,8 @@ check "harness exits 0" test $rc -eq 0
 md=$OUT/compare.md
 check "report written" test -s "$md"
 check "plots written" test -s "$OUT/compare-survival.svg"
-check "saf-tcp: no per-flow state on R1" grep -Eq '^\| saf-tcp \| 200 \| 0 \| 0 \|' "$md"
-check "conntrack: one entry per connection" grep -Eq '^\| conntrack \| 200 \| 2[0-9][0-9] \|' "$md"
+check "saf-tcp: every connection held, no per-flow state on R1" grep -Eq '^\| saf-tcp \| 200 \| 200 \| 0 \| 0 \|' "$md"
+check "conntrack: one entry per connection" grep -Eq '^\| conntrack \| 200 \| 200 \| 2[0-9][0-9] \|' "$md"
 check "saf-tcp: all streams survive" grep -Eq '^\| saf-tcp \| 2 \| [1-9][0-9]* \| 4 \| 4 \| 100% \|' "$md"
 check "plain anycast: streams break" grep -Eq '^\| plain \| 2 \| [1-9][0-9]* \| 4 \| 0 \| 0% \|' "$md"
 check "lab removed" bash -c "! ip netns list | grep -q saf-bc-"
