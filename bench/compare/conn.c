@@ -287,5 +287,10 @@ int main(int argc, char **argv)
 	       "\"failed\":%zu,\"moved\":%zu}\n",
 	       mode, n, (double)n / total, n ? lat[n / 2] : 0,
 	       n ? lat[n / 10] : 0, n ? lat[n * 9 / 10] : 0, failed, moved);
+	saf_affinity_cache_free(o.cache);
+#ifdef HAVE_SAF_TLS
+	saf_tls_client_free(cli);
+	SSL_CTX_free(ctx);
+#endif
 	return 0;
 }
