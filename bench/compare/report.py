@@ -100,6 +100,14 @@ def main():
         md.append(f"| {s_} | {ps:.0f} | {statistics.median(ratios) if ratios else 0:.2f} | {ttfb:.0f} us | "
                   f"{ncpu:.0f} us | {ccpu:.0f} us | {failed} |")
         series.append((s_, round(ps)))
+    tl = {x: statistics.median([r["result"]["per_second"] for r in rate if r["system"] == x])
+          for x in ("tls", "saf-tls") if any(r["system"] == x for r in rate)}
+    if len(tl) == 2 and tl["tls"]:
+        md += ["", f"saf-tls against plain TLS 1.3 through the same `saf tls serve`: "
+               f"{tl['saf-tls'] / tl['tls']:.2f} of its rate. Both sit near 22/s: about 40 ms "
+               "per connection on a lab with no delay, the signature of a delayed ACK waiting "
+               "behind a small write (neither `saf tls serve` nor `saf_tls_connect` sets "
+               "TCP_NODELAY; setting it on the client's socket alone did not help).", ""]
     bars("Connections per second to the first echoed byte (one client thread)", "/s", series,
          os.path.join(out, "compare-rate.svg"))
     md += ["", "![rate](compare-rate.svg)", "",
