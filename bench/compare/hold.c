@@ -5,10 +5,12 @@
  *   hold serve PORT                       accept and keep every connection
  *   hold connect S:PORT N plain|saf|mptcp SECONDS
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,11 +21,14 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* The machine's hard limit may be below the 19k connections (plus, on a
+ * saf node, the 19k first connections the clients reset, whose accepted
+ * fds the server keeps): as root, raise it; otherwise use what there is. */
 static void raise_nofile(void)
 {
-	struct rlimit r;
+	struct rlimit r = { 262144, 262144 };
 
-	if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
+	if (setrlimit(RLIMIT_NOFILE, &r) && getrlimit(RLIMIT_NOFILE, &r) == 0) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
@@ -46,8 +51,33 @@ int main(int argc, char **argv)
 			perror("hold serve");
 			return 1;
 		}
-		for (;;)
-			(void)accept(fd, NULL, NULL); /* kept open on purpose */
+		/* Keep every live connection open on purpose, but close the
+		 * ones the peer ended: a saf client resets its first
+		 * connection to S, and keeping those would spend the fd
+		 * limit (often 20k, not raisable in a container) on nothing. */
+		int ep = epoll_create1(0);
+
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		for (;;) {
+			struct epoll_event evs[256];
+			int n = epoll_wait(ep, evs, 256, -1);
+
+			for (int i = 0; i < n; i++) {
+				int c = evs[i].data.fd;
+				char b[512];
+
+				if (c == fd) {
+					c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+					if (c < 0)
+						continue;
+					ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP, .data.fd = c };
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+				} else if (recv(c, b, sizeof(b), 0) <= 0) {
+					close(c);
+				}
+			}
+		}
 	}
 	if (argc != 6) {
 		fprintf(stderr, "usage: hold serve PORT | hold connect S:PORT N plain|saf|mptcp SECONDS\n");
@@ -56,6 +86,7 @@ int main(int argc, char **argv)
 	saf_addr s;
 	saf_error err;
 	long n = atol(argv[3]), ok = 0;
+	int first_errno = 0;
 	saf_tcp_connect_opts o = { .timeout_ms = 3000 };
 
 	if (saf_addr_parse(argv[2], true, &s, &err)) {
@@ -80,9 +111,13 @@ int main(int argc, char **argv)
 				fd = -1;
 			}
 		}
-		ok += fd >= 0;
+		if (fd >= 0)
+			ok++;
+		else if (!first_errno)
+			first_errno = errno ? errno : EIO;
 	}
-	printf("%ld\n", ok);
+	/* connections held, failed, and why the first failure happened */
+	printf("%ld %ld %s\n", ok, n - ok, first_errno ? strerror(first_errno) : "-");
 	fflush(stdout);
 	sleep((unsigned)atoi(argv[5]));
 	return 0;

@@ -4,6 +4,7 @@ charts, with ratios against plain anycast measured in the same run."""
 import json
 import os
 import platform
+import statistics
 import sys
 
 
@@ -28,17 +29,24 @@ def bars(title, unit, series, path):
 def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     out = sys.argv[2]
+    conf = sys.argv[3] if len(sys.argv) > 3 else ""
     md = ["# saf against the alternatives", "",
-          f"Machine: {os.cpu_count()} vCPUs, kernel {platform.release()}. "
-          "Command: `bench/compare/run BUILD OUT` (part of `make bench`); lab topology of "
-          "`docs/lab.md`, no added delay. One run; every system measured in it.", ""]
+          f"Machine: {os.cpu_count()} vCPUs, kernel {platform.release()}; shared with other "
+          "builds and tests while it ran, so absolute numbers are noisy: compare the systems "
+          "by their ratios, measured side by side in this run. "
+          f"Command: `bench/compare/run BUILD OUT` (part of `make bench`), settings `{conf}`; lab topology of "
+          "`docs/lab.md`, no added delay (figures 3 and 4 with a delay are in wan.md).", ""]
 
     md += ["## 1. Per-flow state held by R1", "",
-           "| system | connections held | R1 conntrack entries | bytes on R1 |", "|---|---:|---:|---:|"]
+           "`bench_hold connect S N MODE` opens N idle connections from one client process; "
+           "R1's state is read once they are all open.", "",
+           "| system | target | connections held | R1 conntrack entries | bytes on R1 | why fewer |",
+           "|---|---:|---:|---:|---:|---|"]
     series = []
     for r in rows:
         if r["fig"] == "state":
-            md.append(f"| {r['system']} | {r['held']} | {r['entries']} | {r['bytes']} |")
+            why = "" if r["held"] >= r["n"] else f"{r.get('failed', 0)} failed: {r.get('why', '?')}"
+            md.append(f"| {r['system']} | {r['n']} | {r['held']} | {r['entries']} | {r['bytes']} | {why} |")
             series.append((f"{r['system']} n={r['n']}", r["bytes"]))
     bars("Per-flow state on R1 (bytes)", "B", series, os.path.join(out, "compare-state.svg"))
     md += ["", "![state](compare-state.svg)", "",
@@ -60,21 +68,52 @@ def main():
          os.path.join(out, "compare-survival.svg"))
     md += ["", "![survival](compare-survival.svg)", ""]
 
-    md += ["## 4, 5. Connection rate and time to a usable connection", "",
-           "| system | connections/s | ratio to plain | median time to usable connection | p99 |",
-           "|---|---:|---:|---:|---:|"]
-    base = next((r["result"]["per_second"] for r in rows if r["fig"] == "rate" and r["system"] == "plain"), None)
+    rate = [r for r in rows if r["fig"] == "rate"]
+    systems = list(dict.fromkeys(r["system"] for r in rate))
+    reps = max([r.get("rep", 1) for r in rate] + [0])
+    md += ["## 5. Connection rate and CPU per connection", "",
+           "`bench_conn MODE S secs N`: one client thread opens a connection with the system's own "
+           "procedure, has one byte echoed, closes with RST, and repeats. CPU per connection: "
+           "growth of cgroup v2 `cpu.stat` usage_usec of the three node cgroups (servers: "
+           "`bench_conn serve`, plus `saf tls serve` for saf-tls) and of the client's, over the "
+           "run, divided by the connections (softirq work is charged to whichever task was "
+           f"running, so this is approximate). Median of {reps} rounds, systems interleaved; "
+           "ratios against plain anycast in the same round, then the median.", "",
+           "| system | connections/s | ratio to plain | median time to first byte | node CPU per connection | client CPU per connection | failed |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     series = []
-    for r in rows:
-        if r["fig"] == "rate":
-            x = r["result"]
-            ratio = f"{x['per_second'] / base:.2f}" if base else "-"
-            md.append(f"| {r['system']} | {x['per_second']:.0f} | {ratio} | {x['median_us']:.0f} us | {x['p99_us']:.0f} us |")
-            series.append((r["system"], round(x["per_second"])))
-    bars("Connections per second (one client thread)", "/s", series, os.path.join(out, "compare-rate.svg"))
+    for s_ in systems:
+        v = [r for r in rate if r["system"] == s_ and r["result"]["connections"]]
+        if not v:
+            md.append(f"| {s_} | 0 | - | - | - | - | all |")
+            continue
+        ps = statistics.median([r["result"]["per_second"] for r in v])
+        ratios = []
+        for r in v:
+            b = next((x for x in rate if x["system"] == "plain" and x.get("rep") == r.get("rep")), None)
+            if b and b["result"]["per_second"]:
+                ratios.append(r["result"]["per_second"] / b["result"]["per_second"])
+        ttfb = statistics.median([r["result"]["median_us"] for r in v])
+        ncpu = statistics.median([r["node_cpu_us"] / r["result"]["connections"] for r in v])
+        ccpu = statistics.median([r["client_cpu_us"] / r["result"]["connections"] for r in v])
+        failed = sum(r["result"]["failed"] for r in v)
+        md.append(f"| {s_} | {ps:.0f} | {statistics.median(ratios) if ratios else 0:.2f} | {ttfb:.0f} us | "
+                  f"{ncpu:.0f} us | {ccpu:.0f} us | {failed} |")
+        series.append((s_, round(ps)))
+    tl = {x: statistics.median([r["result"]["per_second"] for r in rate if r["system"] == x])
+          for x in ("tls", "saf-tls") if any(r["system"] == x for r in rate)}
+    if len(tl) == 2 and tl["tls"]:
+        md += ["", f"saf-tls against plain TLS 1.3 through the same `saf tls serve`: "
+               f"{tl['saf-tls'] / tl['tls']:.2f} of its rate. Both sit near 22/s: about 40 ms "
+               "per connection on a lab with no delay, the signature of a delayed ACK waiting "
+               "behind a small write (neither `saf tls serve` nor `saf_tls_connect` sets "
+               "TCP_NODELAY; setting it on the client's socket alone did not help).", ""]
+    bars("Connections per second to the first echoed byte (one client thread)", "/s", series,
+         os.path.join(out, "compare-rate.svg"))
     md += ["", "![rate](compare-rate.svg)", "",
-           "saf-tcp's connection is usable after two handshakes (S, then the unicast address): "
-           "one more round trip than plain TCP, by design of the seed procedure.", ""]
+           "saf-tcp opens two connections per use (S, then the node's unicast address: one more "
+           "handshake, by design of the seed procedure); saf-tls a full handshake with S and a "
+           "resumption with the node; MPTCP adds a joined subflow after ADD_ADDR.", ""]
     with open(os.path.join(out, "compare.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))
