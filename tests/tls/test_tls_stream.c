@@ -8,8 +8,10 @@
  * client tries a bounded number of times, then says the node could not be
  * reached), or a new node with the same keys answers there (it verifies
  * the token, has no such stream and sends RESET unknown_session: the
- * client stops at once and says so). Either way every byte the
- * application read is a correct prefix of what the node sent.
+ * client stops at once and says so), or one with other keys (it refuses
+ * the token), or one that drops every connection (each counts as a
+ * try). Every byte the application read is a correct prefix of what the
+ * node sent.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -79,6 +81,7 @@ typedef enum after_kill {
 	NODE_RESTARTED, /* a new process with the same keys listens at U */
 	NODE_DROPS,	/* a new process takes the token, then resets every
 			   connection without a word */
+	NODE_OTHER_KEYS, /* a new process with other keys listens at U */
 } after_kill;
 
 typedef struct node_job {
@@ -96,16 +99,17 @@ typedef struct node {
 	saf_tls_server *srv;
 } node;
 
-/* A node process: the keys are fixed, so a new one resumes the tickets
- * and verifies the tokens of the one before (like `serve --keys F`). */
-static int node_start(node *n)
+/* A node process. Its keys are fixed (key_byte), so a new one with the
+ * same resumes the tickets and verifies the tokens of the one before
+ * (like `serve --keys F`). */
+static int node_start(node *n, uint8_t key_byte)
 {
 	saf_tls_server_config cfg;
 	saf_error e;
 
 	saf_tls_server_config_init(&cfg);
-	memset(cfg.node_key, 7, sizeof(cfg.node_key));
-	memset(cfg.ticket_keys, 9, sizeof(cfg.ticket_keys));
+	memset(cfg.node_key, key_byte, sizeof(cfg.node_key));
+	memset(cfg.ticket_keys, key_byte + 2u, sizeof(cfg.ticket_keys));
 	cfg.has_ticket_keys = true;
 	cfg.continuity = true;
 	n->ctx = harness_server_ctx(&H);
@@ -250,7 +254,7 @@ static void restarted(node_job *j)
 {
 	node n;
 
-	if (node_start(&n)) {
+	if (node_start(&n, j->after == NODE_OTHER_KEYS ? 8 : 7)) {
 		node_fail(j, "restarted node did not start");
 		return;
 	}
@@ -264,6 +268,12 @@ static void restarted(node_job *j)
 		int fd;
 		SSL *ssl = node_accept(j, &n, j->u_lfd, NULL, wait_ms, &fd);
 
+		if (j->after == NODE_OTHER_KEYS && j->fail[0]) {
+			/* Refused in the handshake, as it should be. */
+			j->fail[0] = '\0';
+			j->restarted_conns++;
+			continue;
+		}
 		if (!ssl && !j->restarted_conns && !j->fail[0])
 			node_fail(j, "the client did not come back");
 		if (!ssl)
@@ -292,7 +302,7 @@ static int node_run(node_job *j)
 	int s_fd = -1, u_fd = -1, rc = -1;
 	saf_tls_conn_info info;
 
-	if (node_start(&n))
+	if (node_start(&n, 7))
 		return node_fail(j, "node did not start");
 	s_ssl = node_accept(j, &n, j->s_lfd, &j->u, 5000, &s_fd);
 	c = saf_cont_new(0, NULL);
@@ -514,6 +524,25 @@ static void test_node_drops_every_comeback(void **state)
 	assert_true(o.lost_us - j.killed_us < pauses_us + 3000000u);
 }
 
+/* A new process with other keys (or none: `serve` without --keys draws
+ * them) cannot resume the ticket: the token is refused with an alert.
+ * The client tries its spare token, then says so. */
+static void test_node_restarted_with_other_keys(void **state)
+{
+	static node_job j;
+	static outcome o;
+
+	(void)state;
+	run(NODE_OTHER_KEYS, &j, &o);
+	assert_int_equal(o.lost, SAF_TLS_STREAM_REFUSED);
+	assert_int_equal(o.err.code, SAF_E_REFUSED);
+	assert_true(j.restarted_conns >= 1 && j.restarted_conns <= 2);
+	assert_non_null(strstr(o.err.msg, "refused the token (alert "));
+	assert_non_null(strstr(o.err.msg, "no token left (node restarted "
+					  "with other keys?)"));
+	assert_true(o.lost_us - j.killed_us < 1000000u);
+}
+
 static void test_loss_names(void **state)
 {
 	(void)state;
@@ -549,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_node_killed_not_restarted),
 		cmocka_unit_test(test_node_killed_and_restarted),
 		cmocka_unit_test(test_node_drops_every_comeback),
+		cmocka_unit_test(test_node_restarted_with_other_keys),
 		cmocka_unit_test(test_loss_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
