@@ -57,9 +57,17 @@ SAF_MUST_CHECK int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err);
  *   node_key <64 hex digits>
  *   ticket_keys <160 hex digits>
  *
+ * Lines end with LF (CRLF too: a CR only right before the LF; the last
+ * line may lack its line end), at most SAF_TLS_KEYS_LINE_MAX bytes each,
+ * no NUL byte. A line is blank, a comment (its first non-blank character
+ * '#'), or a name and its value in hex (either case, exactly that many
+ * digits), with spaces or tabs around and between them. Each name once.
+ *
  * Loading refuses a file that is not a regular file, that group or others
  * may read or write (mode must be 0600 or stricter), or with a missing,
- * repeated or malformed line. Key bytes never appear in error messages. */
+ * repeated or malformed line; the message names the line and what is
+ * wrong. Key bytes never appear in error messages. */
+#define SAF_TLS_KEYS_LINE_MAX 1024u
 SAF_MUST_CHECK int saf_tls_keys_load(const char *path, saf_tls_keys *out,
 				     saf_error *err);
 /* Writes a new file with mode 0600 (O_EXCL: never overwrites). */
