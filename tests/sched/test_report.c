@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "saf/sched.h"
+#include "lib/key_messages.h"
 
 static const uint8_t key[SAF_SCHED_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
@@ -132,17 +133,6 @@ static int load_bytes(const char *bytes, size_t n, uint8_t k[SAF_SCHED_KEY_LEN],
 	rc = saf_sched_key_load(path, k, err);
 	unlink(path);
 	return rc;
-}
-
-/* No run of 8 or more hex digits: no piece of a key in a message. */
-static void assert_no_key_material(const char *msg)
-{
-	size_t run = 0;
-
-	for (const char *p = msg; *p; p++) {
-		run = strchr("0123456789abcdefABCDEF", *p) ? run + 1 : 0;
-		assert_true(run < 8);
-	}
 }
 
 #define KH "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "saf/tls.h"
+#include "lib/key_messages.h"
 #include "tls/tls_harness.h"
 
 static harness H;
@@ -563,17 +564,6 @@ static int load_keys(const char *dir, const char *bytes, size_t n,
 	rc = saf_tls_keys_load(path, k, e);
 	unlink(path);
 	return rc;
-}
-
-/* No run of 8 or more hex digits: no piece of a key in a message. */
-static void assert_no_key_material(const char *msg)
-{
-	size_t run = 0;
-
-	for (const char *p = msg; *p; p++) {
-		run = strchr("0123456789abcdefABCDEF", *p) ? run + 1 : 0;
-		assert_true(run < 8);
-	}
 }
 
 #define NK "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
