@@ -135,8 +135,8 @@ static int oracle_tls(const uint8_t *d, size_t size, saf_tls_keys *out)
 				   sizeof(out->node_key)))
 				return 0;
 			have_nk = 1;
-		} else if (flen[0] == 11 && memcmp(f[0], "ticket_keys", 11) == 0 &&
-			   !have_tk) {
+		} else if (flen[0] == 11 &&
+			   memcmp(f[0], "ticket_keys", 11) == 0 && !have_tk) {
 			if (!unhex(f[1], flen[1], out->ticket_keys,
 				   sizeof(out->ticket_keys)))
 				return 0;

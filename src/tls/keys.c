@@ -52,7 +52,8 @@ static int parse_hex(const char *path, unsigned line, const char *name,
 				return saf_fail(err, SAF_E_FORMAT,
 						"%s:%u: %s: character %zu of "
 						"the value is not a hex digit",
-						path, line, name, 2 * i + j + 1);
+						path, line, name,
+						2 * i + j + 1);
 			v = v * 16 + d;
 		}
 		out[i] = (uint8_t)v;
@@ -95,10 +96,11 @@ static int read_line(FILE *f, const char *path, unsigned line,
 	if (ferror(f))
 		return saf_fail(err, SAF_E_SYS, "%s: read failed", path);
 	if (cr && c != '\n')
-		return saf_fail(err, SAF_E_FORMAT,
-				"%s:%u: column %zu: CR not followed by LF (a CR "
-				"may only end a CRLF line)",
-				path, line, n + 1);
+		return saf_fail(
+			err, SAF_E_FORMAT,
+			"%s:%u: column %zu: CR not followed by LF (a CR "
+			"may only end a CRLF line)",
+			path, line, n + 1);
 	buf[n] = '\0';
 	return 1;
 }

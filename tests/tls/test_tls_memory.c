@@ -585,8 +585,9 @@ static void test_key_file_strict(void **state)
 		const char *why;
 	} bad[] = {
 		/* the finding: one line of more than 512 bytes was two */
-		{overlong, 0, ":1: expected 'name hexvalue', found more after "
-			      "the value"},
+		{overlong, 0,
+		 ":1: expected 'name hexvalue', found more after "
+		 "the value"},
 		{too_long, 0, ":1: line longer than 1024 bytes"},
 		/* the finding: CR was a separator anywhere */
 		{"node_key\r" NK "\nticket_keys " TK "\n", 0,
@@ -619,7 +620,8 @@ static void test_key_file_strict(void **state)
 		 ":1: node_key: expected 64 hex digits, found 70"},
 		{"node_key 0011g233445566778899aabbccddeeff00112233445566778899"
 		 "aabbccddeeff\n",
-		 0, ":1: node_key: character 5 of the value is not a hex digit"},
+		 0,
+		 ":1: node_key: character 5 of the value is not a hex digit"},
 		{"node_key " NK "\n", 0, ": missing ticket_keys"},
 		{"", 0, ": missing node_key"},
 	};
@@ -640,8 +642,8 @@ static void test_key_file_strict(void **state)
 		 NK, spaces, TK);
 	memset(long_comment, 'x', sizeof(long_comment) - 1);
 	long_comment[0] = '#';
-	snprintf(too_long, sizeof(too_long), "%s\nnode_key %s\nticket_keys %s\n",
-		 long_comment, NK, TK);
+	snprintf(too_long, sizeof(too_long),
+		 "%s\nnode_key %s\nticket_keys %s\n", long_comment, NK, TK);
 	memset(max_comment, 'x', sizeof(max_comment) - 1);
 	max_comment[0] = '#';
 	snprintf(max_ok, sizeof(max_ok), "%s\r\nnode_key %s\nticket_keys %s\n",

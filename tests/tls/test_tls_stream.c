@@ -34,10 +34,10 @@
 #include "saf/tls.h"
 #include "tls/tls_harness.h"
 
-#define PART1 100000u /* sent on S, before the move */
-#define PART2 50000u  /* sent on U, after it */
+#define PART1	   100000u /* sent on S, before the move */
+#define PART2	   50000u  /* sent on U, after it */
 #define BACKOFF_MS 20u
-#define TRIES 5u
+#define TRIES	   5u
 
 static harness H;
 
@@ -58,10 +58,10 @@ static uint8_t stream_byte(size_t i)
 /* ---- the node ------------------------------------------------------------ */
 
 typedef enum after_kill {
-	NODE_GONE,	/* nothing listens at U any more */
-	NODE_RESTARTED, /* a new process with the same keys listens at U */
-	NODE_DROPS,	/* a new process takes the token, then resets every
-			   connection without a word */
+	NODE_GONE,	 /* nothing listens at U any more */
+	NODE_RESTARTED,	 /* a new process with the same keys listens at U */
+	NODE_DROPS,	 /* a new process takes the token, then resets every
+			    connection without a word */
 	NODE_OTHER_KEYS, /* a new process with other keys listens at U */
 } after_kill;
 
@@ -394,7 +394,8 @@ static void run_client(const saf_addr *s_addr, outcome *o)
 			break;
 		}
 		if (now_us() > deadline)
-			fail_msg("the stream was neither lost nor done in 20 s");
+			fail_msg(
+				"the stream was neither lost nor done in 20 s");
 		np = saf_tls_stream_pollfds(st, p);
 		tmo = saf_tls_stream_timeout_ms(st);
 		(void)poll(p, (nfds_t)np, tmo < 0 || tmo > 100 ? 100 : tmo);
@@ -503,8 +504,8 @@ static void test_node_drops_every_comeback(void **state)
 	run(NODE_DROPS, &j, &o);
 	assert_true(j.restarted_verified);
 	assert_int_equal(j.restarted_conns, TRIES);
-	assert_non_null(strstr(o.err.msg,
-			       "closed the connection before its RESUME"));
+	assert_non_null(
+		strstr(o.err.msg, "closed the connection before its RESUME"));
 	assert_all_tries(&j, &o);
 }
 
