@@ -14,7 +14,7 @@
 /* Exit codes shared by every subcommand. */
 enum {
 	SAF_EXIT_OK = 0,
-	SAF_EXIT_FAIL = 1,  /* the operation ran and failed (invalid token...) */
+	SAF_EXIT_FAIL = 1, /* the operation ran and failed (invalid token...) */
 	SAF_EXIT_USAGE = 2, /* bad input: the message says what is wrong */
 	/* saf tls connect: the continuity stream was lost before its end
 	 * (node restarted or gone): what reached stdout is a correct

@@ -1232,8 +1232,8 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 		if (saf_tls_stream_step(st, &e)) {
 			/* Bytes delivered before the loss are in order and
 			 * correct: they go out, then the loss is said. */
-			while ((n = saf_tls_stream_read(st, out,
-							sizeof(out))) > 0 &&
+			while ((n = saf_tls_stream_read(st, out, sizeof(out))) >
+				       0 &&
 			       write_all(out_fd, out, n) == (ssize_t)n)
 				;
 			(void)saf_cli_fail("%s", e.msg);

@@ -164,8 +164,8 @@ int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
 			char id[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
 
 			t->k.unknown++;
-			saf_hex_encode(info.session_id, SAF_CONT_STREAM_ID_SHOWN,
-				       id);
+			saf_hex_encode(info.session_id,
+				       SAF_CONT_STREAM_ID_SHOWN, id);
 			if (verbose)
 				fprintf(stderr,
 					"saf tls serve: continuity: token for "

@@ -149,7 +149,8 @@ static bool is_hex(char c)
 /* The value of a hex digit (is_hex). */
 static unsigned nibble(char c)
 {
-	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a') + 10u;
+	return c <= '9' ? (unsigned)(c - '0')
+			: (unsigned)((c | 0x20) - 'a') + 10u;
 }
 
 /* The file's bytes against its format: 64 hex digits, then at most one
@@ -181,7 +182,8 @@ static int key_text(const char *path, const char *t, size_t n,
 		return saf_fail(err, SAF_E_FORMAT,
 				"key file %s: line 1: more than %zu hex digits",
 				path, want);
-	if (n > want && t[want] == '\r' && (n == want + 1 || t[want + 1] != '\n'))
+	if (n > want && t[want] == '\r' &&
+	    (n == want + 1 || t[want + 1] != '\n'))
 		return saf_fail(err, SAF_E_FORMAT,
 				"key file %s: line 1, column %zu: CR not "
 				"followed by LF (a CR may only end a CRLF "
@@ -199,7 +201,8 @@ static int key_text(const char *path, const char *t, size_t n,
 				"one line end)",
 				path);
 	for (i = 0; i < SAF_SCHED_KEY_LEN; i++)
-		key[i] = (uint8_t)(nibble(t[2 * i]) << 4 | nibble(t[2 * i + 1]));
+		key[i] =
+			(uint8_t)(nibble(t[2 * i]) << 4 | nibble(t[2 * i + 1]));
 	return 0;
 }
 

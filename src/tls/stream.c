@@ -61,7 +61,7 @@ struct saf_tls_stream {
 	size_t out_off, out_len;
 	bool want_write;
 	/* comebacks */
-	unsigned attempts; /* tries in a row, until the node's RESUME */
+	unsigned attempts;	   /* tries in a row, until the node's RESUME */
 	uint64_t retry_at_us;	   /* next try, 0: now */
 	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
 	saf_tls_offer spare; /* the token before the newest, never shown */
@@ -101,7 +101,8 @@ static void set_nonblock(int fd)
  * stream's loss would be if it was the last one; returns `how`. The
  * node's address is not in it: the final message names it. */
 static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+		      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
 		      const char *fmt, ...)
 {
@@ -345,8 +346,8 @@ static void pend_switch(saf_tls_stream *s)
 	s->conn.ssl = s->pend.ssl;
 	s->conn.fd = s->pend.fd;
 	s->conn.peer = s->pend.offer.target;
-	if (saf_token_decode(s->pend.offer.token, s->pend.offer.token_len,
-			     &tok, NULL) == 0 &&
+	if (saf_token_decode(s->pend.offer.token, s->pend.offer.token_len, &tok,
+			     NULL) == 0 &&
 	    tok.session_id.len >= SAF_CONT_STREAM_ID_SHOWN)
 		saf_hex_encode(tok.session_id.base, SAF_CONT_STREAM_ID_SHOWN,
 			       s->sid);

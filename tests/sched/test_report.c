@@ -148,31 +148,39 @@ static void test_key_file_strict(void **st)
 	} bad[] = {
 		{"", 0, "empty; expected 64 hex digits"},
 		{"\n", 0, "line 1: expected 64 hex digits, found 0"},
-		{KH "\n" "\n", 0, "line 2: unexpected text after the key"},
+		{KH "\n"
+		    "\n",
+		 0, "line 2: unexpected text after the key"},
 		/* the finding: the first 71 bytes were all that was read */
 		{KH "\n\n\n\n\n\n\nanything at all", 0,
 		 "line 2: unexpected text after the key"},
 		{KH "\nnode_key " KH "\n", 0,
 		 "line 2: unexpected text after the key"},
-		{KH "\r\n" "x", 0, "line 2: unexpected text after the key"},
+		{KH "\r\n"
+		    "x",
+		 0, "line 2: unexpected text after the key"},
 		{KH "\r", 0, "line 1, column 65: CR not followed by LF"},
 		{KH "\r\r\n", 0, "line 1, column 65: CR not followed by LF"},
-		{KH " ", 0, "line 1, column 65: unexpected character after "
-			    "the 64 hex digits"},
+		{KH " ", 0,
+		 "line 1, column 65: unexpected character after "
+		 "the 64 hex digits"},
 		{KH "\0", 65, "line 1, column 65: unexpected character"},
 		{KH "0", 0, "line 1: more than 64 hex digits"},
 		{KH "00\n", 0, "line 1: more than 64 hex digits"},
 		{" " KH, 0, "line 1, column 1: not a hex digit"},
-		{"0001020304050607080Z0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		{"0001020304050607080Z0a0b0c0d0e0f101112131415161718191a1b1c1d1"
+		 "e1f",
 		 0, "line 1, column 20: not a hex digit"},
 		{"00010203040506070809\r\n", 0,
 		 "line 1: expected 64 hex digits, found 20"},
-		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1", 0,
-		 "line 1: expected 64 hex digits, found 63"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1"
+		 "e1",
+		 0, "line 1: expected 64 hex digits, found 63"},
 	};
-	static const char *const good[] = {KH, KH "\n", KH "\r\n",
-					   "000102030405060708090A0B0C0D0E0F"
-					   "101112131415161718191A1B1C1D1E1F\n"};
+	static const char *const good[] = {
+		KH, KH "\n", KH "\r\n",
+		"000102030405060708090A0B0C0D0E0F"
+		"101112131415161718191A1B1C1D1E1F\n"};
 	char dir[] = "/tmp/saf-sched-keydir-XXXXXX", fifo[64];
 	uint8_t k[SAF_SCHED_KEY_LEN];
 	saf_error err;
@@ -180,7 +188,8 @@ static void test_key_file_strict(void **st)
 	(void)st;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		memset(k, 0xee, sizeof(k));
-		assert_int_equal(load_bytes(good[i], strlen(good[i]), k, &err), 0);
+		assert_int_equal(load_bytes(good[i], strlen(good[i]), k, &err),
+				 0);
 		for (unsigned j = 0; j < SAF_SCHED_KEY_LEN; j++)
 			assert_int_equal(k[j], j);
 	}

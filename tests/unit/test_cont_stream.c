@@ -411,12 +411,12 @@ static void test_peer_reset_after_data(void **state)
 
 	(void)state;
 	assert_int_equal(saf_cont_peer_reset(c), 0);
-	n = saf_cont_frame_encode(&(saf_cont_frame){.type = SAF_CONT_DATA,
-						    .value = 0,
-						    .data = (const uint8_t *)
-							    "prefix",
-						    .data_len = 6},
-				  in, sizeof(in));
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_DATA,
+				  .value = 0,
+				  .data = (const uint8_t *)"prefix",
+				  .data_len = 6},
+		in, sizeof(in));
 	m = saf_cont_frame_encode(
 		&(saf_cont_frame){.type = SAF_CONT_RESET,
 				  .code = SAF_CONT_RESET_UNKNOWN_SESSION},
@@ -430,12 +430,13 @@ static void test_peer_reset_after_data(void **state)
 	assert_int_equal(saf_cont_peer_reset(c), 0);
 	saf_cont_consume(c, 6);
 	/* Then the RESET. */
-	assert_int_equal(saf_cont_input(c, in + used, n + m - used, &used, &err),
-			 -1);
+	assert_int_equal(
+		saf_cont_input(c, in + used, n + m - used, &used, &err), -1);
 	assert_int_equal(err.code, SAF_E_REFUSED);
-	assert_string_equal(err.msg,
-			    "continuity: peer reset the stream: unknown_session");
-	assert_int_equal(saf_cont_peer_reset(c), SAF_CONT_RESET_UNKNOWN_SESSION);
+	assert_string_equal(
+		err.msg, "continuity: peer reset the stream: unknown_session");
+	assert_int_equal(saf_cont_peer_reset(c),
+			 SAF_CONT_RESET_UNKNOWN_SESSION);
 	assert_int_equal(saf_cont_failed(c), 0); /* nothing to send back */
 	assert_int_equal(saf_cont_readable(c, &p), 0);
 	assert_false(saf_cont_read_eof(c)); /* no FIN: not a clean end */
@@ -448,16 +449,16 @@ static void test_peer_reset_after_data(void **state)
 	/* Another code is reported as is; our own violation is not the
 	 * peer's reset. */
 	c = fresh(false, 0);
-	n = saf_cont_frame_encode(&(saf_cont_frame){.type = SAF_CONT_RESET,
-						    .code = 77},
-				  in, sizeof(in));
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_RESET, .code = 77}, in,
+		sizeof(in));
 	assert_int_equal(saf_cont_input(c, in, n, &used, &err), -1);
 	assert_int_equal(saf_cont_peer_reset(c), 77);
 	saf_cont_free(c);
 	c = fresh(false, 0);
-	n = saf_cont_frame_encode(&(saf_cont_frame){.type = SAF_CONT_ACK,
-						    .value = 5},
-				  in, sizeof(in));
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_ACK, .value = 5}, in,
+		sizeof(in));
 	assert_int_equal(saf_cont_input(c, in, n, &used, &err), -1);
 	assert_int_equal(saf_cont_peer_reset(c), 0);
 	assert_int_equal(saf_cont_failed(c), SAF_CONT_RESET_PROTOCOL);
