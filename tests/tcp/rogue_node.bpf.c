@@ -44,12 +44,20 @@ static __always_inline void write_advert(struct bpf_sock_ops *skops)
 					rogue.exid & 0xff };
 	int len = advert_len(skops);
 
-	if (len == SAF_TCPOPT_LEN_V4)
-		__builtin_memcpy(&opt[4], (const void *)rogue.v4, 4);
-	else if (len == SAF_TCPOPT_LEN_V6)
-		__builtin_memcpy(&opt[4], (const void *)rogue.v6, 16);
-	else
+	/* Byte by byte through the volatile object: a memcpy would cast the
+	 * volatile away, and clang then folds the zero initializer into the
+	 * program instead of reading what the loader set. */
+	if (len == SAF_TCPOPT_LEN_V4) {
+#pragma unroll
+		for (int i = 0; i < 4; i++)
+			opt[4 + i] = rogue.v4[i];
+	} else if (len == SAF_TCPOPT_LEN_V6) {
+#pragma unroll
+		for (int i = 0; i < 16; i++)
+			opt[4 + i] = rogue.v6[i];
+	} else {
 		return;
+	}
 	opt[1] = (__u8)len;
 	bpf_store_hdr_opt(skops, opt, len, 0);
 }
