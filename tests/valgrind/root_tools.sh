@@ -4,7 +4,8 @@
 # and saf node agent (reports, answers probes), both ended by SIGTERM; then
 # saf tcp node attach, client attach, connect (a real migration from S to
 # the node's unicast address), status (text, --json, --prometheus) and
-# detach. Two namespaces (prefix saf-v) joined by a veth pair:
+# detach; and saf lab, whose own code only finds the lab script and execs
+# it (valgrind follows no exec: the script itself is bash). Two namespaces (prefix saf-v) joined by a veth pair:
 #
 #   saf-v-c: client and scheduler     10.77.0.1 ── 10.77.0.2   saf-v-n: node
 #            route for S: installed by saf sched run        S = 10.99.0.1 on lo
@@ -141,3 +142,7 @@ $VG "$SAF" tcp detach --pin-dir "$PINS" 2>"$T/detach.err" || fail "saf tcp detac
 [[ ! -e $PINS/node/link && ! -e $PINS/client/link ]] || fail "pins left after the detach"
 "$SAF" tcp status --pin-dir "$PINS" >/dev/null 2>&1 && fail "status still finds programs after the detach"
 ok "saf tcp detach: nothing attached any more"
+SAF_LAB_PREFIX=saf-v-nolab $VG "$SAF" lab status >"$T/lab.out" 2>&1
+rc=$?
+[[ $rc -eq 3 ]] && grep -q "saf lab: down" "$T/lab.out" || fail "saf lab status: exit $rc, $(cat "$T/lab.out")"
+ok "saf lab status: handed over to the lab script (no lab under saf-v-nolab: down)"
