@@ -20,7 +20,8 @@ def serve(conn, after_eof):
                 held += data
             else:
                 conn.sendall(data)
-        conn.sendall(held)
+        if held:
+            conn.sendall(held)
     except OSError:
         pass  # a client that leaves with RST is normal here
     finally:
