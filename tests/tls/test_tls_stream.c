@@ -38,6 +38,9 @@
 #define PART2	   50000u  /* sent on U, after it */
 #define BACKOFF_MS 20u
 #define TRIES	   5u
+/* Each try's own bounds, generous for valgrind on a loaded machine. */
+#define CONNECT_MS   3000u
+#define HANDSHAKE_MS 5000u
 
 static harness H;
 
@@ -239,9 +242,9 @@ static void restarted(node_job *j)
 		node_fail(j, "restarted node did not start");
 		return;
 	}
-	/* The client's comeback within 5 s, then any other try for half a
-	 * second (there should be none). */
-	for (int wait_ms = 5000;; wait_ms = 500) {
+	/* The client's comeback within 10 s, then any other try for half a
+	 * second (a retry would come after a 20 ms pause). */
+	for (int wait_ms = 10000;; wait_ms = 500) {
 		saf_cont_frame f = {.type = SAF_CONT_RESET,
 				    .code = SAF_CONT_RESET_UNKNOWN_SESSION};
 		saf_tls_conn_info info;
@@ -358,8 +361,8 @@ static void run_client(const saf_addr *s_addr, outcome *o)
 	saf_tls_stream_opts so = {
 		.conn = {.server_name = "saf.test",
 			 .ticket_wait_ms = 2000,
-			 .connect_timeout_ms = 1000,
-			 .handshake_timeout_ms = 1000,
+			 .connect_timeout_ms = CONNECT_MS,
+			 .handshake_timeout_ms = HANDSHAKE_MS,
 			 .migrate = true},
 		.max_attempts = TRIES,
 		.backoff_ms = BACKOFF_MS,
@@ -368,7 +371,7 @@ static void run_client(const saf_addr *s_addr, outcome *o)
 	saf_tls_client *cli;
 	saf_tls_stream *st;
 	saf_tls_conn conn;
-	uint64_t deadline = now_us() + 20000000u;
+	uint64_t deadline = now_us() + 60000000u;
 
 	saf_tls_client_config_init(&ccfg);
 	ccfg.allow_loopback_targets = true;
@@ -395,7 +398,7 @@ static void run_client(const saf_addr *s_addr, outcome *o)
 		}
 		if (now_us() > deadline)
 			fail_msg(
-				"the stream was neither lost nor done in 20 s");
+				"the stream was neither lost nor done in 60 s");
 		np = saf_tls_stream_pollfds(st, p);
 		tmo = saf_tls_stream_timeout_ms(st);
 		(void)poll(p, (nfds_t)np, tmo < 0 || tmo > 100 ? 100 : tmo);
@@ -445,16 +448,21 @@ static void run(after_kill after, node_job *j, outcome *o)
 			fail_msg("byte %zu differs", i);
 }
 
+/* The bound of docs/continuity.md: the pauses, plus each try within
+ * its connect and handshake timeouts. */
+static const uint64_t pauses_us = (uint64_t)BACKOFF_MS * 1000u * 15u;
+static const uint64_t bound_us =
+	(uint64_t)BACKOFF_MS * 1000u * 15u +
+	(uint64_t)TRIES * (CONNECT_MS + HANDSHAKE_MS) * 1000u;
+
 /* Given up after every try, and no more: at least the pauses between
- * them (20 + 40 + 80 + 160 ms), and not long after. */
+ * them (20 + 40 + 80 + 160 ms), within the bound. */
 static void assert_all_tries(const node_job *j, const outcome *o)
 {
-	const uint64_t pauses_us = (uint64_t)BACKOFF_MS * 1000u * 15u;
-
 	assert_int_equal(o->lost, SAF_TLS_STREAM_UNREACHABLE);
 	assert_non_null(strstr(o->err.msg, "5 tries in "));
 	assert_true(o->lost_us - j->killed_us >= pauses_us);
-	assert_true(o->lost_us - j->killed_us < pauses_us + 3000000u);
+	assert_true(o->lost_us - j->killed_us < bound_us);
 }
 
 static void test_node_killed_not_restarted(void **state)
@@ -487,9 +495,9 @@ static void test_node_killed_and_restarted(void **state)
 	assert_int_equal(o.st.reconnects, 1);
 	assert_non_null(strstr(o.err.msg, "no longer knows stream "));
 	assert_non_null(strstr(o.err.msg, "(unknown_session: node restarted"));
-	/* Fast: one reconnection, no pause (the bound is generous for a
-	 * loaded machine; the pauses alone would be 300 ms). */
-	assert_true(o.lost_us - j.killed_us < 1000000u);
+	/* Fast: one try, no pause (the counts above say so; the time is
+	 * checked loosely, for valgrind on a loaded machine). */
+	assert_true(o.lost_us - j.killed_us < HANDSHAKE_MS * 1000u);
 }
 
 /* A node that takes the token and then drops the connection, again and
@@ -525,7 +533,7 @@ static void test_node_restarted_with_other_keys(void **state)
 	assert_non_null(strstr(o.err.msg, "refused the token (alert "));
 	assert_non_null(strstr(o.err.msg, "no token left (node restarted "
 					  "with other keys?)"));
-	assert_true(o.lost_us - j.killed_us < 1000000u);
+	assert_true(o.lost_us - j.killed_us < 2u * HANDSHAKE_MS * 1000u);
 }
 
 static void test_loss_names(void **state)
