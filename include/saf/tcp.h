@@ -48,11 +48,36 @@ typedef struct saf_tcp_node_config {
 	 * 65536 client addresses, so bounded whatever the flood. */
 	uint32_t advert_rate;
 	uint32_t advert_burst;
+	/* TCP keepalive for the connections on an anycast address whose SYN
+	 * asked for an advert, so one the client left with a RST that went
+	 * to another node is reset (docs/tcp.md): idle seconds (0 the
+	 * default, SAF_TCP_KEEPALIVE_OFF none), probe interval seconds and
+	 * probe count (0: the defaults). Ranges: SAF_TCP_KEEPALIVE_*_MAX. */
+	uint32_t keepalive_idle;
+	uint32_t keepalive_intvl;
+	uint32_t keepalive_cnt;
 } saf_tcp_node_config;
 
 #define SAF_TCP_RATE_OFF UINT32_MAX
 #define SAF_TCP_ADVERT_RATE_DEFAULT 1000u
 #define SAF_TCP_ADVERT_BURST_DEFAULT 1000u
+#define SAF_TCP_KEEPALIVE_OFF UINT32_MAX
+/* An abandoned connection on S is gone within 60 + 10 * 3 = 90 s. */
+#define SAF_TCP_KEEPALIVE_IDLE_DEFAULT 60u
+#define SAF_TCP_KEEPALIVE_INTVL_DEFAULT 10u
+#define SAF_TCP_KEEPALIVE_CNT_DEFAULT 3u
+/* The kernel's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL,
+ * MAX_TCP_KEEPCNT); the minimum of each is 1. */
+#define SAF_TCP_KEEPALIVE_IDLE_MAX 32767u
+#define SAF_TCP_KEEPALIVE_INTVL_MAX 32767u
+#define SAF_TCP_KEEPALIVE_CNT_MAX 127u
+
+/* Parses the argument of --keepalive: "off", or IDLE[,INTVL,CNT] in
+ * seconds and probes, each within 1..its SAF_TCP_KEEPALIVE_*_MAX, into
+ * c->keepalive_*. On error c is unchanged and err says what is wrong. */
+SAF_MUST_CHECK int saf_tcp_keepalive_parse(const char *s,
+					   saf_tcp_node_config *c,
+					   saf_error *err);
 
 typedef struct saf_tcp_client_config {
 	const char *cgroup;

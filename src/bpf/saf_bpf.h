@@ -51,6 +51,13 @@ struct saf_bpf_config {
 	 * how many may come at once */
 	__u32 advert_rate;
 	__u32 advert_burst;
+	/* node: TCP keepalive for passive connections on an anycast address
+	 * whose SYN asked for an advert, in seconds and probes (idle 0 =
+	 * off). Within the kernel's limits, checked by the loader. */
+	__u16 keepalive_idle;
+	__u16 keepalive_intvl;
+	__u8 keepalive_cnt;
+	__u8 pad2[3];
 };
 
 /* Node: the per-client advert rate limit, a GCRA ("virtual scheduling")
@@ -87,6 +94,8 @@ enum saf_counter {
 	SAF_CTR_NODE_LISTENERS,        /* listeners prepared (TCP_SAVE_SYN) */
 	SAF_CTR_NODE_SAVE_SYN_FAILED,  /* TCP_SAVE_SYN refused */
 	SAF_CTR_NODE_RATE_LIMITED,     /* skipped: client over its rate */
+	SAF_CTR_NODE_KEEPALIVE_SET,    /* connections on S given keepalive */
+	SAF_CTR_NODE_KEEPALIVE_FAILED, /* bpf_setsockopt refused it */
 	SAF_CTR_CLIENT_SAF_SENT,       /* SYNs that carried SAF */
 	SAF_CTR_CLIENT_ADVERT,         /* valid adverts received */
 	SAF_CTR_CLIENT_NO_ADVERT,      /* SAF sent, no advert back */

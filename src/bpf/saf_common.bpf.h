@@ -10,9 +10,15 @@
 #include "saf/constants.h"
 #include "saf_bpf.h"
 
+#define ENOENT 2
 #define AF_INET 2
 #define AF_INET6 10
+#define SOL_SOCKET 1
+#define SO_KEEPALIVE 9
 #define SOL_TCP 6
+#define TCP_KEEPIDLE 4
+#define TCP_KEEPINTVL 5
+#define TCP_KEEPCNT 6
 #define TCP_SAVE_SYN 27
 #define TCPHDR_SYN 0x02
 #define TCPHDR_ACK 0x10

@@ -6,7 +6,8 @@
  * address (and port), write into the SYN-ACK the node's unicast address:
  * the longest form that fits, port-less only when the advertised port is
  * the connection's own. Nothing for SYNs without SAF, to unicast addresses,
- * or from clients outside the allow-list.
+ * or from clients outside the allow-list. The connections on the anycast
+ * address that asked for an advert get TCP keepalive (arm_keepalive).
  *
  * No per-connection state: every decision is made again from the SYN (kept
  * with TCP_SAVE_SYN, so retransmitted SYN-ACKs carry the advert too) and
@@ -92,10 +93,21 @@ static __always_inline struct saf_bpf_config *node_config(void)
 	return bpf_map_lookup_elem(&saf_node_config, &zero);
 }
 
-/* Returns 1 and fills *d when this SYN-ACK gets an advert. */
-static __always_inline int decide(struct bpf_sock_ops *skops,
-				  struct saf_bpf_config *cfg,
-				  struct decision *d)
+/* What a connection's SYN asks of this node, before the rate limit. */
+enum ask {
+	ASK_NONE,        /* no SAF (or no saved SYN, see below) */
+	ASK_NOT_ANYCAST, /* SAF to an address that is not anycast */
+	ASK_NOT_ALLOWED, /* SAF to S from a client outside the allow-list */
+	ASK_ADVERT,      /* SAF to S from an allowed client: *d filled */
+};
+
+/* Decides from the SYN (the saved one outside the SYN-ACK callbacks) and
+ * the maps. With syn_unknown_ok, a missing saved SYN counts as SAF: that
+ * is a child made from a SYN cookie, whose SYN is gone (see
+ * arm_keepalive). */
+static __always_inline int classify(struct bpf_sock_ops *skops,
+				    struct saf_bpf_config *cfg,
+				    struct decision *d, int syn_unknown_ok)
 {
 	__u8 opt[4] = { cfg->kind, 4, SAF_EXID_HI(cfg), SAF_EXID_LO(cfg) };
 	struct saf_anycast_key key = {};
@@ -106,8 +118,8 @@ static __always_inline int decide(struct bpf_sock_ops *skops,
 	/* Did the SYN carry SAF? (the saved SYN for retransmissions) */
 	n = bpf_load_hdr_opt(skops, opt, sizeof(opt),
 			     BPF_LOAD_HDR_OPT_TCP_SYN);
-	if (n != SAF_TCPOPT_LEN_FLAG)
-		return 0;
+	if (n != SAF_TCPOPT_LEN_FLAG && !(syn_unknown_ok && n == -ENOENT))
+		return ASK_NONE;
 
 	if (skops->family == AF_INET) {
 		map_v4(&key.addr, skops->local_ip4);
@@ -127,19 +139,69 @@ static __always_inline int decide(struct bpf_sock_ops *skops,
 		key.port = 0;
 		v = bpf_map_lookup_elem(&saf_anycast, &key);
 	}
-	if (!v) {
-		count(&saf_node_counters, SAF_CTR_NODE_NOT_ANYCAST);
-		return 0;
-	}
-	count(&saf_node_counters, SAF_CTR_NODE_SAF_SEEN);
-	if (!cfg->allow_all && !bpf_map_lookup_elem(&saf_allow, &client)) {
-		count(&saf_node_counters, SAF_CTR_NODE_NOT_ALLOWED);
-		return 0;
-	}
+	if (!v)
+		return ASK_NOT_ANYCAST;
+	if (!cfg->allow_all && !bpf_map_lookup_elem(&saf_allow, &client))
+		return ASK_NOT_ALLOWED;
 	d->v = *v;
 	d->conn_port = (__u16)skops->local_port;
 	d->client = client.addr;
-	return 1;
+	return ASK_ADVERT;
+}
+
+/* Returns 1 and fills *d when this SYN-ACK gets an advert. */
+static __always_inline int decide(struct bpf_sock_ops *skops,
+				  struct saf_bpf_config *cfg,
+				  struct decision *d)
+{
+	int ask = classify(skops, cfg, d, 0);
+
+	if (ask == ASK_NOT_ANYCAST)
+		count(&saf_node_counters, SAF_CTR_NODE_NOT_ANYCAST);
+	if (ask == ASK_NOT_ALLOWED || ask == ASK_ADVERT)
+		count(&saf_node_counters, SAF_CTR_NODE_SAF_SEEN);
+	if (ask == ASK_NOT_ALLOWED)
+		count(&saf_node_counters, SAF_CTR_NODE_NOT_ALLOWED);
+	return ask == ASK_ADVERT;
+}
+
+/* A client that follows the advert leaves its connection on S with RST.
+ * When R1 moves S between the client's ACK and that RST, the RST reaches
+ * another node, and this one keeps an ESTABLISHED connection nobody uses:
+ * the unmodified application holds it forever. So every connection on S
+ * whose SYN asked for an advert gets TCP keepalive. The probes go to the
+ * client's own address; its kernel has no socket left and answers RST (or
+ * the answer is lost too, and the probes go unanswered): the connection
+ * ends within idle + intvl * cnt seconds and the application reads
+ * ECONNRESET (or ETIMEDOUT). A client still using S answers the probes.
+ * An application that sets keepalive itself later overrides this.
+ *
+ * Decided from the saved SYN like the advert, without the rate limit (that
+ * step is not repeatable): a client whose advert was skipped gets
+ * keepalive too, which only costs it a probe per idle period. A child made
+ * from a SYN cookie has no saved SYN; one of an armed listener (the option
+ * callbacks inherited) is taken as asking, since its SYN-ACK may well have
+ * carried an advert. */
+static __always_inline void arm_keepalive(struct bpf_sock_ops *skops,
+					  struct saf_bpf_config *cfg)
+{
+	int idle = cfg->keepalive_idle, intvl = cfg->keepalive_intvl;
+	int cnt = cfg->keepalive_cnt, one = 1;
+	int armed = skops->bpf_sock_ops_cb_flags &
+		    BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG;
+	struct decision d;
+
+	if (!idle || classify(skops, cfg, &d, armed) != ASK_ADVERT)
+		return;
+	/* Times first: SO_KEEPALIVE starts the timer with them. */
+	if (bpf_setsockopt(skops, SOL_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
+	    bpf_setsockopt(skops, SOL_TCP, TCP_KEEPINTVL, &intvl,
+			   sizeof(intvl)) ||
+	    bpf_setsockopt(skops, SOL_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) ||
+	    bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)))
+		count(&saf_node_counters, SAF_CTR_NODE_KEEPALIVE_FAILED);
+	else
+		count(&saf_node_counters, SAF_CTR_NODE_KEEPALIVE_SET);
 }
 
 static __always_inline int long_len(const struct saf_advert_val *v)
@@ -265,6 +327,7 @@ int saf_node(struct bpf_sock_ops *skops)
 			write_advert(skops, cfg);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		arm_keepalive(skops, cfg);
 		/* Established children need no more option callbacks. With
 		 * TFO this runs before the SYN-ACK is sent: keep the flag
 		 * while the socket is still in SYN_RECV. */

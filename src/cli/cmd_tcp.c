@@ -32,6 +32,7 @@ static const char node_help[] =
 	"                           [--anycast S6 --unicast U6 ...] [--allow PREFIX ...]\n"
 	"                           [--pin-dir DIR] [--kind N] [--exid N]\n"
 	"                           [--advert-rate N|off] [--advert-burst N]\n"
+	"                           [--keepalive IDLE[,INTVL,CNT]|off]\n"
 	"\n"
 	"Attaches the node program to the cgroup: SYNs that carry SAF and are\n"
 	"addressed to an anycast address get the paired unicast address in the\n"
@@ -41,6 +42,12 @@ static const char node_help[] =
 	"--advert-rate limits adverts per client address and second (default\n"
 	"1000, 'off' for none), --advert-burst how many may come at once\n"
 	"(default 1000); skipped adverts are counted (node_skipped_rate_limited).\n"
+	"--keepalive turns on TCP keepalive (seconds idle, seconds between\n"
+	"probes, probes; default 60,10,3; IDLE alone keeps 10,3) for every\n"
+	"connection on an anycast address whose SYN asked for an advert, so one\n"
+	"the client left with a RST that went to another node (R1 moved S) is\n"
+	"reset within IDLE+INTVL*CNT seconds; counted (node_keepalive_set).\n"
+	"'off' for none. An application that sets keepalive itself overrides it.\n"
 	"Attach before the server starts listening: listeners that already\n"
 	"exist are reported and will not advertise.\n"
 	"--force advertises even unspecified, multicast or broadcast\n"
@@ -60,6 +67,7 @@ static int node_attach(int argc, char **argv)
 		{ "test-bad-length", required_argument, 0, 'B' },
 		{ "advert-rate", required_argument, 0, 'R' },
 		{ "advert-burst", required_argument, 0, 'U' },
+		{ "keepalive", required_argument, 0, 'K' },
 		{ "force", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -147,6 +155,10 @@ static int node_attach(int argc, char **argv)
 			c.advert_burst = (uint32_t)v;
 			break;
 		}
+		case 'K':
+			if (saf_tcp_keepalive_parse(optarg, &c, &err))
+				return saf_cli_usage_error("%s", err.msg);
+			break;
 		case 'F':
 			force = true;
 			break;

@@ -185,6 +185,35 @@ static int count_old_listeners(const char *cgroup, uint16_t port, FILE *warn)
 	return found;
 }
 
+/* The keepalive setting with its defaults, within the kernel's limits
+ * (bpf_setsockopt would refuse anything else on every connection). */
+static int keepalive_config(const saf_tcp_node_config *c,
+			    struct saf_bpf_config *cfg, saf_error *err)
+{
+	uint32_t idle = c->keepalive_idle ? c->keepalive_idle
+					  : SAF_TCP_KEEPALIVE_IDLE_DEFAULT;
+	uint32_t intvl = c->keepalive_intvl ? c->keepalive_intvl
+					    : SAF_TCP_KEEPALIVE_INTVL_DEFAULT;
+	uint32_t cnt = c->keepalive_cnt ? c->keepalive_cnt
+					: SAF_TCP_KEEPALIVE_CNT_DEFAULT;
+
+	if (idle == SAF_TCP_KEEPALIVE_OFF)
+		return 0; /* cfg->keepalive_idle stays 0: off */
+	if (idle > SAF_TCP_KEEPALIVE_IDLE_MAX ||
+	    intvl > SAF_TCP_KEEPALIVE_INTVL_MAX ||
+	    cnt > SAF_TCP_KEEPALIVE_CNT_MAX)
+		return saf_fail(err, SAF_E_INVAL,
+				"keepalive %u,%u,%u out of range (at most "
+				"%u,%u,%u)",
+				idle, intvl, cnt, SAF_TCP_KEEPALIVE_IDLE_MAX,
+				SAF_TCP_KEEPALIVE_INTVL_MAX,
+				SAF_TCP_KEEPALIVE_CNT_MAX);
+	cfg->keepalive_idle = (__u16)idle;
+	cfg->keepalive_intvl = (__u16)intvl;
+	cfg->keepalive_cnt = (__u8)cnt;
+	return 0;
+}
+
 int saf_tcp_node_attach(const saf_tcp_node_config *c, FILE *warn,
 			saf_error *err)
 {
@@ -224,6 +253,8 @@ int saf_tcp_node_attach(const saf_tcp_node_config *c, FILE *warn,
 					   : SAF_TCP_ADVERT_RATE_DEFAULT;
 	cfg.advert_burst = c->advert_burst ? c->advert_burst
 					   : SAF_TCP_ADVERT_BURST_DEFAULT;
+	if (keepalive_config(c, &cfg, err))
+		goto out;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_node_config), &zero,
 				&cfg, BPF_ANY)) {
 		saf_fail(err, SAF_E_SYS, "config map: %s", strerror(errno));
@@ -391,6 +422,8 @@ static const char *const counter_names[SAF_CTR_COUNT] = {
 	[SAF_CTR_NODE_LISTENERS] = "node_listeners_armed",
 	[SAF_CTR_NODE_SAVE_SYN_FAILED] = "node_save_syn_failed",
 	[SAF_CTR_NODE_RATE_LIMITED] = "node_skipped_rate_limited",
+	[SAF_CTR_NODE_KEEPALIVE_SET] = "node_keepalive_set",
+	[SAF_CTR_NODE_KEEPALIVE_FAILED] = "node_keepalive_failed",
 	[SAF_CTR_CLIENT_SAF_SENT] = "client_saf_sent",
 	[SAF_CTR_CLIENT_ADVERT] = "client_adverts",
 	[SAF_CTR_CLIENT_NO_ADVERT] = "client_no_advert",
@@ -439,6 +472,8 @@ static const struct {
 	[SAF_CTR_NODE_LISTENERS] = { "saf_tcp_node_listeners_armed_total", "" },
 	[SAF_CTR_NODE_SAVE_SYN_FAILED] = { "saf_tcp_node_save_syn_failures_total", "" },
 	[SAF_CTR_NODE_RATE_LIMITED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"rate_limited\"" },
+	[SAF_CTR_NODE_KEEPALIVE_SET] = { "saf_tcp_node_keepalive_total", "result=\"set\"" },
+	[SAF_CTR_NODE_KEEPALIVE_FAILED] = { "saf_tcp_node_keepalive_total", "result=\"failed\"" },
 	[SAF_CTR_CLIENT_SAF_SENT] = { "saf_tcp_client_saf_syns_total", "" },
 	[SAF_CTR_CLIENT_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"valid\"" },
 	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"" },
