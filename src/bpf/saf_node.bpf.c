@@ -189,7 +189,7 @@ static __always_inline void arm_keepalive(struct bpf_sock_ops *skops,
 	int cnt = cfg->keepalive_cnt, one = 1;
 	int armed = skops->bpf_sock_ops_cb_flags &
 		    BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG;
-	struct decision d;
+	struct decision d = {};
 
 	if (!idle || classify(skops, cfg, &d, armed) != ASK_ADVERT)
 		return;
@@ -223,7 +223,7 @@ static __always_inline int may_drop_port(const struct decision *d)
 static __always_inline void reserve_advert(struct bpf_sock_ops *skops,
 				    struct saf_bpf_config *cfg)
 {
-	struct decision d;
+	struct decision d = {};
 
 	if (!decide(skops, cfg, &d))
 		return;
@@ -253,7 +253,7 @@ static __always_inline void write_advert(struct bpf_sock_ops *skops,
 				  struct saf_bpf_config *cfg)
 {
 	__u8 opt[SAF_TCPOPT_LEN_V6_PORT] = {};
-	struct decision d;
+	struct decision d = {};
 	int len;
 
 	if (!decide(skops, cfg, &d))

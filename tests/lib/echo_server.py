@@ -3,13 +3,23 @@
 listener on [::]:PORT, a thread per connection. It knows nothing of saf.
 With --after-eof it answers only once the client has finished sending, so
 its ACKs of the client's data are pure ACKs (no reply to ride on).
-Usage: echo_server.py PORT [--mptcp] [--after-eof]"""
+With --events it prints a line on stdout when a connection closes:
+"closed LOCAL PEER eof" or "closed LOCAL PEER ECONNRESET" (the errno name).
+Usage: echo_server.py PORT [--mptcp] [--after-eof] [--events]"""
+import errno
 import socket
 import sys
 import threading
 
 
-def serve(conn, after_eof):
+def addr(a):
+    host = a[0][7:] if a[0].startswith("::ffff:") else a[0]
+    return f"[{host}]:{a[1]}" if ":" in host else f"{host}:{a[1]}"
+
+
+def serve(conn, peer, after_eof, events):
+    how = "eof"
+    where = f"{addr(conn.getsockname())} {addr(peer)}"
     try:
         held = b""
         while True:
@@ -22,16 +32,20 @@ def serve(conn, after_eof):
                 conn.sendall(data)
         if held:
             conn.sendall(held)
-    except OSError:
-        pass  # a client that leaves with RST is normal here
+    except OSError as e:
+        # a client that leaves with RST is normal here
+        how = errno.errorcode.get(e.errno, str(e.errno))
     finally:
         conn.close()
+        if events:
+            print(f"closed {where} {how}", flush=True)
 
 
 def main():
     port = int(sys.argv[1])
     proto = socket.IPPROTO_MPTCP if "--mptcp" in sys.argv[2:] else 0
     after_eof = "--after-eof" in sys.argv[2:]
+    events = "--events" in sys.argv[2:]
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, proto)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -39,8 +53,8 @@ def main():
     s.listen(512)
     print("listening", flush=True)
     while True:
-        conn, _ = s.accept()
-        threading.Thread(target=serve, args=(conn, after_eof), daemon=True).start()
+        conn, peer = s.accept()
+        threading.Thread(target=serve, args=(conn, peer, after_eof, events), daemon=True).start()
 
 
 if __name__ == "__main__":
