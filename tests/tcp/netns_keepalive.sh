@@ -10,45 +10,19 @@
 # saf-tk (its own namespaces, cgroups and bpffs pins), removed on every exit.
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, eBPF)"; exit 77; }
-SAF=${SAF_BIN:?SAF_BIN not set}
 SRC=${SAF_SOURCE_DIR:?}
-CG=/sys/fs/cgroup/unified
-[[ -d $CG ]] || { echo "SKIP: no cgroup v2 at $CG"; exit 77; }
 command -v nft >/dev/null || { echo "SKIP: needs nft (to lose the client's RST)"; exit 77; }
 
-# Two runs of this test (two checkouts) share the names below: take turns.
-exec 9> /run/lock/saf-tk-tcp-test.lock
-flock -w 600 9 || { echo "FAIL - another run holds /run/lock/saf-tk-tcp-test.lock"; exit 1; }
-
-export SAF_LAB_PREFIX=saf-tk
-LAB="$SRC/scripts/lab"
-PINS=/run/saf/tk-test
-WORK=$(mktemp -d)
-PIDS=()
-fails=0 passes=0
 # shellcheck source=netns_lib.sh
 . "$SRC/tests/tcp/netns_lib.sh"
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  reset
-  rm -rf "$WORK"
-}
+PINS=/run/saf/tk-test
 # Removes whatever a run of this test left behind (also one that was
 # killed before its own cleanup), so a run starts from nothing.
 reset() {
   ip netns exec saf-tk-c nft delete table inet saf_tk 2>/dev/null
-  for p in node client client-all; do "$SAF" tcp detach --pin-dir "$PINS/$p" >/dev/null 2>&1; done
-  for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
-  rmdir "$PINS" 2>/dev/null
-  "$LAB" down >/dev/null 2>&1
-  for c in saf-tk-node saf-tk-client saf-tk-client-all; do rmdir "$CG/$c" 2>/dev/null; done
+  netns_reset saf-tk node client client-all
 }
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-reset
+netns_test_start saf-tk
 
 # Short times, so the test waits seconds: IDLE 2 s, then 2 probes 1 s apart.
 KA=2,1,2 IDLE=2 BOUND=$((2 + 1 * 2))
@@ -201,15 +175,19 @@ check "in use on S: the advert really came" test "$(counter "$PINS/client" clien
 check "in use on S: keepalive counted once (only the one with SAF)" test "$(counter "$PINS/node" node_keepalive_set)" -eq $((k0 + 1))
 check "in use on S: the server saw no reset" bash -c "! grep -q ECONNRESET '$WORK/events'"
 
+hold() { # hold CGROUP ADDR FILE: a connection to ADDR:7000 held 1 s; the node's side into FILE
+  (run_in "$1" saf-tk-c python3 -c "
+import socket, time
+s = socket.create_connection(('$2', 7000), timeout=5)
+time.sleep(1)") & local c=$!
+  sleep 0.5
+  conns_on "$2" > "$3"
+  wait "$c"
+}
+
 # A SYN with SAF to the unicast address: no advert, no keepalive.
 k0=$(counter "$PINS/node" node_keepalive_set)
-(run_in saf-tk-client-all saf-tk-c python3 -c "
-import socket, time
-s = socket.create_connection(('10.30.2.2', 7000), timeout=5)
-time.sleep(1)") & c1=$!
-sleep 0.5
-conns_on 10.30.2.2 > "$WORK/on_u"
-wait "$c1"
+hold saf-tk-client-all 10.30.2.2 "$WORK/on_u"
 check "SAF to the unicast address: no keepalive" no_keepalive "$WORK/on_u"
 check "SAF to the unicast address: nothing counted" test "$(counter "$PINS/node" node_keepalive_set)" -eq "$k0"
 
@@ -217,13 +195,7 @@ check "SAF to the unicast address: nothing counted" test "$(counter "$PINS/node"
 # still gets keepalive (its SYN-ACK carried the advert).
 ip netns exec saf-tk-n2 sysctl -qw net.ipv4.tcp_syncookies=2
 k0=$(counter "$PINS/node" node_keepalive_set)
-(run_in saf-tk-client saf-tk-c python3 -c "
-import socket, time
-s = socket.create_connection(('10.99.0.1', 7000), timeout=5)
-time.sleep(1)") & c1=$!
-sleep 0.5
-conns_on 10.99.0.1 > "$WORK/on_s"
-wait "$c1"
+hold saf-tk-client 10.99.0.1 "$WORK/on_s"
 ip netns exec saf-tk-n2 sysctl -qw net.ipv4.tcp_syncookies=1
 check "under SYN cookies: keepalive on S" has_keepalive "$WORK/on_s"
 check "under SYN cookies: counted" test "$(counter "$PINS/node" node_keepalive_set)" -eq $((k0 + 1))
@@ -234,7 +206,7 @@ check "status text: node_keepalive_set" grep -Eq '^ +node_keepalive_set +[1-9]' 
 "$SAF" tcp status --prometheus --pin-dir "$PINS/node" > "$WORK/prom"
 check "Prometheus: keepalive set" grep -Eq '^saf_tcp_node_keepalive_total\{result="set",pin_dir="[^"]*"\} [1-9]' "$WORK/prom"
 check "Prometheus: keepalive failed 0" grep -Eq '^saf_tcp_node_keepalive_total\{result="failed",pin_dir="[^"]*"\} 0$' "$WORK/prom"
-for arg in 0 2,1 2,0,2 2,1,128 32768 x 2,1,2,; do
+for arg in 0 2,1 2,0,2 2,1,128 32768 x '2,1,2,'; do
   "$SAF" tcp node attach --cgroup "$CG/saf-tk-node" --anycast 10.99.0.1 --unicast 10.30.2.2 \
     --keepalive "$arg" --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
   check "--keepalive $arg: exit 2 with a clear error" bash -c "[[ $rc -eq 2 ]] && grep -q -- '--keepalive: ' '$WORK/e'"

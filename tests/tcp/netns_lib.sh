@@ -1,6 +1,47 @@
-# Helpers shared by the namespace tests of the TCP variant (sourced).
-# Needs SAF (the saf binary) and CG (the cgroup v2 mount); counts into
-# passes and fails.
+# shellcheck shell=bash
+# Helpers shared by the namespace tests of the TCP variant (sourced, with
+# SRC the source tree). They count into passes and fails.
+
+# netns_test_start PREFIX: skips (exit 77) without root or cgroup v2; sets
+# SAF (the saf binary) and CG (the cgroup v2 mount); takes the lock two
+# runs of the test (two checkouts) share for the lab prefix PREFIX; sets
+# LAB, WORK, PIDS, passes and fails, and a cleanup on every exit (kill
+# PIDS, the script's own `reset`, remove WORK). Ends with a reset, so a
+# run starts from nothing.
+netns_test_start() {
+  [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, eBPF)"; exit 77; }
+  SAF=${SAF_BIN:?SAF_BIN not set}
+  CG=/sys/fs/cgroup/unified
+  [[ -d $CG ]] || { echo "SKIP: no cgroup v2 at $CG"; exit 77; }
+  exec 9> "/run/lock/$1-tcp-test.lock"
+  flock -w 600 9 || { echo "FAIL - another run holds /run/lock/$1-tcp-test.lock"; exit 1; }
+  export SAF_LAB_PREFIX=$1
+  LAB="$SRC/scripts/lab"
+  WORK=$(mktemp -d)
+  PIDS=()
+  fails=0 passes=0
+  trap cleanup EXIT
+  trap 'exit 143' TERM INT
+  reset
+}
+# netns_reset PREFIX SUB...: detaches the programs pinned under $PINS/SUB
+# (PINS: the script's pin folder), removes the pin folders, the lab and the
+# cgroups PREFIX-SUB.
+netns_reset() {
+  local p=$1 sub d; shift
+  : "${PINS:?}"
+  for sub; do "$SAF" tcp detach --pin-dir "$PINS/$sub" >/dev/null 2>&1; done
+  for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
+  rmdir "$PINS" 2>/dev/null
+  "$LAB" down >/dev/null 2>&1
+  for sub; do rmdir "$CG/$p-$sub" 2>/dev/null; done
+}
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  reset
+  rm -rf "$WORK"
+}
 
 ok() { echo "ok   - $1"; passes=$((passes + 1)); }
 bad() { echo "FAIL - $1"; fails=$((fails + 1)); }

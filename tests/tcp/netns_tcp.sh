@@ -4,47 +4,18 @@
 # cgroups and bpffs pins), removed on every exit.
 set -uo pipefail
 
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root (network namespaces, eBPF)"; exit 77; }
-SAF=${SAF_BIN:?SAF_BIN not set}
 SRC=${SAF_SOURCE_DIR:?}
-CG=/sys/fs/cgroup/unified
-[[ -d $CG ]] || { echo "SKIP: no cgroup v2 at $CG"; exit 77; }
 
-# Two runs of this test (two checkouts) share the names below: take turns.
-exec 9> /run/lock/saf-tc-tcp-test.lock
-flock -w 600 9 || { echo "FAIL - another tcp test run holds /run/lock/saf-tc-tcp-test.lock"; exit 1; }
-
-export SAF_LAB_PREFIX=saf-tc
-LAB="$SRC/scripts/lab"
+# shellcheck source=netns_lib.sh
+. "$SRC/tests/tcp/netns_lib.sh"
 PINS=/run/saf/tcp-test
-WORK=$(mktemp -d)
-PIDS=()
-fails=0 passes=0
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  reset
-  rm -rf "$WORK"
-}
 # Removes whatever a run of this test left behind (also one that was
 # killed before its own cleanup), so a run starts from nothing.
 reset() {
-  "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
-  "$SAF" tcp detach --pin-dir "$PINS/client" >/dev/null 2>&1
-  "$SAF" tcp detach --pin-dir "$PINS/client-all" >/dev/null 2>&1
   [[ -n ${SAF_TEST_ROGUE:-} ]] && "$SAF_TEST_ROGUE" detach "$PINS/rogue"
-  for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
-  rmdir "$PINS" 2>/dev/null
-  "$LAB" down >/dev/null 2>&1
-  for c in saf-tc-node saf-tc-client saf-tc-client-all; do rmdir "$CG/$c" 2>/dev/null; done
+  netns_reset saf-tc node client client-all
 }
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-reset
-# shellcheck source=netns_lib.sh
-. "$SRC/tests/tcp/netns_lib.sh"
-
+netns_test_start saf-tc
 
 client_connect() { # client_connect CGROUP PINS TARGET [args] -> stderr in $WORK/err, stdout $WORK/out
   local cgroup=$1 pins=$2 target=$3; shift 3
