@@ -25,8 +25,8 @@ static int one_number(const char **s, const char *what, unsigned long max,
 	errno = 0;
 	v = strtoul(p, &end, 10);
 	if (errno || v == 0 || v > max)
-		return saf_fail(err, SAF_E_RANGE, "--keepalive: %s must be 1..%lu",
-				what, max);
+		return saf_fail(err, SAF_E_RANGE,
+				"--keepalive: %s must be 1..%lu", what, max);
 	*out = (uint32_t)v;
 	*s = end;
 	return 0;
@@ -61,10 +61,11 @@ int saf_tcp_keepalive_parse(const char *s, saf_tcp_node_config *c,
 			return -1;
 	}
 	if (*s)
-		return saf_fail(err, SAF_E_FORMAT,
-				"--keepalive: unexpected '%s' (IDLE[,INTVL,CNT] "
-				"or off)",
-				s);
+		return saf_fail(
+			err, SAF_E_FORMAT,
+			"--keepalive: unexpected '%s' (IDLE[,INTVL,CNT] "
+			"or off)",
+			s);
 	c->keepalive_idle = idle;
 	c->keepalive_intvl = intvl;
 	c->keepalive_cnt = cnt;

@@ -10,8 +10,7 @@
 
 #include "saf/tcp.h"
 
-static void expect(const char *arg, uint32_t idle, uint32_t intvl,
-		   uint32_t cnt)
+static void expect(const char *arg, uint32_t idle, uint32_t intvl, uint32_t cnt)
 {
 	saf_tcp_node_config c;
 	saf_error err;
