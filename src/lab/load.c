@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "saf/addr.h"
+#include "checked_bytes.h"
 #include "saf/tcp.h"
 
 #define MAX_CHUNK 1024u
@@ -56,16 +57,6 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* The same xorshift64* sequence saf-streams uses: both ends can regenerate
- * it from a seed, so every byte is checked without storing it. */
-static uint8_t next_byte(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (uint8_t)((*s * 0x2545F4914F6CDD1DULL) >> 56);
 }
 
 /* A saf node resets nothing, but the client side holds count + closing
@@ -437,7 +428,7 @@ static void send_chunk(runner *r, size_t i, bool fresh)
 
 	if (c->pending_len == 0 && fresh) {
 		for (size_t k = 0; k < r->cfg.chunk; k++)
-			c->pending[k] = next_byte(&c->tx_state);
+			c->pending[k] = checked_next_byte(&c->tx_state);
 		c->pending_len = (uint16_t)r->cfg.chunk;
 		c->pending_off = 0;
 	}
@@ -492,7 +483,7 @@ static void on_readable(runner *r, size_t i)
 			return;
 		}
 		for (ssize_t k = 0; k < n; k++)
-			if (buf[k] != next_byte(&c->rx_state))
+			if (buf[k] != checked_next_byte(&c->rx_state))
 				r->st.mismatches++;
 		c->received += (uint64_t)n;
 		r->st.bytes_verified += (uint64_t)n;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "saf/addr.h"
+#include "checked_bytes.h"
 
 #define MAX_STREAMS 512
 
@@ -50,15 +51,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* xorshift64*: a fixed, seedable sequence both ends can regenerate. */
-static uint8_t next_byte(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (uint8_t)((*s * 0x2545F4914F6CDD1DULL) >> 56);
 }
 
 static void mark_broken(stream *st, const char *why)
@@ -131,7 +123,7 @@ static void read_echo(stream *st)
 	}
 	EVP_DigestUpdate(st->rx_hash, buf, (size_t)n);
 	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] != next_byte(&st->rx_state))
+		if (buf[i] != checked_next_byte(&st->rx_state))
 			st->mismatches++;
 	st->received += (uint64_t)n;
 	if (st->received > st->sent)
@@ -147,7 +139,7 @@ static void send_chunk(stream *st, size_t chunk)
 	if (chunk > sizeof(buf))
 		chunk = sizeof(buf);
 	for (size_t i = 0; i < chunk; i++)
-		buf[i] = next_byte(&st->tx_state);
+		buf[i] = checked_next_byte(&st->tx_state);
 	w = write(st->wfd, buf, chunk);
 	if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
 		st->tx_state = save; /* try the same bytes next time */
@@ -160,7 +152,7 @@ static void send_chunk(stream *st, size_t chunk)
 	/* A short write: rewind the generator to the first unsent byte. */
 	st->tx_state = save;
 	for (ssize_t i = 0; i < w; i++)
-		(void)next_byte(&st->tx_state);
+		(void)checked_next_byte(&st->tx_state);
 	EVP_DigestUpdate(st->tx_hash, buf, (size_t)w);
 	st->sent += (uint64_t)w;
 }
