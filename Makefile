@@ -32,7 +32,8 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure
 
-# valgrind memcheck over the cmocka unit tests and the CLI test.
+# valgrind memcheck over the cmocka unit tests, the CLI test, saf tls on
+# loopback and (as root) the root-only tools in namespaces.
 test-valgrind: build
 	@scripts/test-valgrind $(BUILD)
 

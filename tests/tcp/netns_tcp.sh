@@ -33,6 +33,7 @@ reset() {
   "$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null 2>&1
   "$SAF" tcp detach --pin-dir "$PINS/client" >/dev/null 2>&1
   "$SAF" tcp detach --pin-dir "$PINS/client-all" >/dev/null 2>&1
+  [[ -n ${SAF_TEST_ROGUE:-} ]] && "$SAF_TEST_ROGUE" detach "$PINS/rogue"
   for d in "$PINS"/*; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
   rmdir "$PINS" 2>/dev/null
   "$LAB" down >/dev/null 2>&1
@@ -127,10 +128,10 @@ check "Prometheus TYPE lines" grep -q '^# TYPE saf_tcp_node_adverts_total counte
 
 # --- negative cases --------------------------------------------------------
 SERVER=${PIDS[-1]}
-restart_server() { # a fresh listener, armed by the program attached now
+restart_server() { # [echo_server.py options]: a fresh listener, armed by the program attached now
   kill "$SERVER"; wait "$SERVER" 2>/dev/null
   while ip netns exec saf-tc-n2 ss -Hltn "sport = :7000" | grep -q .; do sleep 0.05; done
-  run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
+  run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 "$@" > /dev/null & PIDS+=($!)
   SERVER=$!
   wait_listen saf-tc-n2 7000
 }
@@ -253,6 +254,84 @@ check "rate limit: after a pause, adverts again" grep -q "migrated" "$WORK/err"
 check "rate limit in Prometheus" grep -Eq 'saf_tcp_node_adverts_skipped_total\{reason="rate_limited"[^}]*\} [1-9]' "$WORK/prom"
 "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 0 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
 check "--advert-rate 0: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate' '$WORK/e'"
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
+
+# Adverts in segments other than the SYN-ACK are ignored (SPEC 2). A rogue
+# node (tests/tcp/rogue_node.bpf.c, loaded by saf-test-rogue) replaces the
+# real program on n2 and writes a well-formed advert of n3's unicast
+# address (kind 253, ExID 0x5346, port-less) into every segment it sends
+# except the SYN-ACK: its ACKs, data and FIN. The client reads the option
+# from the SYN-ACK only, so it must stay on S, keep its data, and neither
+# count nor keep an advert, also after the node's last segment. The
+# server answers after the client's EOF (--after-eof) and the client pauses
+# between two lines, so the node's ACKs go out as pure ACKs. The control:
+# the same program writing into the SYN-ACK too moves the client to n3.
+ROGUE=${SAF_TEST_ROGUE:?SAF_TEST_ROGUE not set}
+rogue_attach() { # rogue_attach others|all
+  "$ROGUE" detach "$PINS/rogue"
+  "$ROGUE" attach "$CG/saf-tc-node" "$PINS/rogue" "$1" 10.30.3.2 fd00:30:3::2
+}
+capture() { # capture FILE: the node's side of port 7000, until stop_capture
+  ip netns exec saf-tc-n2 tcpdump -i saf-tc-n2r2 -nn -U --immediate-mode 'tcp port 7000' -w "$1" 2>/dev/null &
+  TCPDUMP=$!
+  sleep 0.5
+}
+stop_capture() { sleep 0.3; kill "$TCPDUMP" 2>/dev/null; wait "$TCPDUMP" 2>/dev/null; }
+two_lines() { printf 'one-%s\n' $RANDOM; sleep 0.5; printf 'two-%s\n' $RANDOM; }
+"$SAF" tcp detach --pin-dir "$PINS/node" >/dev/null
+run_in - saf-tc-n3 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
+N3_SERVER=$!
+wait_listen saf-tc-n3 7000
+check "rogue node attached (every segment but the SYN-ACK)" rogue_attach others
+restart_server --after-eof
+capture "$WORK/rogue.pcap"
+for s in 10.99.0.1 '[fd00:99::1]'; do
+  a0=$(counter "$PINS/client" client_adverts) m0=$(counter "$PINS/client" client_malformed_ignored)
+  two_lines | tee "$WORK/in" | (run_in saf-tc-client saf-tc-c "$SAF" tcp connect -v --pin-dir "$PINS/client" "$s:7000" > "$WORK/out" 2> "$WORK/err")
+  check "rogue in later segments, $s: the client stays on S" grep -qF "no_advert: on $s:7000 via $s:7000 (the node sent no advert)" "$WORK/err"
+  check "rogue in later segments, $s: data intact" cmp -s "$WORK/in" "$WORK/out"
+  (run_in saf-tc-client saf-tc-c "$ROGUE" probe "$PINS/client" "$s:7000") > "$WORK/probe" 2>&1
+  check "rogue in later segments, $s: after the node's FIN the socket still holds no advert" \
+    grep -qx "after_connect=no_advert after_fin=no_advert echoed=6" "$WORK/probe"
+  check "rogue in later segments, $s: no advert counted, nothing malformed" \
+    test "$(counter "$PINS/client" client_adverts) $(counter "$PINS/client" client_malformed_ignored)" = "$a0 $m0"
+done
+stop_capture
+# On the wire, from the node: none in the SYN-ACKs, and the advert byte for
+# byte (v4 fd 08 5346 0a1e0302, v6 fd 14 5346 fd00:30:3::2) in every pure
+# ACK, data segment and FIN of the connects and the probes.
+V4_ADVERT=fd0853460a1e0302 V6_ADVERT=fd145346fd000030000300000000000000000002
+segments() { # segments PCAP SRC OPTION: sets synack synack_opt ack ack_opt ... and $seg
+  seg=$(python3 "$SRC/tests/tcp/sa_segments.py" "$1" "$2" 7000 "$3")
+  read -r synack synack_opt ack ack_opt data data_opt fin fin_opt <<< "$(tr -c '0-9\n' ' ' <<< "$seg")"
+}
+for fam in "10.99.0.1 $V4_ADVERT" "fd00:99::1 $V6_ADVERT"; do
+  read -r addr opt <<< "$fam"
+  segments "$WORK/rogue.pcap" "$addr" "$opt"
+  check "wire, $addr: no advert in the SYN-ACKs ($seg)" test "$synack" -ge 2 -a "$synack_opt" -eq 0
+  check "wire, $addr: the advert in every pure ACK of the node" test "$ack" -ge 1 -a "$ack_opt" -eq "$ack"
+  check "wire, $addr: the advert in every data segment of the node" test "$data" -ge 2 -a "$data_opt" -eq "$data"
+  check "wire, $addr: the advert in every FIN of the node" test "$fin" -ge 2 -a "$fin_opt" -eq "$fin"
+done
+# The control: the same advert in the SYN-ACK as well is followed.
+check "rogue node attached again (the SYN-ACK too)" rogue_attach all
+restart_server
+capture "$WORK/rogue-all.pcap"
+a0=$(counter "$PINS/client" client_adverts)
+client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "control, IPv4: the advert in the SYN-ACK moves the client to n3" grep -q "migrated: on 10.30.3.2:7000 via 10.99.0.1:7000" "$WORK/err"
+check "control, IPv4: data echoed" cmp -s "$WORK/in" "$WORK/out"
+client_connect saf-tc-client "$PINS/client" '[fd00:99::1]:7000'
+check "control, IPv6: moved to n3" grep -q "migrated: on \[fd00:30:3::2\]:7000 via \[fd00:99::1\]:7000" "$WORK/err"
+check "control: both adverts counted" test "$(counter "$PINS/client" client_adverts)" -eq $((a0 + 2))
+stop_capture
+for fam in "10.99.0.1 $V4_ADVERT" "fd00:99::1 $V6_ADVERT"; do
+  read -r addr opt <<< "$fam"
+  segments "$WORK/rogue-all.pcap" "$addr" "$opt"
+  check "control, wire, $addr: the advert in the SYN-ACK ($seg)" test "$synack" -ge 1 -a "$synack_opt" -eq "$synack"
+done
+"$ROGUE" detach "$PINS/rogue"
+kill "$N3_SERVER"
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
 
 # Faults: the bpffs pins removed under a running node. The link pin was the

@@ -143,8 +143,10 @@ static void run_fault(u_fault fault)
 	saf_tls_client_config ccfg;
 	saf_tls_connect_opts o = {
 		.server_name = "saf.test",
-		.ticket_wait_ms = 2000,
-		.handshake_timeout_ms = 500,
+		.ticket_wait_ms = 4000,
+		/* Bounds the silent target's case; long enough for a full
+		 * handshake with S under valgrind on a loaded machine. */
+		.handshake_timeout_ms = 2000,
 		.migrate = true,
 	};
 	s_job sj = {0};
@@ -167,8 +169,15 @@ static void run_fault(u_fault fault)
 	assert_int_equal(pthread_create(&ut, NULL, u_thread, &uj), 0);
 
 	memset(&conn, 0, sizeof(conn));
-	if (saf_tls_connect(ctx, &s, &o, &conn, &e))
+	if (saf_tls_connect(ctx, &s, &o, &conn, &e)) {
+		/* Stop both nodes before failing: their threads use this
+		 * frame's jobs. shutdown() wakes a thread blocked in accept. */
+		shutdown(sj.lfd, SHUT_RDWR);
+		shutdown(uj.lfd, SHUT_RDWR);
+		pthread_join(st, NULL);
+		pthread_join(ut, NULL);
 		fail_msg("saf_tls_connect: %s", e.msg);
+	}
 	assert_int_equal(conn.migrations, 0);
 	if (conn.outcome != SAF_TLS_STAYED_REFUSED &&
 	    conn.outcome != SAF_TLS_STAYED_UNREACHABLE)
