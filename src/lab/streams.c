@@ -42,6 +42,7 @@ typedef struct stream {
 	uint64_t broke_at_ms;
 	char why[96];
 	char ended[64];
+	char err_tail[160]; /* the child's last stderr line (cmd mode) */
 	EVP_MD_CTX *tx_hash, *rx_hash;
 } stream;
 
@@ -171,6 +172,16 @@ static void finish_ended(stream *st, const char *target)
 	       (n = read(st->errfd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
+	/* Its last line, for the report: why a broken stream's client ended. */
+	char *end = buf + len;
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	char *last = strrchr(buf, '\n');
+	size_t k = 0;
+	for (const char *q = last ? last + 1 : buf; *q && k < sizeof(st->err_tail) - 1; q++)
+		if (*q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			st->err_tail[k++] = *q;
+	st->err_tail[k] = '\0';
 	/* saf tls's -v line: "saf tls: OUTCOME at ADDR: why" (the last one
 	 * counts: a migrate_notify adds another). */
 	char *tls = NULL;
@@ -401,11 +412,11 @@ int main(int argc, char **argv)
 		fprintf(out,
 			"%s{\"ok\":%s,\"sent\":%llu,\"received\":%llu,"
 			"\"sha256_sent\":\"%s\",\"sha256_echoed\":\"%s\","
-			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\"}",
+			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\",\"stderr\":\"%s\"}",
 			i ? "," : "", s->broken ? "false" : "true",
 			(unsigned long long)s->sent,
 			(unsigned long long)s->received, htx, hrx, s->ended,
-			(unsigned long long)s->broke_at_ms, s->why);
+			(unsigned long long)s->broke_at_ms, s->why, s->err_tail);
 		EVP_MD_CTX_free(s->tx_hash);
 		EVP_MD_CTX_free(s->rx_hash);
 	}
