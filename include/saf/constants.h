@@ -97,6 +97,13 @@
 #define SAF_CONT_SEND_DEFAULT (256u * 1024u)
 #define SAF_CONT_SEND_MIN 65536u
 #define SAF_CONT_SEND_MAX (64u * 1024u * 1024u)
+/* A client whose connection broke comes back this many times in a row,
+ * the first pause this long and doubling (0.75 s of pauses in all). */
+#define SAF_CONT_COMEBACK_TRIES_DEFAULT	     5u
+#define SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT 50u
+/* Bytes of a token's session_id that name a stream in messages, on the
+ * client and the node alike (public: the token travels in the clear). */
+#define SAF_CONT_STREAM_ID_SHOWN 4u
 
 /* ---- Defaults and limits ----------------------------------------------- */
 

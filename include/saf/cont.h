@@ -153,6 +153,12 @@ void saf_cont_input_idle(saf_cont *c);
  * when the peer reset the stream itself (nothing to send). */
 unsigned saf_cont_failed(const saf_cont *c);
 
+/* After saf_cont_input failed because the peer sent RESET: its code
+ * (saf_cont_reset; a code this side does not know is returned as is), or
+ * 0 when the peer sent none. SAF_CONT_RESET_UNKNOWN_SESSION is the node's
+ * refusal of a stream it does not have: coming back again cannot help. */
+unsigned saf_cont_peer_reset(const saf_cont *c);
+
 /* Waiting for the peer's RESUME: application bytes are held back. */
 bool saf_cont_resuming(const saf_cont *c);
 

@@ -58,8 +58,11 @@ SAF_MUST_CHECK int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 					const uint8_t key[SAF_SCHED_KEY_LEN],
 					saf_sched_msg *out, saf_error *err);
 
-/* Reads a 32-byte key from a file of 64 hex digits (newline allowed);
- * refuses a file readable by group or others. */
+/* Reads a 32-byte key from its file: exactly 64 hex digits (either case),
+ * then at most one line end (LF, or CRLF), nothing before or after.
+ * Refuses anything else, naming the line and column and what is wrong
+ * (never a byte of the file), a file that is not a regular file, and one
+ * readable by group or others. */
 SAF_MUST_CHECK int saf_sched_key_load(const char *path,
 				      uint8_t key[SAF_SCHED_KEY_LEN],
 				      saf_error *err);

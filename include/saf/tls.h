@@ -57,9 +57,17 @@ SAF_MUST_CHECK int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err);
  *   node_key <64 hex digits>
  *   ticket_keys <160 hex digits>
  *
+ * Lines end with LF (CRLF too: a CR only right before the LF; the last
+ * line may lack its line end), at most SAF_TLS_KEYS_LINE_MAX bytes each,
+ * no NUL byte. A line is blank, a comment (its first non-blank character
+ * '#'), or a name and its value in hex (either case, exactly that many
+ * digits), with spaces or tabs around and between them. Each name once.
+ *
  * Loading refuses a file that is not a regular file, that group or others
  * may read or write (mode must be 0600 or stricter), or with a missing,
- * repeated or malformed line. Key bytes never appear in error messages. */
+ * repeated or malformed line; the message names the line and what is
+ * wrong. Key bytes never appear in error messages. */
+#define SAF_TLS_KEYS_LINE_MAX 1024u
 SAF_MUST_CHECK int saf_tls_keys_load(const char *path, saf_tls_keys *out,
 				     saf_error *err);
 /* Writes a new file with mode 0600 (O_EXCL: never overwrites). */
@@ -311,8 +319,11 @@ typedef struct saf_tls_stream saf_tls_stream;
 typedef struct saf_tls_stream_opts {
 	saf_tls_connect_opts conn;
 	size_t send_buffer;	   /* 0: SAF_CONT_SEND_DEFAULT */
-	unsigned max_attempts;	   /* reconnections in a row; 0: 5 */
-	unsigned backoff_ms;	   /* first pause between them; 0: 50 */
+	/* tries to come back in a row; 0: SAF_CONT_COMEBACK_TRIES_DEFAULT */
+	unsigned max_attempts;
+	/* first pause between them, doubling; 0:
+	 * SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT */
+	unsigned backoff_ms;
 } saf_tls_stream_opts;
 
 /* Takes over conn (from saf_tls_connect, outcome SAF_TLS_ON_S_CONTINUITY)
@@ -331,10 +342,41 @@ int saf_tls_stream_timeout_ms(const saf_tls_stream *s);
 
 /* Moves what can move: reads frames, sends frames, acts on tokens, notify
  * and breakage. Call after poll says the fd is ready, after writing or
- * reading, and at least once a second. Returns -1 when the stream is lost
- * (err says why: the node no longer has it, no token to come back with,
- * the attempts ran out, or the peer broke the protocol). */
+ * reading, and at least once a second. Returns -1 when the stream is lost:
+ * err says why in one line starting "stream lost: " and naming the node,
+ * saf_tls_stream_lost which case it is. A lost stream is over: every
+ * byte read before is a correct prefix of the node's stream, and no more
+ * will come. */
 SAF_MUST_CHECK int saf_tls_stream_step(saf_tls_stream *s, saf_error *err);
+
+/* Why a stream was lost. The time it takes is bounded: a refusal ends it
+ * at once; coming back is tried max_attempts times, each within the
+ * connect and handshake timeouts, with the pauses between. */
+typedef enum saf_tls_stream_loss {
+	SAF_TLS_STREAM_NOT_LOST = 0,
+	/* The node answered RESET unknown_session: it has no such stream
+	 * (its process restarted, or it ended the stream after its linger
+	 * time). Not retried: no other try can find it. */
+	SAF_TLS_STREAM_UNKNOWN,
+	/* The node refused every token left (an alert, no resumption, or
+	 * no continuity), as a node restarted with other keys does. */
+	SAF_TLS_STREAM_REFUSED,
+	/* max_attempts tries in a row to come back failed (no connection,
+	 * or no handshake in time): the node is gone, or the path to it. */
+	SAF_TLS_STREAM_UNREACHABLE,
+	/* The connection broke before any token arrived: no way back. */
+	SAF_TLS_STREAM_NO_TOKEN,
+	/* The node reset the stream for another reason (aborted: e.g. its
+	 * backend failed, or it is full; protocol_violation). */
+	SAF_TLS_STREAM_RESET,
+	/* The node broke the continuity protocol: this side reset it. */
+	SAF_TLS_STREAM_VIOLATION,
+	/* A local failure (memory, OpenSSL). */
+	SAF_TLS_STREAM_LOCAL,
+} saf_tls_stream_loss;
+saf_tls_stream_loss saf_tls_stream_lost(const saf_tls_stream *s);
+/* "unknown_stream", "refused", "unreachable", ... ("not_lost"). */
+const char *saf_tls_stream_loss_name(saf_tls_stream_loss l);
 
 /* Application side, non-blocking: write takes what fits in the send buffer
  * (0: full, wait for the peer's acknowledgements), read copies what was

@@ -14,8 +14,12 @@
 /* Exit codes shared by every subcommand. */
 enum {
 	SAF_EXIT_OK = 0,
-	SAF_EXIT_FAIL = 1,  /* the operation ran and failed (invalid token...) */
+	SAF_EXIT_FAIL = 1, /* the operation ran and failed (invalid token...) */
 	SAF_EXIT_USAGE = 2, /* bad input: the message says what is wrong */
+	/* saf tls connect: the continuity stream was lost before its end
+	 * (node restarted or gone): what reached stdout is a correct
+	 * prefix of the node's stream, and only a prefix. */
+	SAF_EXIT_LOST = 3,
 };
 
 typedef int (*saf_cmd_fn)(int argc, char **argv);

@@ -883,6 +883,29 @@ static void client_usage(FILE *f, bool forward)
 	      "The certificate is always verified. SSLKEYLOGFILE is "
 	      "honoured.\n",
 	      f);
+	if (forward)
+		fputs("A continuity stream that is lost (see connect's exit "
+		      "status 3)\n"
+		      "ends its TCP connection with a reset, not a clean "
+		      "close.\n",
+		      f);
+	else
+		fputs("\nExit status:\n"
+		      "  0  the exchange ended cleanly\n"
+		      "  1  failure: no connection to S, certificate "
+		      "refused, or (without\n"
+		      "     continuity) the connection lost\n"
+		      "  2  bad usage\n"
+		      "  3  the continuity stream was lost before its end; "
+		      "\"stream lost: ...\"\n"
+		      "     on stderr says why: the node no longer knows it "
+		      "(restarted), or\n"
+		      "     could not be reached again (5 tries, about a "
+		      "second when it\n"
+		      "     refuses connections). stdout then holds a "
+		      "correct prefix of the\n"
+		      "     node's stream, and only a prefix.\n",
+		      f);
 }
 
 static int client_parse(int argc, char **argv, bool forward, client_setup *s)
@@ -1207,7 +1230,14 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 			in_len -= n;
 		}
 		if (saf_tls_stream_step(st, &e)) {
-			rc = saf_cli_fail("%s", e.msg);
+			/* Bytes delivered before the loss are in order and
+			 * correct: they go out, then the loss is said. */
+			while ((n = saf_tls_stream_read(st, out, sizeof(out))) >
+				       0 &&
+			       write_all(out_fd, out, n) == (ssize_t)n)
+				;
+			(void)saf_cli_fail("%s", e.msg);
+			rc = SAF_EXIT_LOST;
 			break;
 		}
 		saf_tls_stream_stats_get(st, &k);
@@ -1315,13 +1345,23 @@ static void *fwd_thread(void *arg)
 	fwd_job *j = arg;
 	saf_tls_conn c;
 	saf_error e = {0};
+	int rc = SAF_EXIT_FAIL;
 
 	if (saf_tls_connect(j->s->ctx, &j->s->remote, &j->s->opts, &c, &e)) {
 		fprintf(stderr, "saf tls forward: %s\n", e.msg);
 	} else {
 		report(j->s, &c);
-		(void)client_run(j->s, &c, j->fd, j->fd);
+		rc = client_run(j->s, &c, j->fd, j->fd);
 		saf_tls_conn_close(&c);
+	}
+	if (rc != SAF_EXIT_OK) {
+		/* What the application received is only part of the
+		 * stream: a reset says so, where a FIN would pass it off
+		 * as the whole. */
+		struct linger rst = {.l_onoff = 1, .l_linger = 0};
+
+		(void)setsockopt(j->fd, SOL_SOCKET, SO_LINGER, &rst,
+				 sizeof(rst));
 	}
 	close(j->fd);
 	free(j);

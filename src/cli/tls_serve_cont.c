@@ -18,6 +18,7 @@
 
 #include <openssl/err.h>
 
+#include "saf/hex.h"
 #include "tls_serve.h"
 
 /* The session_ids a stream answers to: the newest few tokens' (a ring). */
@@ -157,11 +158,21 @@ int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
 		s = find(t, info.session_id);
 		if (!s) {
 			/* A valid token, but this process has no such stream
-			 * (restarted, or the stream already ended). */
+			 * (restarted, or the stream already ended): the
+			 * defined refusal, which the client takes as final
+			 * (docs/continuity.md, "Unknown stream"). */
+			char id[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
+
 			t->k.unknown++;
+			saf_hex_encode(info.session_id,
+				       SAF_CONT_STREAM_ID_SHOWN, id);
 			if (verbose)
-				fprintf(stderr, "saf tls serve: continuity: "
-						"token for an unknown stream\n");
+				fprintf(stderr,
+					"saf tls serve: continuity: token for "
+					"stream %s, unknown here (ended, or "
+					"before a restart): RESET "
+					"unknown_session\n",
+					id);
 			send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
 			return -1;
 		}

@@ -42,6 +42,7 @@ struct saf_cont {
 	bool dead;
 	bool idle; /* the transport had nothing more to read */
 	unsigned reset_to_send;
+	unsigned peer_reset; /* the code of the peer's RESET, 0: none */
 	saf_cont_stats st;
 };
 
@@ -167,6 +168,11 @@ bool saf_cont_resuming(const saf_cont *c)
 unsigned saf_cont_failed(const saf_cont *c)
 {
 	return c->dead ? c->reset_to_send : 0;
+}
+
+unsigned saf_cont_peer_reset(const saf_cont *c)
+{
+	return c->peer_reset;
 }
 
 void saf_cont_stats_get(const saf_cont *c, saf_cont_stats *out)
@@ -340,6 +346,7 @@ static int on_frame(saf_cont *c, const saf_cont_frame *f, saf_error *err)
 	if (f->type == SAF_CONT_RESET) {
 		c->dead = true;
 		c->reset_to_send = 0;
+		c->peer_reset = f->code;
 		return saf_fail(err, SAF_E_REFUSED,
 				"continuity: peer reset the stream: %s",
 				saf_cont_reset_name(f->code));

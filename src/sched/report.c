@@ -15,13 +15,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "saf/cursor.h"
-#include "saf/hex.h"
 #include "saf/sched.h"
 
 static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p,
@@ -140,40 +140,114 @@ int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 	return 0;
 }
 
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+/* The value of a hex digit (is_hex). */
+static unsigned nibble(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0')
+			: (unsigned)((c | 0x20) - 'a') + 10u;
+}
+
+/* The file's bytes against its format: 64 hex digits, then at most one
+ * line end (LF, or CRLF), nothing else. Messages say where and what, never
+ * which byte (it could be part of a key). */
+static int key_text(const char *path, const char *t, size_t n,
+		    uint8_t key[SAF_SCHED_KEY_LEN], saf_error *err)
+{
+	const size_t want = 2u * SAF_SCHED_KEY_LEN;
+	size_t i = 0;
+
+	while (i < n && i < want && is_hex(t[i]))
+		i++;
+	if (n == 0)
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: empty; expected %zu hex digits",
+				path, want);
+	if (i < want && i < n && t[i] != '\n' && t[i] != '\r')
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 1, column %zu: not a hex "
+				"digit (expected %zu hex digits)",
+				path, i + 1, want);
+	if (i < want)
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 1: expected %zu hex digits, "
+				"found %zu",
+				path, want, i);
+	if (n > want && is_hex(t[want]))
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 1: more than %zu hex digits",
+				path, want);
+	if (n > want && t[want] == '\r' &&
+	    (n == want + 1 || t[want + 1] != '\n'))
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 1, column %zu: CR not "
+				"followed by LF (a CR may only end a CRLF "
+				"line)",
+				path, want + 1);
+	if (n > want && t[want] != '\n' && t[want] != '\r')
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 1, column %zu: unexpected "
+				"character after the %zu hex digits",
+				path, want + 1, want);
+	if (n > want + (t[want] == '\r' ? 2u : 1u))
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line 2: unexpected text after "
+				"the key (the file holds the key and at most "
+				"one line end)",
+				path);
+	for (i = 0; i < SAF_SCHED_KEY_LEN; i++)
+		key[i] =
+			(uint8_t)(nibble(t[2 * i]) << 4 | nibble(t[2 * i + 1]));
+	return 0;
+}
+
 int saf_sched_key_load(const char *path, uint8_t key[SAF_SCHED_KEY_LEN],
 		       saf_error *err)
 {
-	char text[2 * SAF_SCHED_KEY_LEN + 8] = { 0 };
+	/* The longest valid file (key, CR, LF) and one byte more, to see
+	 * that nothing follows. O_NONBLOCK: a FIFO must not hang the open
+	 * (it is refused as not a regular file). */
+	char text[2 * SAF_SCHED_KEY_LEN + 3];
 	struct stat st;
 	size_t n = 0;
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = 0;
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
 				strerror(errno));
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return saf_fail(err, SAF_E_REFUSED,
+				"key file %s: not a regular file", path);
+	}
+	if (st.st_mode & 077) {
 		close(fd);
 		return saf_fail(err, SAF_E_REFUSED,
 				"key file %s is readable by others (chmod "
 				"600 it)",
 				path);
 	}
-	while (n < sizeof(text) - 1 &&
-	       (got = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
-		n += (size_t)got;
-	close(fd);
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = '\0';
-	size_t klen = 0;
-	saf_error herr;
-	if (saf_hex_decode(text, key, SAF_SCHED_KEY_LEN, &klen, &herr) ||
-	    klen != SAF_SCHED_KEY_LEN) {
+	while (n < sizeof(text) &&
+	       ((got = read(fd, text + n, sizeof(text) - n)) > 0 ||
+		(got < 0 && errno == EINTR)))
+		n += got > 0 ? (size_t)got : 0u;
+	if (got < 0) {
+		rc = saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
+			      strerror(errno));
+		close(fd);
 		OPENSSL_cleanse(text, sizeof(text));
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: expected %u hex digits", path,
-				2 * SAF_SCHED_KEY_LEN);
+		return rc;
 	}
+	close(fd);
+	rc = key_text(path, text, n, key, err);
 	OPENSSL_cleanse(text, sizeof(text));
-	return 0;
+	if (rc)
+		OPENSSL_cleanse(key, SAF_SCHED_KEY_LEN);
+	return rc;
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,15 +31,14 @@ void saf_tls_keys_wipe(saf_tls_keys *k)
 	OPENSSL_cleanse(k, sizeof(*k));
 }
 
-static int parse_hex(const char *path, unsigned line, const char *text,
-		     uint8_t *out, size_t n, saf_error *err)
+static int parse_hex(const char *path, unsigned line, const char *name,
+		     const char *text, size_t len, uint8_t *out, size_t n,
+		     saf_error *err)
 {
-	size_t len = strlen(text);
-
 	if (len != 2 * n)
 		return saf_fail(err, SAF_E_FORMAT,
-				"%s:%u: expected %zu hex digits, got %zu", path,
-				line, 2 * n, len);
+				"%s:%u: %s: expected %zu hex digits, found %zu",
+				path, line, name, 2 * n, len);
 	for (size_t i = 0; i < n; i++) {
 		int v = 0;
 
@@ -50,8 +50,10 @@ static int parse_hex(const char *path, unsigned line, const char *text,
 						       : -1;
 			if (d < 0)
 				return saf_fail(err, SAF_E_FORMAT,
-						"%s:%u: not a hex digit", path,
-						line);
+						"%s:%u: %s: character %zu of "
+						"the value is not a hex digit",
+						path, line, name,
+						2 * i + j + 1);
 			v = v * 16 + d;
 		}
 		out[i] = (uint8_t)v;
@@ -59,15 +61,104 @@ static int parse_hex(const char *path, unsigned line, const char *text,
 	return 0;
 }
 
+/* Reads the next line of f into buf (NUL-terminated, its line end not
+ * included). A line ends with LF; a CR is allowed only right before it
+ * (CRLF files); the last line may lack its LF. 1: a line, 0: end of
+ * file, -1: refused (err names the line; never a byte of it). */
+static int read_line(FILE *f, const char *path, unsigned line,
+		     char buf[static SAF_TLS_KEYS_LINE_MAX + 1], saf_error *err)
+{
+	size_t n = 0;
+	bool cr = false;
+	int c = getc(f);
+
+	if (c == EOF)
+		return ferror(f) ? saf_fail(err, SAF_E_SYS, "%s: read failed",
+					    path)
+				 : 0;
+	for (; c != EOF && c != '\n'; c = getc(f)) {
+		if (cr)
+			break; /* a CR, then not LF */
+		if (c == '\r') {
+			cr = true;
+			continue;
+		}
+		if (c == '\0')
+			return saf_fail(err, SAF_E_FORMAT,
+					"%s:%u: column %zu: NUL byte", path,
+					line, n + 1);
+		if (n == SAF_TLS_KEYS_LINE_MAX)
+			return saf_fail(err, SAF_E_FORMAT,
+					"%s:%u: line longer than %u bytes",
+					path, line, SAF_TLS_KEYS_LINE_MAX);
+		buf[n++] = (char)c;
+	}
+	if (ferror(f))
+		return saf_fail(err, SAF_E_SYS, "%s: read failed", path);
+	if (cr && c != '\n')
+		return saf_fail(
+			err, SAF_E_FORMAT,
+			"%s:%u: column %zu: CR not followed by LF (a CR "
+			"may only end a CRLF line)",
+			path, line, n + 1);
+	buf[n] = '\0';
+	return 1;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* One line: blank, a comment, or "name value" (spaces or tabs around and
+ * between). Sets *name and *value (pointing into buf, NUL-terminated) or
+ * leaves *name NULL for a line that carries nothing. */
+static int split_line(char *buf, const char *path, unsigned line,
+		      const char **name, const char **value, size_t *vlen,
+		      saf_error *err)
+{
+	char *p = buf, *end;
+
+	*name = NULL;
+	while (blank(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	*name = p;
+	while (*p && !blank(*p))
+		p++;
+	end = p;
+	while (blank(*p))
+		p++;
+	*end = '\0';
+	if (*p == '\0')
+		return saf_fail(err, SAF_E_FORMAT,
+				"%s:%u: expected 'name hexvalue', found one "
+				"field",
+				path, line);
+	*value = p;
+	while (*p && !blank(*p))
+		p++;
+	*vlen = (size_t)(p - *value);
+	while (blank(*p))
+		p++;
+	if (*p != '\0')
+		return saf_fail(err, SAF_E_FORMAT,
+				"%s:%u: expected 'name hexvalue', found more "
+				"after the value",
+				path, line);
+	return 0;
+}
+
 int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 {
-	char buf[512];
+	char buf[SAF_TLS_KEYS_LINE_MAX + 1];
 	struct stat sb;
-	unsigned line = 0;
-	bool have_nk = false, have_tk = false;
-	int rc = -1;
+	unsigned line = 0, nk_line = 0, tk_line = 0;
+	int rc = -1, r;
 	FILE *f;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO must not hang the open (it is refused). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
@@ -89,39 +180,48 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
 	}
-	while (fgets(buf, sizeof(buf), f)) {
-		char *key, *val, *save = NULL;
+	while ((r = read_line(f, path, ++line, buf, err)) == 1) {
+		const char *name, *val = NULL;
+		size_t vlen = 0;
 
-		line++;
-		key = strtok_r(buf, " \t\r\n", &save);
-		if (!key || key[0] == '#')
-			continue;
-		val = strtok_r(NULL, " \t\r\n", &save);
-		if (!val || strtok_r(NULL, " \t\r\n", &save)) {
-			saf_fail(err, SAF_E_FORMAT,
-				 "%s:%u: expected 'name hexvalue'", path, line);
+		if (split_line(buf, path, line, &name, &val, &vlen, err))
 			goto out;
-		}
-		if (strcmp(key, "node_key") == 0 && !have_nk) {
-			if (parse_hex(path, line, val, out->node_key,
-				      sizeof(out->node_key), err))
+		if (!name)
+			continue;
+		if (strcmp(name, "node_key") == 0 && !nk_line) {
+			if (parse_hex(path, line, name, val, vlen,
+				      out->node_key, sizeof(out->node_key),
+				      err))
 				goto out;
-			have_nk = true;
-		} else if (strcmp(key, "ticket_keys") == 0 && !have_tk) {
-			if (parse_hex(path, line, val, out->ticket_keys,
+			nk_line = line;
+		} else if (strcmp(name, "ticket_keys") == 0 && !tk_line) {
+			if (parse_hex(path, line, name, val, vlen,
+				      out->ticket_keys,
 				      sizeof(out->ticket_keys), err))
 				goto out;
-			have_tk = true;
-		} else {
+			tk_line = line;
+		} else if (strcmp(name, "node_key") == 0 ||
+			   strcmp(name, "ticket_keys") == 0) {
 			saf_fail(err, SAF_E_FORMAT,
-				 "%s:%u: unknown or repeated '%s'", path, line,
-				 key);
+				 "%s:%u: %s repeated (first on line %u)", path,
+				 line, name,
+				 name[0] == 'n' ? nk_line : tk_line);
+			goto out;
+		} else {
+			/* The name is not echoed: it could be a key pasted
+			 * without its name. */
+			saf_fail(err, SAF_E_FORMAT,
+				 "%s:%u: unknown name (expected node_key or "
+				 "ticket_keys)",
+				 path, line);
 			goto out;
 		}
 	}
-	if (!have_nk || !have_tk) {
+	if (r < 0)
+		goto out;
+	if (!nk_line || !tk_line) {
 		saf_fail(err, SAF_E_FORMAT, "%s: missing %s", path,
-			 have_nk ? "ticket_keys" : "node_key");
+			 nk_line ? "ticket_keys" : "node_key");
 		goto out;
 	}
 	rc = 0;

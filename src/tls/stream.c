@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 
 #include <openssl/err.h>
 
+#include "saf/hex.h"
+#include "saf/token.h"
 #include "tls_internal.h"
 
 #define IO_BUF (2u * SAF_CONT_FRAME_MAX)
@@ -58,7 +61,7 @@ struct saf_tls_stream {
 	size_t out_off, out_len;
 	bool want_write;
 	/* comebacks */
-	unsigned attempts;	   /* in a row */
+	unsigned attempts;	   /* tries in a row, until the node's RESUME */
 	uint64_t retry_at_us;	   /* next try, 0: now */
 	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
 	saf_tls_offer spare; /* the token before the newest, never shown */
@@ -66,7 +69,15 @@ struct saf_tls_stream {
 	uint8_t tried[SAF_TOKEN_MAX_LEN];
 	size_t tried_len;
 	uint64_t stall_from_us; /* since when the application waits */
+	uint64_t broken_us;	/* since when no connection carries it */
+	/* the last failed try: why, and what it means if it is the end */
 	char why[SAF_ERROR_MSG_LEN];
+	saf_tls_stream_loss why_loss;
+	saf_addr why_at;
+	/* the stream as the node knows it on this connection: the first
+	 * bytes of the session_id of the token it was reached with */
+	char sid[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
+	saf_tls_stream_loss lost;
 	saf_tls_stream_stats st;
 };
 
@@ -84,6 +95,79 @@ static void set_nonblock(int fd)
 
 	if (fl >= 0)
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Records why a try to reach the next connection failed, and what the
+ * stream's loss would be if it was the last one; returns `how`. The
+ * node's address is not in it: the final message names it. */
+static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	s->why_loss = loss;
+	return how;
+}
+
+/* The stream is lost: err gets "stream lost: node A <what>". */
+static int lose(saf_tls_stream *s, saf_tls_stream_loss loss,
+		const saf_addr *node, saf_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int lose(saf_tls_stream *s, saf_tls_stream_loss loss,
+		const saf_addr *node, saf_error *err, const char *fmt, ...)
+{
+	static const saf_errc code[] = {
+		[SAF_TLS_STREAM_UNKNOWN] = SAF_E_REFUSED,
+		[SAF_TLS_STREAM_REFUSED] = SAF_E_REFUSED,
+		[SAF_TLS_STREAM_UNREACHABLE] = SAF_E_TIMEOUT,
+		[SAF_TLS_STREAM_NO_TOKEN] = SAF_E_REFUSED,
+		[SAF_TLS_STREAM_RESET] = SAF_E_REFUSED,
+		[SAF_TLS_STREAM_VIOLATION] = SAF_E_RANGE,
+		[SAF_TLS_STREAM_LOCAL] = SAF_E_SYS,
+	};
+	char what[SAF_ERROR_MSG_LEN], a[SAF_ADDR_STR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	s->lost = loss;
+	return saf_fail(err, code[loss], "stream lost: node %s %s",
+			saf_addr_format(node, a), what);
+}
+
+saf_tls_stream_loss saf_tls_stream_lost(const saf_tls_stream *s)
+{
+	return s->lost;
+}
+
+const char *saf_tls_stream_loss_name(saf_tls_stream_loss l)
+{
+	switch (l) {
+	case SAF_TLS_STREAM_NOT_LOST:
+		return "not_lost";
+	case SAF_TLS_STREAM_UNKNOWN:
+		return "unknown_stream";
+	case SAF_TLS_STREAM_REFUSED:
+		return "refused";
+	case SAF_TLS_STREAM_UNREACHABLE:
+		return "unreachable";
+	case SAF_TLS_STREAM_NO_TOKEN:
+		return "no_token";
+	case SAF_TLS_STREAM_RESET:
+		return "reset";
+	case SAF_TLS_STREAM_VIOLATION:
+		return "violation";
+	case SAF_TLS_STREAM_LOCAL:
+		return "local";
+	}
+	return "unknown";
 }
 
 /* A new connection carries the stream: everything buffered for or from
@@ -122,9 +206,9 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 	s->ctx = ctx;
 	s->opts = *opts;
 	if (!s->opts.max_attempts)
-		s->opts.max_attempts = 5;
+		s->opts.max_attempts = SAF_CONT_COMEBACK_TRIES_DEFAULT;
 	if (!s->opts.backoff_ms)
-		s->opts.backoff_ms = 50;
+		s->opts.backoff_ms = SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT;
 	if (!s->opts.conn.connect_timeout_ms)
 		s->opts.conn.connect_timeout_ms = 3000;
 	if (!s->opts.conn.handshake_timeout_ms)
@@ -223,10 +307,11 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 
 	memcpy(s->tried, offer->token, offer->token_len);
 	s->tried_len = offer->token_len;
+	s->why_at = offer->target;
 	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) &&
 		       errno != EINPROGRESS)) {
-		snprintf(s->why, sizeof(s->why), "connect: %s",
-			 strerror(errno));
+		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
+				 "connect: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		saf_tls_offer_clear(offer);
@@ -249,6 +334,7 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 static void pend_switch(saf_tls_stream *s)
 {
 	char a[SAF_ADDR_STR_LEN];
+	saf_token tok;
 
 	if (s->conn.ssl) {
 		(void)SSL_shutdown(s->conn.ssl); /* close_notify, best effort */
@@ -260,6 +346,11 @@ static void pend_switch(saf_tls_stream *s)
 	s->conn.ssl = s->pend.ssl;
 	s->conn.fd = s->pend.fd;
 	s->conn.peer = s->pend.offer.target;
+	if (saf_token_decode(s->pend.offer.token, s->pend.offer.token_len, &tok,
+			     NULL) == 0 &&
+	    tok.session_id.len >= SAF_CONT_STREAM_ID_SHOWN)
+		saf_hex_encode(tok.session_id.base, SAF_CONT_STREAM_ID_SHOWN,
+			       s->sid);
 	s->conn.outcome = SAF_TLS_ON_TARGET;
 	s->conn.migrations++;
 	snprintf(s->conn.why, sizeof(s->conn.why), "on %s",
@@ -273,7 +364,6 @@ static void pend_switch(saf_tls_stream *s)
 	s->pend.ssl = NULL;
 	s->pend.fd = -1;
 	pend_abort(s);
-	s->attempts = 0;
 	saf_tls_offer_clear(&s->retry_offer);
 	on_new_connection(s, true);
 }
@@ -282,14 +372,11 @@ static void pend_switch(saf_tls_stream *s)
 static int pend_drive(saf_tls_stream *s)
 {
 	pending *p = &s->pend;
-	char a[SAF_ADDR_STR_LEN];
-	int r, e;
+	int r, e, alert;
 
-	saf_addr_format(&p->offer.target, a);
-	if (now_us() > p->deadline_us) {
-		snprintf(s->why, sizeof(s->why), "%s: no answer in time", a);
-		return PEND_RETRY;
-	}
+	if (now_us() > p->deadline_us)
+		return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
+				  "no answer in time");
 	if (!p->ssl) {
 		struct pollfd q = {.fd = p->fd, .events = POLLOUT};
 		int soerr = 0;
@@ -298,25 +385,22 @@ static int pend_drive(saf_tls_stream *s)
 		if (poll(&q, 1, 0) <= 0)
 			return PEND_BUSY;
 		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ||
-		    soerr) {
-			snprintf(s->why, sizeof(s->why), "connect %s: %s", a,
-				 strerror(soerr));
-			return PEND_RETRY;
-		}
+		    soerr)
+			return try_failed(s, PEND_RETRY,
+					  SAF_TLS_STREAM_UNREACHABLE,
+					  "connect: %s", strerror(soerr));
 		p->ssl = SSL_new(s->ctx);
-		if (!p->ssl) {
-			snprintf(s->why, sizeof(s->why), "SSL_new failed");
-			return PEND_FATAL;
-		}
+		if (!p->ssl)
+			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
+					  "could not be tried: SSL_new failed");
 		SSL_set_fd(p->ssl, p->fd);
 		saf_tls_ssl_set_name(p->ssl, s->opts.conn.server_name);
 		if (SSL_set_session(p->ssl, p->offer.session) != 1 ||
 		    saf_tls_client_present_token(p->ssl, p->offer.token,
-						 p->offer.token_len, NULL)) {
-			snprintf(s->why, sizeof(s->why),
-				 "cannot set up the resumption");
-			return PEND_FATAL;
-		}
+						 p->offer.token_len, NULL))
+			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
+					  "could not be tried: the resumption "
+					  "cannot be set up");
 		p->deadline_us =
 			now_us() +
 			(uint64_t)s->opts.conn.handshake_timeout_ms * 1000u;
@@ -324,16 +408,13 @@ static int pend_drive(saf_tls_stream *s)
 	ERR_clear_error();
 	r = SSL_connect(p->ssl);
 	if (r == 1) {
-		if (!SSL_session_reused(p->ssl)) {
-			snprintf(s->why, sizeof(s->why),
-				 "node %s did not resume the session", a);
-			return PEND_REFUSED;
-		}
-		if (!saf_tls_continuity(p->ssl)) {
-			snprintf(s->why, sizeof(s->why),
-				 "node at %s did not negotiate continuity", a);
-			return PEND_FATAL;
-		}
+		if (!SSL_session_reused(p->ssl))
+			return try_failed(s, PEND_REFUSED,
+					  SAF_TLS_STREAM_REFUSED,
+					  "did not resume the session");
+		if (!saf_tls_continuity(p->ssl))
+			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
+					  "did not negotiate continuity");
 		pend_switch(s);
 		return PEND_DONE;
 	}
@@ -341,16 +422,13 @@ static int pend_drive(saf_tls_stream *s)
 	p->want_write = e == SSL_ERROR_WANT_WRITE;
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return PEND_BUSY;
-	if (saf_tls_client_alert_received(p->ssl) > 0) {
-		snprintf(s->why, sizeof(s->why),
-			 "node %s refused the token (alert %s)", a,
-			 SSL_alert_desc_string_long(
-				 saf_tls_client_alert_received(p->ssl)));
-		return PEND_REFUSED;
-	}
-	snprintf(s->why, sizeof(s->why),
-		 "node %s did not finish the handshake", a);
-	return PEND_RETRY;
+	alert = saf_tls_client_alert_received(p->ssl);
+	if (alert > 0)
+		return try_failed(s, PEND_REFUSED, SAF_TLS_STREAM_REFUSED,
+				  "refused the token (alert %s)",
+				  SSL_alert_desc_string_long(alert));
+	return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
+			  "did not finish the handshake");
 }
 
 /* The current connection is gone: free it, keep its newest token. */
@@ -368,10 +446,46 @@ static void mark_broken(saf_tls_stream *s)
 	}
 	if (!s->stall_from_us)
 		s->stall_from_us = now_us();
+	if (!s->broken_us)
+		s->broken_us = now_us();
 }
 
-/* A comeback try ended without a connection: when to try again, and with
- * which token; -1 when the stream is lost. */
+/* A try to come back failed (how: PEND_RETRY, PEND_REFUSED, PEND_FATAL;
+ * s->why says why): when to try again, and with which token (`again`, one
+ * that may still be unredeemed, taken over); -1 when the stream is lost.
+ * A try counts as failed until the node's RESUME arrives: a node that
+ * takes the token and then drops every connection ends the stream too. */
+static int try_lost(saf_tls_stream *s, int how, saf_tls_offer *again,
+		    saf_error *err)
+{
+	++s->attempts;
+	if (how == PEND_FATAL || how == PEND_REFUSED ||
+	    s->attempts >= s->opts.max_attempts)
+		saf_tls_offer_clear(again);
+	if (how == PEND_FATAL)
+		return lose(s, s->why_loss, &s->why_at, err, "%s", s->why);
+	if (how == PEND_REFUSED &&
+	    ((!s->spare.session && !s->conn.offer.session) ||
+	     s->attempts >= s->opts.max_attempts))
+		return lose(s, SAF_TLS_STREAM_REFUSED, &s->why_at, err,
+			    "%s: no token left (node restarted with other "
+			    "keys?)",
+			    s->why);
+	if (s->attempts >= s->opts.max_attempts)
+		return lose(s, SAF_TLS_STREAM_UNREACHABLE, &s->why_at, err,
+			    "could not be reached again: %u tries in %.1f s "
+			    "failed (last: %s)",
+			    s->attempts,
+			    (double)(now_us() - s->broken_us) / 1e6, s->why);
+	saf_tls_offer_clear(&s->retry_offer);
+	s->retry_offer = *again;
+	memset(again, 0, sizeof(*again));
+	s->retry_at_us = now_us() + ((uint64_t)s->opts.backoff_ms * 1000u
+				     << (s->attempts - 1u));
+	return 0;
+}
+
+/* A comeback try ended without a connection. */
 static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
 {
 	saf_tls_offer again = {0};
@@ -383,22 +497,24 @@ static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
 		memset(&s->pend.offer, 0, sizeof(s->pend.offer));
 	}
 	pend_abort(s);
-	if (how == PEND_FATAL)
-		return saf_fail(err, SAF_E_REFUSED, "stream lost: %s", s->why);
-	if (how == PEND_REFUSED && !s->spare.session && !s->conn.offer.session)
-		return saf_fail(err, SAF_E_REFUSED, "stream lost: %s", s->why);
-	if (++s->attempts >= s->opts.max_attempts) {
-		saf_tls_offer_clear(&again);
-		return saf_fail(err, SAF_E_TIMEOUT,
-				"stream lost: %u tries to come back failed: "
-				"%s",
-				s->attempts, s->why);
-	}
-	saf_tls_offer_clear(&s->retry_offer);
-	s->retry_offer = again;
-	s->retry_at_us = now_us() + ((uint64_t)s->opts.backoff_ms * 1000u
-				     << (s->attempts - 1u));
-	return 0;
+	return try_lost(s, how, &again, err);
+}
+
+/* The current connection broke. If it was a move or comeback the node
+ * never confirmed with its RESUME, that try failed. */
+static int broke(saf_tls_stream *s, saf_error *err)
+{
+	saf_tls_offer none = {0};
+	bool unconfirmed = saf_cont_resuming(s->cont);
+	saf_addr at = s->conn.peer;
+
+	mark_broken(s);
+	if (!unconfirmed)
+		return 0;
+	s->why_at = at;
+	(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
+			 "closed the connection before its RESUME");
+	return try_lost(s, PEND_RETRY, &none, err);
 }
 
 /* Broken, nothing pending: start the next comeback when it is time. */
@@ -419,10 +535,10 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 		o = s->spare;
 		memset(&s->spare, 0, sizeof(s->spare));
 	} else {
-		return saf_fail(err, SAF_E_REFUSED,
-				"stream lost: connection broke and no token "
-				"to come back with%s%s",
-				s->why[0] ? "; last: " : "", s->why);
+		return lose(s, SAF_TLS_STREAM_NO_TOKEN, &s->conn.peer, err,
+			    "broke the connection before a token came: no "
+			    "way back%s%s",
+			    s->why[0] ? "; last: " : "", s->why);
 	}
 	if (pend_start(s, &o, false))
 		return comeback_failed(s, PEND_RETRY, err);
@@ -488,6 +604,29 @@ static int tls_write(saf_tls_stream *s)
 	}
 }
 
+/* The engine refused the input or the node reset the stream: which loss
+ * it is, in the words of the node's RESET when it sent one. */
+static int stream_refused(saf_tls_stream *s, saf_error *err)
+{
+	unsigned peer = saf_cont_peer_reset(s->cont);
+	char why[SAF_ERROR_MSG_LEN];
+
+	snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+	if (peer == SAF_CONT_RESET_UNKNOWN_SESSION)
+		/* What a node answers a valid token when the stream is not
+		 * in its process: it restarted, or ended the stream after
+		 * --stream-linger. No other try can find it. */
+		return lose(s, SAF_TLS_STREAM_UNKNOWN, &s->conn.peer, err,
+			    "no longer knows stream%s%s (unknown_session: "
+			    "node restarted, or stream expired there)",
+			    s->sid[0] ? " " : "", s->sid);
+	if (peer)
+		return lose(s, SAF_TLS_STREAM_RESET, &s->conn.peer, err,
+			    "reset the stream (%s)", saf_cont_reset_name(peer));
+	return lose(s, SAF_TLS_STREAM_VIOLATION, &s->conn.peer, err,
+		    "broke the protocol (%s)", why);
+}
+
 /* Feeds buffered input to the engine; a protocol error or a RESET from
  * the node ends the stream (a violation is answered with RESET). */
 static int feed(saf_tls_stream *s, saf_error *err)
@@ -499,12 +638,7 @@ static int feed(saf_tls_stream *s, saf_error *err)
 		return 0;
 	if (saf_cont_input(s->cont, s->in + s->in_off, s->in_len, &used, err)) {
 		unsigned code = saf_cont_failed(s->cont);
-		char why[SAF_ERROR_MSG_LEN];
 
-		if (err) {
-			snprintf(why, sizeof(why), "%s", err->msg);
-			saf_fail(err, err->code, "stream lost: %s", why);
-		}
 		if (code) {
 			uint8_t b[8];
 			saf_cont_frame f = {.type = SAF_CONT_RESET,
@@ -513,10 +647,15 @@ static int feed(saf_tls_stream *s, saf_error *err)
 
 			(void)SSL_write(s->conn.ssl, b, (int)n);
 		}
-		return -1;
+		return stream_refused(s, err);
 	}
 	s->in_off += used;
 	s->in_len -= used;
+	if (was_resuming && !saf_cont_resuming(s->cont)) {
+		/* The node has the stream: the way back worked. */
+		s->attempts = 0;
+		s->broken_us = 0;
+	}
 	if (was_resuming && !saf_cont_resuming(s->cont) && s->stall_from_us) {
 		uint64_t stall = now_us() - s->stall_from_us;
 
@@ -589,14 +728,16 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 			    ? 0
 			    : tls_read(s);
 		if (r < 0) {
-			mark_broken(s);
+			if (broke(s, err))
+				return -1;
 			continue;
 		}
 		if (feed(s, err))
 			return -1;
 		maybe_move(s);
 		if (tls_write(s)) {
-			mark_broken(s);
+			if (broke(s, err))
+				return -1;
 			continue;
 		}
 		/* Again only while records keep coming and the engine

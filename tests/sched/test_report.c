@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "saf/sched.h"
+#include "lib/key_messages.h"
 
 static const uint8_t key[SAF_SCHED_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
@@ -117,6 +118,108 @@ static void test_key_file(void **st)
 	assert_int_equal(saf_sched_key_load(path, k, &err), -1);
 }
 
+/* Writes n bytes to a 0600 file and loads it as a key; returns what the
+ * loader returned, with its message in *err. */
+static int load_bytes(const char *bytes, size_t n, uint8_t k[SAF_SCHED_KEY_LEN],
+		      saf_error *err)
+{
+	char path[] = "/tmp/saf-sched-key-XXXXXX";
+	int rc, fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+	close(fd);
+	assert_int_equal(chmod(path, 0600), 0);
+	rc = saf_sched_key_load(path, k, err);
+	unlink(path);
+	return rc;
+}
+
+#define KH "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+/* The file is the key and at most one line end: every other form is
+ * refused with the line, the column and what is wrong. */
+static void test_key_file_strict(void **st)
+{
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *why;
+	} bad[] = {
+		{"", 0, "empty; expected 64 hex digits"},
+		{"\n", 0, "line 1: expected 64 hex digits, found 0"},
+		{KH "\n"
+		    "\n",
+		 0, "line 2: unexpected text after the key"},
+		/* the finding: the first 71 bytes were all that was read */
+		{KH "\n\n\n\n\n\n\nanything at all", 0,
+		 "line 2: unexpected text after the key"},
+		{KH "\nnode_key " KH "\n", 0,
+		 "line 2: unexpected text after the key"},
+		{KH "\r\n"
+		    "x",
+		 0, "line 2: unexpected text after the key"},
+		{KH "\r", 0, "line 1, column 65: CR not followed by LF"},
+		{KH "\r\r\n", 0, "line 1, column 65: CR not followed by LF"},
+		{KH " ", 0,
+		 "line 1, column 65: unexpected character after "
+		 "the 64 hex digits"},
+		{KH "\0", 65, "line 1, column 65: unexpected character"},
+		{KH "0", 0, "line 1: more than 64 hex digits"},
+		{KH "00\n", 0, "line 1: more than 64 hex digits"},
+		{" " KH, 0, "line 1, column 1: not a hex digit"},
+		{"0001020304050607080Z0a0b0c0d0e0f101112131415161718191a1b1c1d1"
+		 "e1f",
+		 0, "line 1, column 20: not a hex digit"},
+		{"00010203040506070809\r\n", 0,
+		 "line 1: expected 64 hex digits, found 20"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1"
+		 "e1",
+		 0, "line 1: expected 64 hex digits, found 63"},
+	};
+	static const char *const good[] = {
+		KH, KH "\n", KH "\r\n",
+		"000102030405060708090A0B0C0D0E0F"
+		"101112131415161718191A1B1C1D1E1F\n"};
+	char dir[] = "/tmp/saf-sched-keydir-XXXXXX", fifo[64];
+	uint8_t k[SAF_SCHED_KEY_LEN];
+	saf_error err;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(k, 0xee, sizeof(k));
+		assert_int_equal(load_bytes(good[i], strlen(good[i]), k, &err),
+				 0);
+		for (unsigned j = 0; j < SAF_SCHED_KEY_LEN; j++)
+			assert_int_equal(k[j], j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = bad[i].len ? bad[i].len : strlen(bad[i].text);
+
+		memset(k, 0xee, sizeof(k));
+		assert_int_equal(load_bytes(bad[i].text, n, k, &err), -1);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.msg,
+				 bad[i].why);
+		assert_int_equal(err.code, SAF_E_FORMAT);
+		assert_no_key_material(err.msg);
+		for (unsigned j = 0; j < SAF_SCHED_KEY_LEN; j++)
+			assert_int_equal(k[j], 0); /* wiped, never half-set */
+	}
+	/* Not a regular file: a directory, and a FIFO (which must not hang
+	 * the open). */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(saf_sched_key_load(dir, k, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(saf_sched_key_load(fifo, k, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	unlink(fifo);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_forged_and_truncated),
 		cmocka_unit_test(test_encode_refuses_bad_fields),
 		cmocka_unit_test(test_key_file),
+		cmocka_unit_test(test_key_file_strict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

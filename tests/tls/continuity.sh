@@ -4,16 +4,20 @@
 # through an unmodified echo backend must come back byte for byte while the
 # node asks the client to move (SIGUSR1, repeatedly) and while its
 # connections are killed (ss -K: the kernel aborts the socket, as a
-# middlebox RST or a path flap would). Then the failure paths: a node that
-# lost the stream (restart) resets it and the client says so; peers
-# without continuity get the plain TLS variant.
+# middlebox RST or a path flap would). Then the failure paths: the node's
+# process killed (SIGKILL) after the move, restarted with the same keys
+# (it refuses the unknown stream: the client stops at once and says so) or
+# not (the client gives up after its tries), either way exit 3 within a
+# bound and only a correct prefix on stdout; peers without continuity get
+# the plain TLS variant.
 set -u
 SAF=${SAF_BIN:?} SRC=${SAF_SOURCE_DIR:?}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (ss -K)"; exit 77; }
 T=$(mktemp -d /tmp/saf-s-co.XXXXXX)
 PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# SIGCONT too: a stopped client (4a) would not end on SIGTERM alone.
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
 }
@@ -54,6 +58,33 @@ field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval('d'
 client() { # name [extra...] < input > output
 	local n=$1; shift
 	timeout 120 "$SAF" tls connect "$S:$P" --ca "$C/ca.pem" -v "$@" 2>"$T/$n.err"
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+wait_size() { # file bytes seconds: until file holds at least that many
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_exit() { # pid seconds -> sets RC (124: still running, then killed)
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; RC=$?; return 0; }
+		sleep 0.05
+	done
+	kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null
+	RC=124
+}
+slowcat() { # file: its bytes at about 8 MB/s (64 KiB every 8 ms)
+	python3 -c 'import sys, time
+d = open(sys.argv[1], "rb").read()
+for i in range(0, len(d), 1 << 16):
+    sys.stdout.buffer.write(d[i:i + (1 << 16)]); sys.stdout.flush(); time.sleep(0.008)' "$1" 2>/dev/null
+}
+is_prefix() { # whole part: part is a prefix of whole
+	cmp -s -n "$(stat -c %s "$2")" "$1" "$2"
 }
 
 serve n1
@@ -146,28 +177,117 @@ PY
 grep -q "stream moved at $U:$P" "$T/fwd.err" || fail "forward did not move: $(cat "$T/fwd.err")"
 ok "saf tls forward: 8 MB from a plain TCP client echoed intact across a notify and a kill"
 
-# 4. The node lost the stream (restarted with the same keys): the token
-#    still verifies, the stream is unknown, the client is told and fails.
-(echo before; sleep 2; echo after) | client c4 >"$T/c4.out" &
+# 4. The node's process is killed (SIGKILL) after the move: its streams
+#    are gone with it.
+#
+# 4a. ... and a new process starts at U with the same keys: the token
+#    still verifies, the stream is unknown there, the node answers RESET
+#    unknown_session and the client stops at once (no tries, no pauses),
+#    naming the node and the stream, exit 3. Its stdin is a FIFO this
+#    shell holds open (fd 7): the stream is still open when the node
+#    dies. The client is stopped
+#    (SIGSTOP) across the kill and the restart, so that its way back
+#    meets the new process and not a port with nothing behind it.
+head -c 1000000 /dev/urandom >"$T/in4a"
+mkfifo "$T/in4a.fifo"
+"$SAF" tls connect "$S:$P" --ca "$C/ca.pem" -v <"$T/in4a.fifo" >"$T/c4a.out" 2>"$T/c4a.err" &
 cp=$!
-for _ in $(seq 100); do grep -qs before "$T/c4.out" && break; sleep 0.05; done
-kill "$n1_PID"; wait "$n1_PID" 2>/dev/null
+PIDS+=($cp)
+exec 7>"$T/in4a.fifo"
+cat "$T/in4a" >&7
+wait_size "$T/c4a.out" 1000000 10 || fail "4a: echo did not come back: $(stat -c %s "$T/c4a.out")"
+grep -q "stream moved at $U:$P" "$T/c4a.err" || fail "4a: did not move to U"
+kill -STOP "$cp"
+kill -KILL "$n1_PID"; wait "$n1_PID" 2>/dev/null
 serve n2
-wait $cp; rc=$?
-[ $rc = 1 ] || fail "client exit $rc after the node lost its stream"
-grep -q "stream lost: continuity: peer reset the stream: unknown_session" "$T/c4.err" ||
-	fail "reason not given: $(cat "$T/c4.err")"
-[ "$(head -1 "$T/c4.out")" = before ] || fail "data before the loss: $(cat "$T/c4.out")"
+t0=$(now_ms)
+kill -CONT "$cp"
+wait_exit "$cp" 10
+ms=$(($(now_ms) - t0))
+exec 7>&-
+[ "$RC" = 3 ] || fail "4a: client exit $RC after the node lost its stream (want 3)"
+grep -Eq "saf: stream lost: node $U:$P no longer knows stream [0-9a-f]{8} \(unknown_session: node restarted" "$T/c4a.err" ||
+	fail "4a: reason not given: $(cat "$T/c4a.err")"
+cmp -s "$T/in4a" "$T/c4a.out" || fail "4a: the bytes before the loss differ"
+[ "$ms" -lt 3000 ] || fail "4a: took $ms ms to fail"
 k=$(counters n2)
-[ "$(field "$k" "['continuity']['unknown']")" = 1 ] || fail "unknown not counted: $k"
-ok "a node without the stream resets it; the client reports unknown_session, exit 1"
+[ "$(field "$k" "['continuity']['unknown']")" = 1 ] || fail "4a: unknown not counted once (a retry?): $k"
+[ "$(field "$k" "['migrations_accepted']")" = 1 ] || fail "4a: the client came back more than once: $k"
+grep -q "stream $(grep -Eo 'knows stream [0-9a-f]{8}' "$T/c4a.err" | cut -d' ' -f3), unknown here" "$T/n2.err" ||
+	fail "4a: node and client do not name the same stream: $(grep unknown "$T/n2.err")"
+ok "node killed and restarted: RESET unknown_session, the client names node and stream, exit 3 in $ms ms, 1 MB intact before"
+
+# 4b. ... and nothing comes back at U: the client tries 5 times (0.75 s
+#    of pauses; every connect refused at once here), then says the node
+#    could not be reached again, exit 3. Killed while 20 MB flow both
+#    ways: what reached stdout is a prefix of what was sent, and short of
+#    it (the input goes at about 8 MB/s, so the stream is mid-flow).
+#    Through `saf tls forward` at the same time, an unmodified TCP
+#    client (1 MB echoed, then waiting) sees its connection reset, not a
+#    clean end that would pass the stream off as whole.
+FP=$((P + 3))
+"$SAF" tls forward --local "127.0.0.65:$FP" --remote "$S:$P" --ca "$C/ca.pem" -v 2>"$T/fwd4.err" &
+PIDS+=($!)
+for _ in $(seq 50); do ss -Hltn "sport = :$FP" | grep -q . && break; sleep 0.1; done
+python3 - "$FP" "$T/fwd4.res" <<'PY' &
+# 1 MB echoed, then only reading (no send of ours can take the error):
+# "ready" once all came back, then how the connection ended.
+import os, socket, sys
+data = os.urandom(1_000_000)
+s = socket.create_connection(("127.0.0.65", int(sys.argv[1])), timeout=30)
+s.sendall(data)
+got, end = bytearray(), "eof"
+try:
+    while True:
+        if len(got) == len(data):
+            open(sys.argv[2] + ".ready", "w").close()
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        got.extend(b)
+except ConnectionResetError:
+    end = "reset"
+except OSError as e:
+    end = "error:" + e.__class__.__name__
+ok = bytes(got) == data[:len(got)]
+open(sys.argv[2], "w").write(f"{end} {len(got)} {'prefix' if ok else 'DIFFERS'}\n")
+PY
+fwdpy=$!
+PIDS+=($fwdpy)
+head -c 20000000 /dev/urandom >"$T/in4b"
+slowcat "$T/in4b" | "$SAF" tls connect "$S:$P" --ca "$C/ca.pem" -v >"$T/c4b.out" 2>"$T/c4b.err" &
+cp=$!
+PIDS+=($cp)
+wait_size "$T/c4b.out" 2000000 20 || fail "4b: no data flowed"
+grep -q "stream moved at $U:$P" "$T/c4b.err" || fail "4b: did not move to U"
+for _ in $(seq 100); do [ -e "$T/fwd4.res.ready" ] && break; sleep 0.05; done
+grep -q "stream moved at $U:$P" "$T/fwd4.err" || fail "4b: forward did not move to U"
+kill -KILL "$n2_PID"; wait "$n2_PID" 2>/dev/null
+t0=$(now_ms)
+wait_exit "$cp" 15
+ms=$(($(now_ms) - t0))
+[ "$RC" = 3 ] || fail "4b: client exit $RC after the node died (want 3)"
+grep -Eq "saf: stream lost: node $U:$P could not be reached again: 5 tries in [0-9.]+ s failed \(last: connect: Connection refused\)" "$T/c4b.err" ||
+	fail "4b: reason not given: $(cat "$T/c4b.err")"
+got=$(stat -c %s "$T/c4b.out")
+is_prefix "$T/in4b" "$T/c4b.out" || fail "4b: the $got bytes before the loss are not a prefix of the input"
+[ "$got" -lt 20000000 ] || fail "4b: the whole input came back: the kill came too late to check anything"
+[ "$ms" -ge 500 ] && [ "$ms" -lt 5000 ] || fail "4b: failed after $ms ms (want the 5 tries: 0.75 s of pauses, under 5 s)"
+wait "$fwdpy"
+read -r fend fgot fok <"$T/fwd4.res"
+[ "$fend" = reset ] && [ "$fok" = prefix ] && [ "$fgot" = 1000000 ] ||
+	fail "4b: forward's client saw '$fend' after $fgot bytes ($fok)"
+grep -q "stream lost: node $U:$P could not be reached again" "$T/fwd4.err" || fail "4b: forward did not say why: $(tail -3 "$T/fwd4.err")"
+ok "node killed, not restarted: exit 3 after 5 tries in $ms ms, $got bytes before it a prefix; forward resets its client after $fgot bytes"
+
+serve n3
 
 # 5. Peers without continuity get the plain TLS variant.
 out=$(echo plain | client c5 --no-continuity)
 [ "$out" = plain ] || fail "--no-continuity: '$out'"
 grep -q "on_target at $U:$P" "$T/c5.err" || fail "seed procedure not run: $(cat "$T/c5.err")"
-kill "$n2_PID"; wait "$n2_PID" 2>/dev/null
-serve n3 --no-continuity
+kill "$n3_PID"; wait "$n3_PID" 2>/dev/null
+serve n4 --no-continuity
 out=$(echo plain | client c6)
 [ "$out" = plain ] || fail "serve --no-continuity: '$out'"
 grep -q "on_target at $U:$P" "$T/c6.err" || fail "seed procedure not run: $(cat "$T/c6.err")"

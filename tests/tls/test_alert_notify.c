@@ -26,24 +26,6 @@
 
 static harness H;
 
-static int listen_any(const char *ip, saf_addr *out)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	assert_int_equal(
-		saf_addr_from_sockaddr((struct sockaddr *)&sin, len, out, NULL),
-		0);
-	return fd;
-}
-
 static void timeouts(int fd)
 {
 	struct timeval tv = {.tv_sec = 5};
@@ -204,8 +186,8 @@ static void test_alert_migrates_with_newest_token(void **state)
 	char t1[SAF_ADDR_STR_LEN], t2[SAF_ADDR_STR_LEN];
 
 	(void)state;
-	nj.lfd = listen_any("127.0.0.41", &nj.addr);
-	gj.lfd = listen_any("127.0.0.46", &g);
+	nj.lfd = harness_listen("127.0.0.41", &nj.addr);
+	gj.lfd = harness_listen("127.0.0.46", &g);
 	pthread_create(&nt, NULL, node_thread, &nj);
 	pthread_create(&gt, NULL, gnutls_thread, &gj);
 

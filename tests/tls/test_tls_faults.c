@@ -25,26 +25,6 @@
 
 static harness H;
 
-/* A listener on 127.0.0.last, any port. S and the target differ in the
- * address: a token for S's own address is refused as no migration. */
-static int listen_any(saf_addr *out, unsigned last)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	sin.sin_addr.s_addr = htonl(0x7f000000u | last);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	assert_int_equal(
-		saf_addr_from_sockaddr((struct sockaddr *)&sin, len, out, NULL),
-		0);
-	return fd;
-}
-
 static void timeouts(int fd)
 {
 	struct timeval tv = {.tv_sec = 5};
@@ -163,8 +143,10 @@ static void run_fault(u_fault fault)
 	ccfg.allow_loopback_targets = true;
 	cli = saf_tls_client_new(ctx, &ccfg, &e);
 	assert_non_null(cli);
-	sj.lfd = listen_any(&s, 1);
-	uj.lfd = listen_any(&sj.target, 2);
+	/* S and the target differ in the address: a token for S's own
+	 * address is refused as no migration. */
+	sj.lfd = harness_listen("127.0.0.1", &s);
+	uj.lfd = harness_listen("127.0.0.2", &sj.target);
 	assert_int_equal(pthread_create(&st, NULL, s_thread, &sj), 0);
 	assert_int_equal(pthread_create(&ut, NULL, u_thread, &uj), 0);
 

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "saf/tls.h"
+#include "lib/key_messages.h"
 #include "tls/tls_harness.h"
 
 static harness H;
@@ -546,6 +547,138 @@ static void test_key_file(void **state)
 	saf_tls_keys_wipe(&k);
 }
 
+/* A key file holding these n bytes (mode 0600) in dir, loaded. */
+static int load_keys(const char *dir, const char *bytes, size_t n,
+		     saf_tls_keys *k, saf_error *e)
+{
+	char path[64];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	rc = saf_tls_keys_load(path, k, e);
+	unlink(path);
+	return rc;
+}
+
+#define NK "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define TK                                                                     \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"     \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"     \
+	"0123456789abcdef0123456789abcdef"
+
+/* The documented format and nothing else: every other form is refused,
+ * naming the line and what is wrong, never echoing key bytes. */
+static void test_key_file_strict(void **state)
+{
+	static char spaces[601], long_comment[SAF_TLS_KEYS_LINE_MAX + 2];
+	static char max_comment[SAF_TLS_KEYS_LINE_MAX + 1];
+	static char overlong[800], too_long[1400], max_ok[1400];
+	const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *why;
+	} bad[] = {
+		/* the finding: one line of more than 512 bytes was two */
+		{overlong, 0,
+		 ":1: expected 'name hexvalue', found more after "
+		 "the value"},
+		{too_long, 0, ":1: line longer than 1024 bytes"},
+		/* the finding: CR was a separator anywhere */
+		{"node_key\r" NK "\nticket_keys " TK "\n", 0,
+		 ":1: column 9: CR not followed by LF"},
+		{"node_key " NK "\r\r\nticket_keys " TK "\n", 0,
+		 ":1: column 74: CR not followed by LF"},
+		{"node_key " NK "\nticket_keys " TK "\r", 0,
+		 ":2: column 173: CR not followed by LF"},
+		{"# a\rb\nnode_key " NK "\nticket_keys " TK "\n", 0,
+		 ":1: column 4: CR not followed by LF"},
+		{"node_key " NK "\0junk\nticket_keys " TK "\n", 78,
+		 ":1: column 74: NUL byte"},
+		{"node_key\nticket_keys " TK "\n", 0,
+		 ":1: expected 'name hexvalue', found one field"},
+		{NK "\nticket_keys " TK "\n", 0,
+		 ":1: expected 'name hexvalue', found one field"},
+		{"node_key " NK " # the node key\nticket_keys " TK "\n", 0,
+		 ":1: expected 'name hexvalue', found more after the value"},
+		{"NODE_KEY " NK "\nticket_keys " TK "\n", 0,
+		 ":1: unknown name (expected node_key or ticket_keys)"},
+		{NK " " NK "\nticket_keys " TK "\n", 0,
+		 ":1: unknown name (expected node_key or ticket_keys)"},
+		{"node_key " NK "\nnode_key " NK "\nticket_keys " TK "\n", 0,
+		 ":2: node_key repeated (first on line 1)"},
+		{"node_key " NK "0\nticket_keys " TK "\n", 0,
+		 ":1: node_key: expected 64 hex digits, found 65"},
+		{"node_key " NK "\nticket_keys 00" TK "\n", 0,
+		 ":2: ticket_keys: expected 160 hex digits, found 162"},
+		{"node_key 0011g2" NK "\n", 0, /* length checked first */
+		 ":1: node_key: expected 64 hex digits, found 70"},
+		{"node_key 0011g233445566778899aabbccddeeff00112233445566778899"
+		 "aabbccddeeff\n",
+		 0,
+		 ":1: node_key: character 5 of the value is not a hex digit"},
+		{"node_key " NK "\n", 0, ": missing ticket_keys"},
+		{"", 0, ": missing node_key"},
+	};
+	const char *good[] = {
+		"# saf tls keys v1\r\nnode_key " NK "\r\nticket_keys " TK
+		"\r\n",
+		"\n \t\n# comment\n\tnode_key\t " NK "  \r\n\r\n"
+		"ticket_keys " TK, /* no line end at the end */
+		max_ok,
+	};
+	char dir[] = "/tmp/saf-s-keys-XXXXXX", path[64];
+	saf_tls_keys k;
+	saf_error e;
+
+	(void)state;
+	memset(spaces, ' ', sizeof(spaces) - 1);
+	snprintf(overlong, sizeof(overlong), "node_key %s%sticket_keys %s\n",
+		 NK, spaces, TK);
+	memset(long_comment, 'x', sizeof(long_comment) - 1);
+	long_comment[0] = '#';
+	snprintf(too_long, sizeof(too_long),
+		 "%s\nnode_key %s\nticket_keys %s\n", long_comment, NK, TK);
+	memset(max_comment, 'x', sizeof(max_comment) - 1);
+	max_comment[0] = '#';
+	snprintf(max_ok, sizeof(max_ok), "%s\r\nnode_key %s\nticket_keys %s\n",
+		 max_comment, NK, TK);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (load_keys(dir, good[i], strlen(good[i]), &k, &e))
+			fail_msg("good %zu refused: %s", i, e.msg);
+		assert_int_equal(k.node_key[1], 0x11);
+		assert_int_equal(k.node_key[31], 0xff);
+		assert_int_equal(k.ticket_keys[0], 0x01);
+		assert_int_equal(k.ticket_keys[79], 0xef);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = bad[i].len ? bad[i].len : strlen(bad[i].text);
+
+		assert_int_equal(load_keys(dir, bad[i].text, n, &k, &e), -1);
+		if (!strstr(e.msg, bad[i].why))
+			fail_msg("bad %zu: '%s' does not say '%s'", i, e.msg,
+				 bad[i].why);
+		assert_int_equal(e.code, SAF_E_FORMAT);
+		assert_no_key_material(e.msg);
+		/* Nothing half-loaded. */
+		for (size_t j = 0; j < sizeof(k.node_key); j++)
+			assert_int_equal(k.node_key[j], 0);
+	}
+	/* Not a regular file: a FIFO must not hang the open. */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(saf_tls_keys_load(path, &k, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	unlink(path);
+	rmdir(dir);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -571,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_notify_ticket_form),
 		cmocka_unit_test(test_sibling_nodes),
 		cmocka_unit_test(test_key_file),
+		cmocka_unit_test(test_key_file_strict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "tls_harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -119,4 +122,21 @@ void harness_pump(SSL *client, SSL *server)
 		(void)SSL_peek(client, &c, 1);
 		(void)SSL_peek(server, &c, 1);
 	}
+}
+
+int harness_listen(const char *ip, saf_addr *out)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	need(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	need(inet_pton(AF_INET, ip, &sin.sin_addr) == 1);
+	need(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	need(listen(fd, 8) == 0);
+	need(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	need(saf_addr_from_sockaddr((struct sockaddr *)&sin, len, out, NULL) ==
+	     0);
+	return fd;
 }

@@ -7,6 +7,8 @@
 
 #include <openssl/ssl.h>
 
+#include "saf/addr.h"
+
 typedef struct harness {
 	EVP_PKEY *key;
 	X509 *cert;
@@ -25,5 +27,9 @@ bool harness_handshake(SSL *client, SSL *server);
 /* Moves records both ways until neither side makes progress; used after a
  * handshake to deliver tickets (client reads with SSL_peek). */
 void harness_pump(SSL *client, SSL *server);
+
+/* A TCP listener on the IPv4 address ip, any port (blocking, backlog 8);
+ * its address and port in *out. For the loopback tests. */
+int harness_listen(const char *ip, saf_addr *out);
 
 #endif

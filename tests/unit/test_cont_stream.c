@@ -397,6 +397,74 @@ static void test_garbage_is_a_violation(void **state)
 	saf_cont_free(c);
 }
 
+/* A node that no longer has the stream answers RESET unknown_session,
+ * perhaps right after DATA: the data before it is delivered, in order and
+ * whole, then the stream is dead with the node's code, nothing to send
+ * back, and the application can write no more. */
+static void test_peer_reset_after_data(void **state)
+{
+	saf_cont *c = fresh(false, 10);
+	uint8_t in[64], out[64];
+	const uint8_t *p;
+	size_t n, m, used;
+	saf_error err;
+
+	(void)state;
+	assert_int_equal(saf_cont_peer_reset(c), 0);
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_DATA,
+				  .value = 0,
+				  .data = (const uint8_t *)"prefix",
+				  .data_len = 6},
+		in, sizeof(in));
+	m = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_RESET,
+				  .code = SAF_CONT_RESET_UNKNOWN_SESSION},
+		in + n, sizeof(in) - n);
+	assert_true(n > 0 && m > 0);
+	/* The DATA first: it stops there while the bytes wait. */
+	assert_int_equal(saf_cont_input(c, in, n + m, &used, &err), 0);
+	assert_int_equal(used, n);
+	assert_int_equal(saf_cont_readable(c, &p), 6);
+	assert_memory_equal(p, "prefix", 6);
+	assert_int_equal(saf_cont_peer_reset(c), 0);
+	saf_cont_consume(c, 6);
+	/* Then the RESET. */
+	assert_int_equal(
+		saf_cont_input(c, in + used, n + m - used, &used, &err), -1);
+	assert_int_equal(err.code, SAF_E_REFUSED);
+	assert_string_equal(
+		err.msg, "continuity: peer reset the stream: unknown_session");
+	assert_int_equal(saf_cont_peer_reset(c),
+			 SAF_CONT_RESET_UNKNOWN_SESSION);
+	assert_int_equal(saf_cont_failed(c), 0); /* nothing to send back */
+	assert_int_equal(saf_cont_readable(c, &p), 0);
+	assert_false(saf_cont_read_eof(c)); /* no FIN: not a clean end */
+	assert_false(saf_cont_done(c));
+	assert_int_equal(saf_cont_output(c, out, sizeof(out)), 0);
+	assert_int_equal(saf_cont_send_room(c), 0);
+	assert_int_equal(saf_cont_write(c, out, 1), 0);
+	saf_cont_free(c);
+
+	/* Another code is reported as is; our own violation is not the
+	 * peer's reset. */
+	c = fresh(false, 0);
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_RESET, .code = 77}, in,
+		sizeof(in));
+	assert_int_equal(saf_cont_input(c, in, n, &used, &err), -1);
+	assert_int_equal(saf_cont_peer_reset(c), 77);
+	saf_cont_free(c);
+	c = fresh(false, 0);
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_ACK, .value = 5}, in,
+		sizeof(in));
+	assert_int_equal(saf_cont_input(c, in, n, &used, &err), -1);
+	assert_int_equal(saf_cont_peer_reset(c), 0);
+	assert_int_equal(saf_cont_failed(c), SAF_CONT_RESET_PROTOCOL);
+	saf_cont_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_ack_backwards_and_fin_rules),
 		cmocka_unit_test(test_garbage_is_a_violation),
+		cmocka_unit_test(test_peer_reset_after_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
