@@ -18,7 +18,7 @@ CMAKE_FLAGS += -DSAF_WERROR=ON
 endif
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test test-valgrind demo bench fuzz fuzz-smoke format clean man install deb
+.PHONY: all deps build test test-valgrind test-load demo bench fuzz fuzz-smoke format clean man install deb
 
 all: build
 
@@ -36,6 +36,11 @@ test: build
 # loopback and (as root) the root-only tools in namespaces.
 test-valgrind: build
 	@scripts/test-valgrind $(BUILD)
+
+# The hardening load test at full scale (10k connections, 10 minutes);
+# LOAD_ARGS overrides, e.g. LOAD_ARGS="--duration 60".
+test-load: build
+	@scripts/load $(LOAD_ARGS)
 
 demo: build
 	@scripts/demo $(DEMO_ARGS)

@@ -156,7 +156,10 @@ typedef struct saf_tcp_result {
 /* Connects to S, reads the advert of its own socket, connects to the
  * advertised address, and closes the first connection with RST. Returns
  * the connected fd (and what happened in *res), or -1 when S itself cannot
- * be reached (err says why). Every connect is bounded by timeout_ms. */
+ * be reached (err says why). Every connect is bounded by timeout_ms.
+ * A connection to S that is reset after its SYN-ACK carried an advert
+ * (R1 moved S between the client's SYN and its ACK) still migrates: the
+ * node that answered is known (outcome MIGRATED, the reason says so). */
 int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		    saf_tcp_result *res, saf_error *err);
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "saf/addr.h"
+#include "checked_bytes.h"
 
 #define MAX_STREAMS 512
 
@@ -41,6 +42,7 @@ typedef struct stream {
 	uint64_t broke_at_ms;
 	char why[96];
 	char ended[64];
+	char err_tail[160]; /* the child's last stderr line (cmd mode) */
 	EVP_MD_CTX *tx_hash, *rx_hash;
 } stream;
 
@@ -50,15 +52,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* xorshift64*: a fixed, seedable sequence both ends can regenerate. */
-static uint8_t next_byte(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (uint8_t)((*s * 0x2545F4914F6CDD1DULL) >> 56);
 }
 
 static void mark_broken(stream *st, const char *why)
@@ -131,7 +124,7 @@ static void read_echo(stream *st)
 	}
 	EVP_DigestUpdate(st->rx_hash, buf, (size_t)n);
 	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] != next_byte(&st->rx_state))
+		if (buf[i] != checked_next_byte(&st->rx_state))
 			st->mismatches++;
 	st->received += (uint64_t)n;
 	if (st->received > st->sent)
@@ -147,7 +140,7 @@ static void send_chunk(stream *st, size_t chunk)
 	if (chunk > sizeof(buf))
 		chunk = sizeof(buf);
 	for (size_t i = 0; i < chunk; i++)
-		buf[i] = next_byte(&st->tx_state);
+		buf[i] = checked_next_byte(&st->tx_state);
 	w = write(st->wfd, buf, chunk);
 	if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
 		st->tx_state = save; /* try the same bytes next time */
@@ -160,7 +153,7 @@ static void send_chunk(stream *st, size_t chunk)
 	/* A short write: rewind the generator to the first unsent byte. */
 	st->tx_state = save;
 	for (ssize_t i = 0; i < w; i++)
-		(void)next_byte(&st->tx_state);
+		(void)checked_next_byte(&st->tx_state);
 	EVP_DigestUpdate(st->tx_hash, buf, (size_t)w);
 	st->sent += (uint64_t)w;
 }
@@ -179,6 +172,16 @@ static void finish_ended(stream *st, const char *target)
 	       (n = read(st->errfd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
+	/* Its last line, for the report: why a broken stream's client ended. */
+	char *end = buf + len;
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	char *last = strrchr(buf, '\n');
+	size_t k = 0;
+	for (const char *q = last ? last + 1 : buf; *q && k < sizeof(st->err_tail) - 1; q++)
+		if (*q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			st->err_tail[k++] = *q;
+	st->err_tail[k] = '\0';
 	/* saf tls's -v line: "saf tls: OUTCOME at ADDR: why" (the last one
 	 * counts: a migrate_notify adds another). */
 	char *tls = NULL;
@@ -409,11 +412,11 @@ int main(int argc, char **argv)
 		fprintf(out,
 			"%s{\"ok\":%s,\"sent\":%llu,\"received\":%llu,"
 			"\"sha256_sent\":\"%s\",\"sha256_echoed\":\"%s\","
-			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\"}",
+			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\",\"stderr\":\"%s\"}",
 			i ? "," : "", s->broken ? "false" : "true",
 			(unsigned long long)s->sent,
 			(unsigned long long)s->received, htx, hrx, s->ended,
-			(unsigned long long)s->broke_at_ms, s->why);
+			(unsigned long long)s->broke_at_ms, s->why, s->err_tail);
 		EVP_MD_CTX_free(s->tx_hash);
 		EVP_MD_CTX_free(s->rx_hash);
 	}

@@ -42,9 +42,12 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* A blocking-mode fd connected within timeout_ms, or -1 with err set. */
+/* A blocking-mode fd connected within timeout_ms, or -1 with err set.
+ * When the connect fails with a socket error (refused, reset) and
+ * `failed` is not NULL, the socket is handed back there instead of closed:
+ * the caller may still read what its SYN-ACK carried. */
 static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
-			   saf_error *err)
+			   int *failed, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(a, &ss);
@@ -81,7 +84,10 @@ static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 fail:
-	close(fd);
+	if (failed)
+		*failed = fd;
+	else
+		close(fd);
 	return saf_fail(err, SAF_E_SYS, "connect to %s: %s",
 			saf_addr_format(a, b), strerror(soerr));
 }
@@ -158,6 +164,46 @@ static int read_advert(int fd, const saf_addr *service,
 	return 0;
 }
 
+/* The connection to S failed after its SYN was answered: when R1 changes
+ * its choice between the client's SYN and its ACK, the ACK reaches a node
+ * that never saw the SYN, and that node's RST can arrive before this
+ * process looks at the socket. The SYN-ACK's advert was still recorded for
+ * the socket: the node that answered is known, so go there (the reset
+ * connection to S is of no use either way). Returns the connection to the
+ * target, or -1 (the caller's error stands) when there is no advert or the
+ * target does not answer. Closes failed_fd. */
+static int reset_after_synack(int failed_fd, const saf_addr *service,
+			      const saf_tcp_connect_opts *o,
+			      saf_tcp_result *res)
+{
+	unsigned timeout = o->timeout_ms ? o->timeout_ms : 3000;
+	char b[SAF_ADDR_STR_LEN], why[SAF_ERROR_MSG_LEN];
+	saf_addr target;
+	saf_error e2;
+	int fd2;
+
+	if (failed_fd < 0)
+		return -1;
+	if (read_advert(failed_fd, service, o, &target, why, sizeof(why))) {
+		close(failed_fd);
+		return -1;
+	}
+	close(failed_fd);
+	fd2 = connect_bounded(&target, timeout, NULL, &e2);
+	if (fd2 < 0)
+		return -1;
+	res->outcome = SAF_TCP_MIGRATED;
+	res->final = target;
+	res->advert = target;
+	snprintf(res->reason, sizeof(res->reason),
+		 "advert for %s (the connection to S was reset after the node "
+		 "answered: R1 changed its choice during the handshake)",
+		 saf_addr_format(&target, b));
+	if (o->cache)
+		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
+	return fd2;
+}
+
 int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		    saf_tcp_result *res, saf_error *err)
 {
@@ -173,7 +219,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 
 	if (o->cache && saf_affinity_cache_get(o->cache, service, mono_ms(),
 					       &target)) {
-		fd2 = connect_bounded(&target, timeout, &e2);
+		fd2 = connect_bounded(&target, timeout, NULL, &e2);
 		if (fd2 >= 0) {
 			res->outcome = SAF_TCP_CACHED;
 			res->final = target;
@@ -187,9 +233,11 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		saf_affinity_cache_forget(o->cache, service);
 	}
 
-	fd1 = connect_bounded(service, timeout, err);
+	int reset_fd = -1;
+
+	fd1 = connect_bounded(service, timeout, &reset_fd, err);
 	if (fd1 < 0)
-		return -1;
+		return reset_after_synack(reset_fd, service, o, res);
 	res->final = *service;
 	if (read_advert(fd1, service, o, &target, res->reason,
 			sizeof(res->reason))) {
@@ -197,7 +245,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		return fd1;
 	}
 	res->advert = target;
-	fd2 = connect_bounded(&target, timeout, &e2);
+	fd2 = connect_bounded(&target, timeout, NULL, &e2);
 	if (fd2 < 0) {
 		res->outcome = SAF_TCP_FALLBACK;
 		snprintf(res->reason, sizeof(res->reason),
