@@ -33,6 +33,7 @@
 #include <openssl/ssl.h>
 
 #include "cli.h"
+#include "saf/cont.h"
 #include "saf/tls.h"
 #include "tls_serve.h"
 
@@ -1285,7 +1286,8 @@ static int stream_pump(const client_setup *s, saf_tls_conn *c, int in_fd,
 			break;
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t r = read(in_fd, in, sizeof(in));
+			ssize_t r = read(in_fd, in,
+					 saf_cont_read_size(sizeof(in)));
 
 			if (r <= 0) {
 				in_eof = true;

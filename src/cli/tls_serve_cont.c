@@ -334,8 +334,10 @@ static int backend_io(cont_sess *s)
 	}
 	room = saf_cont_send_room(s->cont);
 	if (room && !s->backend_eof) {
-		ssize_t r = read(s->bfd, tmp, room < sizeof(tmp) ? room
-								: sizeof(tmp));
+		ssize_t r = read(s->bfd, tmp,
+				 saf_cont_read_size(room < sizeof(tmp)
+							    ? room
+							    : sizeof(tmp)));
 
 		if (r > 0) {
 			(void)saf_cont_write(s->cont, tmp, (size_t)r);
