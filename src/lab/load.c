@@ -387,7 +387,7 @@ static bool open_one(runner *r)
 		note_reason(&r->st, "connect to the service failed: %s", err.msg);
 		return false;
 	}
-	if (res.outcome == SAF_TCP_MIGRATED || res.outcome == SAF_TCP_CACHED) {
+	if (res.outcome == SAF_TCP_MIGRATED) { /* no cache: every one via S */
 		r->st.migrated++;
 	} else {
 		r->st.not_migrated++;
@@ -585,9 +585,7 @@ static void write_json(const runner *r, FILE *f, double seconds)
 			(unsigned long long)st->target_count[i]);
 	fprintf(f, "},\"reasons\":[");
 	for (size_t i = 0; i < st->n_reasons; i++) {
-		fputc(i ? ',' : '"', f);
-		if (i)
-			fputc('"', f);
+		fputs(i ? ",\"" : "\"", f);
 		for (const char *p = st->reasons[i]; *p; p++)
 			if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
 				fputc(*p, f);

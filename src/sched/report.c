@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "saf/cursor.h"
+#include "saf/hex.h"
 #include "saf/sched.h"
 
 static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p,
@@ -146,17 +147,10 @@ static bool is_hex(char c)
 	       (c >= 'A' && c <= 'F');
 }
 
-/* The value of a hex digit (is_hex). */
-static unsigned nibble(char c)
-{
-	return c <= '9' ? (unsigned)(c - '0')
-			: (unsigned)((c | 0x20) - 'a') + 10u;
-}
-
 /* The file's bytes against its format: 64 hex digits, then at most one
  * line end (LF, or CRLF), nothing else. Messages say where and what, never
  * which byte (it could be part of a key). */
-static int key_text(const char *path, const char *t, size_t n,
+static int key_text(const char *path, char *t, size_t n,
 		    uint8_t key[SAF_SCHED_KEY_LEN], saf_error *err)
 {
 	const size_t want = 2u * SAF_SCHED_KEY_LEN;
@@ -200,9 +194,15 @@ static int key_text(const char *path, const char *t, size_t n,
 				"the key (the file holds the key and at most "
 				"one line end)",
 				path);
-	for (i = 0; i < SAF_SCHED_KEY_LEN; i++)
-		key[i] =
-			(uint8_t)(nibble(t[2 * i]) << 4 | nibble(t[2 * i + 1]));
+	/* Exactly the key's digits now, all hex: the decoder cannot fail
+	 * (nor quote a character of the key in an error). */
+	size_t klen = 0;
+
+	t[want] = '\0';
+	if (saf_hex_decode(t, key, SAF_SCHED_KEY_LEN, &klen, NULL) ||
+	    klen != SAF_SCHED_KEY_LEN)
+		return saf_fail(err, SAF_E_FORMAT, "key file %s: not a key",
+				path);
 	return 0;
 }
 

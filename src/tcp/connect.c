@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -164,46 +165,6 @@ static int read_advert(int fd, const saf_addr *service,
 	return 0;
 }
 
-/* The connection to S failed after its SYN was answered: when R1 changes
- * its choice between the client's SYN and its ACK, the ACK reaches a node
- * that never saw the SYN, and that node's RST can arrive before this
- * process looks at the socket. The SYN-ACK's advert was still recorded for
- * the socket: the node that answered is known, so go there (the reset
- * connection to S is of no use either way). Returns the connection to the
- * target, or -1 (the caller's error stands) when there is no advert or the
- * target does not answer. Closes failed_fd. */
-static int reset_after_synack(int failed_fd, const saf_addr *service,
-			      const saf_tcp_connect_opts *o,
-			      saf_tcp_result *res)
-{
-	unsigned timeout = o->timeout_ms ? o->timeout_ms : 3000;
-	char b[SAF_ADDR_STR_LEN], why[SAF_ERROR_MSG_LEN];
-	saf_addr target;
-	saf_error e2;
-	int fd2;
-
-	if (failed_fd < 0)
-		return -1;
-	if (read_advert(failed_fd, service, o, &target, why, sizeof(why))) {
-		close(failed_fd);
-		return -1;
-	}
-	close(failed_fd);
-	fd2 = connect_bounded(&target, timeout, NULL, &e2);
-	if (fd2 < 0)
-		return -1;
-	res->outcome = SAF_TCP_MIGRATED;
-	res->final = target;
-	res->advert = target;
-	snprintf(res->reason, sizeof(res->reason),
-		 "advert for %s (the connection to S was reset after the node "
-		 "answered: R1 changed its choice during the handshake)",
-		 saf_addr_format(&target, b));
-	if (o->cache)
-		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
-	return fd2;
-}
-
 int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		    saf_tcp_result *res, saf_error *err)
 {
@@ -233,30 +194,51 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		saf_affinity_cache_forget(o->cache, service);
 	}
 
-	int reset_fd = -1;
+	/* s_fd is the socket to S. When its connect failed (reset_fd), it
+	 * may still have been answered: R1 can change its choice between
+	 * the client's SYN and its ACK, so the ACK reaches a node that never
+	 * saw the SYN, and that node's RST can arrive before this process
+	 * looks at the socket. The SYN-ACK's advert was recorded all the
+	 * same: the node that answered is known, so go there. Without an
+	 * advert, or when that node does not answer, the connect failed. */
+	int reset_fd = -1, s_fd;
+	bool reset;
 
 	fd1 = connect_bounded(service, timeout, &reset_fd, err);
-	if (fd1 < 0)
-		return reset_after_synack(reset_fd, service, o, res);
+	reset = fd1 < 0;
+	s_fd = reset ? reset_fd : fd1;
+	if (s_fd < 0)
+		return -1;
 	res->final = *service;
-	if (read_advert(fd1, service, o, &target, res->reason,
+	if (read_advert(s_fd, service, o, &target, res->reason,
 			sizeof(res->reason))) {
+		if (reset) {
+			close(s_fd);
+			return -1;
+		}
 		res->outcome = SAF_TCP_NO_ADVERT;
 		return fd1;
 	}
 	res->advert = target;
 	fd2 = connect_bounded(&target, timeout, NULL, &e2);
 	if (fd2 < 0) {
+		if (reset) {
+			close(s_fd);
+			return -1;
+		}
 		res->outcome = SAF_TCP_FALLBACK;
 		snprintf(res->reason, sizeof(res->reason),
 			 "stayed on S: %s", e2.msg);
 		return fd1;
 	}
-	close_rst(fd1);
+	close_rst(s_fd);
 	res->outcome = SAF_TCP_MIGRATED;
 	res->final = target;
-	snprintf(res->reason, sizeof(res->reason), "advert for %s",
-		 saf_addr_format(&target, b));
+	snprintf(res->reason, sizeof(res->reason), "advert for %s%s",
+		 saf_addr_format(&target, b),
+		 reset ? " (the connection to S was reset after the node "
+			 "answered: R1 changed its choice during the handshake)"
+		       : "");
 	if (o->cache)
 		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
 	return fd2;
