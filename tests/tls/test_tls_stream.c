@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
 
 #include "saf/tls.h"
 #include "tls/tls_harness.h"
@@ -143,9 +144,19 @@ static SSL *node_accept(node_job *j, node *n, int lfd, const saf_addr *target,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	ssl = SSL_new(n->ctx);
 	SSL_set_fd(ssl, fd);
+	int r = -2;
+
 	if ((target && saf_tls_server_set_target(ssl, target, &e)) ||
-	    SSL_accept(ssl) != 1 || !saf_tls_continuity(ssl)) {
-		node_fail(j, "handshake failed");
+	    (r = SSL_accept(ssl)) != 1 || !saf_tls_continuity(ssl)) {
+		/* Which step, so a rare failure (seen once under valgrind in
+		 * CI, in test_node_drops_every_comeback) says why. */
+		char why[160];
+
+		ERR_error_string_n(ERR_peek_error(), why, sizeof(why));
+		node_fail(j, "handshake failed (%s; SSL error %d; %s)",
+			  r == -2 ? "set target" : r != 1 ? "SSL_accept"
+							   : "no continuity",
+			  r == 1 || r == -2 ? 0 : SSL_get_error(ssl, r), why);
 		SSL_free(ssl);
 		close(fd);
 		return NULL;
