@@ -24,5 +24,6 @@ example_build() {
     flags=$(PKG_CONFIG_PATH=$PC pkg-config --cflags --libs saf)
   fi
   # shellcheck disable=SC2086
-  cc -Wall -Wextra -Wconversion -Werror "${SAF_SOURCE_DIR:?}/examples/$name.c" $flags -o "$out"
+  # SAF_EXAMPLE_CFLAGS: the sanitizers, when the library was built with them.
+  cc -Wall -Wextra -Wconversion -Werror ${SAF_EXAMPLE_CFLAGS:-} "${SAF_SOURCE_DIR:?}/examples/$name.c" $flags -o "$out"
 }
