@@ -7,12 +7,12 @@ set -uo pipefail
 B=${SAF_BUILD_DIR:?}
 fails=0 passes=0
 refused() { # refused OPTION TOOL ARGS...: exit 2 within 5 s, stderr names OPTION
-  local opt=$1 err rc; shift
-  err=$(timeout 5 "$B/$@" 2>&1 >/dev/null); rc=$?
+  local opt=$1 tool=$2 err rc; shift 2
+  err=$(timeout 5 "$B/$tool" "$@" 2>&1 >/dev/null); rc=$?
   if [[ $rc -eq 2 && $err == *"$opt: '"* ]]; then
-    echo "ok   - $* : $err"; passes=$((passes+1))
+    echo "ok   - $tool $* : $err"; passes=$((passes+1))
   else
-    echo "FAIL - $* : exit $rc, '$err'"; fails=$((fails+1))
+    echo "FAIL - $tool $* : exit $rc, '$err'"; fails=$((fails+1))
   fi
 }
 refused --queue saf-delay --queue abc --delay 5
