@@ -340,19 +340,20 @@ static saf_replay_result check_insert(saf_replay_cache *c, uint64_t hash,
 	if (expiry <= now)
 		return SAF_REPLAY_FRESH; /* nothing to remember */
 	fold_future(c, now);
-	/* A token whose nonce the cache may have forgotten: it cannot rule
-	 * out a replay, so it fails closed for that token. */
+	sweep_step(c, now);
+	if (probe(c, hash, now, &at)) {
+		if (insert)
+			c->replays++;
+		return SAF_REPLAY_SEEN;
+	}
+	/* Not held (any reclaiming this call does is done by now): a token
+	 * whose nonce the cache may have forgotten cannot be ruled out as a
+	 * replay, so it fails closed for that token. */
 	if (forgotten(c, expiry)) {
 		if (insert) {
 			c->clock_back++;
 			c->replays++;
 		}
-		return SAF_REPLAY_SEEN;
-	}
-	sweep_step(c, now);
-	if (probe(c, hash, now, &at)) {
-		if (insert)
-			c->replays++;
 		return SAF_REPLAY_SEEN;
 	}
 	if (!insert)

@@ -250,6 +250,198 @@ static void test_replay_cache_full_at_node(void **state)
 	node_free(&n);
 }
 
+/* Issue 14: a node restricted to another key-share group answers the
+ * client's first ClientHello with a HelloRetryRequest; OpenSSL parses the
+ * token again in the second ClientHello. The migration must be accepted,
+ * once, with exact counters. */
+static void test_hrr_migration_accepted_once(void **state)
+{
+	node n = node_new(64);
+	client c = client_new();
+	saf_tls_server_counters k;
+	saf_tls_conn_info info;
+	saf_tls_offer o;
+	int alert;
+
+	(void)state;
+	fake_now = 1000;
+	get_offer(&n, &c, A_ADDR, &o);
+	/* The client's first key share is X25519 (OpenSSL's default). */
+	assert_int_equal(SSL_CTX_set1_groups_list(n.ctx, "P-256"), 1);
+	assert_int_equal(SSL_CTX_set1_groups_list(c.ctx, "X25519:P-256"), 1);
+	if (!resume(&n, &c, &o, A_ADDR, &info, &alert))
+		fail_msg("HRR migration refused: refusal %s verdict %s alert %d",
+			 saf_tls_refusal_name(info.refusal),
+			 saf_verdict_name(info.verdict), alert);
+	assert_true(info.migrated);
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.migrations_accepted, 1);
+	for (int r = 0; r < SAF_TLS_REFUSE_COUNT; r++)
+		assert_int_equal(k.refused[r], 0);
+	/* Replayed, still through an HRR: refused once, counted once. */
+	expect_verdict(&n, &c, &o, A_ADDR, SAF_TOKEN_REPLAYED);
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.migrations_accepted, 1);
+	assert_int_equal(k.refused_verdict[SAF_TOKEN_REPLAYED], 1);
+	saf_tls_offer_clear(&o);
+	client_free(&c);
+	node_free(&n);
+}
+
+/* Moves what one BIO pair end holds into another. */
+static size_t relay(BIO *from, BIO *to)
+{
+	uint8_t buf[16384];
+	size_t moved = 0;
+	int r;
+
+	while ((r = BIO_read(from, buf, sizeof(buf))) > 0) {
+		assert_int_equal(BIO_write(to, buf, r), r);
+		moved += (size_t)r;
+	}
+	return moved;
+}
+
+/* Issue 14 (low): an observer copies the client's resumption ClientHello
+ * and sends it to U first. The node answers, the copy never finishes (the
+ * observer has no key), and the real client, whose ClientHello is the
+ * same bytes, must still migrate: the nonce is recorded only once a
+ * handshake completes. */
+static void test_observed_client_hello_replayed_first(void **state)
+{
+	node n = node_new(64);
+	client c = client_new();
+	saf_addr l = addr(A_ADDR);
+	saf_tls_server_counters k;
+	saf_tls_conn_info info;
+	saf_tls_offer o;
+	SSL_SESSION *dup;
+	SSL *cs, *ss, *evil;
+	BIO *c_near, *c_far, *s_near, *s_far, *e_near, *e_far;
+	bool cdone = false, sdone = false;
+	saf_error e;
+
+	(void)state;
+	fake_now = 1000;
+	get_offer(&n, &c, A_ADDR, &o);
+	cs = SSL_new(c.ctx);
+	ss = SSL_new(n.ctx);
+	evil = SSL_new(n.ctx);
+	dup = SSL_SESSION_dup(o.session);
+	assert_int_equal(SSL_set_session(cs, dup), 1);
+	SSL_SESSION_free(dup);
+	assert_int_equal(
+		saf_tls_client_present_token(cs, o.token, o.token_len, &e), 0);
+	assert_int_equal(saf_tls_server_set_local(ss, &l, &e), 0);
+	assert_int_equal(saf_tls_server_set_local(evil, &l, &e), 0);
+	assert_int_equal(BIO_new_bio_pair(&c_near, 0, &c_far, 0), 1);
+	assert_int_equal(BIO_new_bio_pair(&s_near, 0, &s_far, 0), 1);
+	assert_int_equal(BIO_new_bio_pair(&e_near, 0, &e_far, 0), 1);
+	SSL_set_bio(cs, c_near, c_near);
+	SSL_set_bio(ss, s_near, s_near);
+	SSL_set_bio(evil, e_near, e_near);
+	SSL_set_connect_state(cs);
+	SSL_set_accept_state(ss);
+	SSL_set_accept_state(evil);
+	SSL_set_tlsext_host_name(cs, "saf.test");
+	SSL_set1_host(cs, "saf.test");
+	/* The client's first flight, copied to the observer's connection
+	 * first, then delivered. */
+	assert_int_equal(SSL_do_handshake(cs), -1);
+	{
+		uint8_t ch[16384];
+		int len = BIO_read(c_far, ch, sizeof(ch));
+
+		assert_true(len > 0);
+		assert_int_equal(BIO_write(e_far, ch, len), len);
+		(void)SSL_do_handshake(evil); /* answers; never finishes */
+		assert_int_equal(BIO_write(s_far, ch, len), len);
+	}
+	for (int i = 0; i < 50 && !(cdone && sdone); i++) {
+		if (!sdone && SSL_do_handshake(ss) == 1)
+			sdone = true;
+		relay(s_far, c_far);
+		if (!cdone && SSL_do_handshake(cs) == 1)
+			cdone = true;
+		relay(c_far, s_far);
+	}
+	assert_int_equal(saf_tls_server_conn_info(ss, &info), 0);
+	if (!(cdone && sdone))
+		fail_msg("real client refused after an observed copy: refusal "
+			 "%s verdict %s",
+			 saf_tls_refusal_name(info.refusal),
+			 saf_verdict_name(info.verdict));
+	assert_true(info.migrated);
+	assert_int_equal(saf_tls_server_conn_info(evil, &info), 0);
+	assert_false(info.migrated);
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.migrations_accepted, 1);
+	SSL_free(cs);
+	SSL_free(ss);
+	SSL_free(evil);
+	saf_tls_offer_clear(&o);
+	client_free(&c);
+	node_free(&n);
+}
+
+/* Issue 14: one migration while the node's clock is a year ahead, then
+ * the clock is set back. Fresh tokens must migrate again; the token
+ * redeemed a year ahead must never be accepted a second time, whichever
+ * way the clock goes next. */
+static void test_clock_year_ahead_then_back(void **state)
+{
+	const uint64_t year = 365ull * 24 * 3600;
+	node n = node_new(64);
+	client c = client_new();
+	saf_tls_conn_info info;
+	saf_tls_offer ahead, fresh;
+	int alert;
+
+	(void)state;
+	fake_now = 1000 + year;
+	get_offer(&n, &c, A_ADDR, &ahead);
+	assert_true(resume(&n, &c, &ahead, A_ADDR, &info, &alert));
+	assert_true(info.migrated);
+	fake_now = 1005; /* set back */
+	get_offer(&n, &c, A_ADDR, &fresh);
+	if (!resume(&n, &c, &fresh, A_ADDR, &info, &alert))
+		fail_msg("fresh token after the clock went back: refusal %s "
+			 "verdict %s",
+			 saf_tls_refusal_name(info.refusal),
+			 saf_verdict_name(info.verdict));
+	assert_true(info.migrated);
+	/* The token of a year ahead, now and after the clock jumps
+	 * forward again. */
+	expect_verdict(&n, &c, &ahead, A_ADDR, SAF_TOKEN_REPLAYED);
+	fake_now = 1000 + year + 1;
+	expect_verdict(&n, &c, &ahead, A_ADDR, SAF_TOKEN_REPLAYED);
+	fake_now = 1006;
+	expect_verdict(&n, &c, &fresh, A_ADDR, SAF_TOKEN_REPLAYED);
+	saf_tls_offer_clear(&ahead);
+	saf_tls_offer_clear(&fresh);
+	client_free(&c);
+	node_free(&n);
+}
+
+/* Issue 14: a full handshake earns an anonymous client one token, not one
+ * per ticket (OpenSSL sends two tickets). */
+static void test_one_token_per_handshake(void **state)
+{
+	node n = node_new(64);
+	client c = client_new();
+	saf_tls_server_counters k;
+	saf_tls_offer o;
+
+	(void)state;
+	fake_now = 1000;
+	get_offer(&n, &c, A_ADDR, &o);
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.tokens_issued, 1);
+	saf_tls_offer_clear(&o);
+	client_free(&c);
+	node_free(&n);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -270,6 +462,10 @@ int main(void)
 		cmocka_unit_test(test_replay_at_sibling_refused_by_target),
 		cmocka_unit_test(test_expired_by_one_second),
 		cmocka_unit_test(test_replay_cache_full_at_node),
+		cmocka_unit_test(test_hrr_migration_accepted_once),
+		cmocka_unit_test(test_observed_client_hello_replayed_first),
+		cmocka_unit_test(test_clock_year_ahead_then_back),
+		cmocka_unit_test(test_one_token_per_handshake),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
