@@ -100,11 +100,14 @@ saf_replay_result
 saf_replay_check_and_insert_from(saf_replay_cache *c, const uint8_t *nonce,
 				 size_t nonce_len, uint64_t expiry,
 				 const uint8_t *source, size_t source_len);
-/* Whether the nonce is recorded now (or falls in what the clock rules
- * forgot); records nothing. For an early refusal before the handshake
- * that would record it completes. */
-bool saf_replay_seen(saf_replay_cache *c, const uint8_t *nonce,
-		     size_t nonce_len, uint64_t expiry);
+/* What saf_replay_check_and_insert_from would answer now, recording and
+ * counting nothing: for an early refusal before the handshake that
+ * records the nonce completes (a FRESH answer may still turn into another
+ * when recording, if another thread got there first). */
+saf_replay_result saf_replay_check_from(saf_replay_cache *c,
+					const uint8_t *nonce, size_t nonce_len,
+					uint64_t expiry, const uint8_t *source,
+					size_t source_len);
 
 /* Live entries now, and counters since creation. */
 typedef struct saf_replay_stats {

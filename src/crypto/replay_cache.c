@@ -310,7 +310,8 @@ static uint32_t source_bucket(const saf_replay_cache *c, const uint8_t *src,
 
 /* Whether a new entry for bucket b must be refused for room: the table
  * or b's share is used up, even after a full sweep. */
-static saf_replay_result room_for(saf_replay_cache *c, uint32_t b, uint64_t now)
+static saf_replay_result room_for(saf_replay_cache *c, uint32_t b, uint64_t now,
+				  bool count)
 {
 	bool share = b != NO_SOURCE && c->source_share;
 
@@ -319,11 +320,11 @@ static saf_replay_result room_for(saf_replay_cache *c, uint32_t b, uint64_t now)
 		return SAF_REPLAY_FRESH;
 	sweep_all(c, now);
 	if (c->occupied >= c->capacity) {
-		c->full++;
+		c->full += count;
 		return SAF_REPLAY_FULL;
 	}
 	if (share && c->source_count[b] >= c->source_share) {
-		c->source_full++;
+		c->source_full += count;
 		return SAF_REPLAY_SOURCE_FULL;
 	}
 	return SAF_REPLAY_FRESH;
@@ -356,10 +357,8 @@ static saf_replay_result check_insert(saf_replay_cache *c, uint64_t hash,
 		}
 		return SAF_REPLAY_SEEN;
 	}
-	if (!insert)
-		return SAF_REPLAY_FRESH;
-	r = room_for(c, b, now);
-	if (r != SAF_REPLAY_FRESH)
+	r = room_for(c, b, now, insert);
+	if (r != SAF_REPLAY_FRESH || !insert)
 		return r;
 	/* A sweep may have moved entries: find the insert slot again. */
 	probe(c, hash, now, &at);
@@ -396,16 +395,19 @@ saf_replay_result saf_replay_check_and_insert(saf_replay_cache *c,
 						NULL, 0);
 }
 
-bool saf_replay_seen(saf_replay_cache *c, const uint8_t *nonce,
-		     size_t nonce_len, uint64_t expiry)
+saf_replay_result saf_replay_check_from(saf_replay_cache *c,
+					const uint8_t *nonce, size_t nonce_len,
+					uint64_t expiry, const uint8_t *source,
+					size_t source_len)
 {
 	uint64_t hash = saf_siphash24(c->key, nonce, nonce_len);
+	uint32_t b = source_bucket(c, source, source_len);
 	saf_replay_result r;
 
 	pthread_mutex_lock(&c->lock);
-	r = check_insert(c, hash, expiry, NO_SOURCE, false);
+	r = check_insert(c, hash, expiry, b, false);
 	pthread_mutex_unlock(&c->lock);
-	return r == SAF_REPLAY_SEEN;
+	return r;
 }
 
 void saf_replay_cache_stats(saf_replay_cache *c, saf_replay_stats *out)

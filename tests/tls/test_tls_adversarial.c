@@ -250,6 +250,22 @@ static void test_replay_cache_full_at_node(void **state)
 	node_free(&n);
 }
 
+/* Counts the ClientHellos a client writes: two means a HelloRetryRequest
+ * came between them. */
+static int client_hellos;
+
+static void count_client_hellos(int write_p, int version, int content_type,
+				const void *buf, size_t len, SSL *ssl,
+				void *arg)
+{
+	(void)version;
+	(void)ssl;
+	(void)arg;
+	if (write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const uint8_t *)buf)[0] == SSL3_MT_CLIENT_HELLO)
+		client_hellos++;
+}
+
 /* Issue 14: a node restricted to another key-share group answers the
  * client's first ClientHello with a HelloRetryRequest; OpenSSL parses the
  * token again in the second ClientHello. The migration must be accepted,
@@ -269,11 +285,15 @@ static void test_hrr_migration_accepted_once(void **state)
 	/* The client's first key share is X25519 (OpenSSL's default). */
 	assert_int_equal(SSL_CTX_set1_groups_list(n.ctx, "P-256"), 1);
 	assert_int_equal(SSL_CTX_set1_groups_list(c.ctx, "X25519:P-256"), 1);
+	SSL_CTX_set_msg_callback(c.ctx, count_client_hellos);
+	client_hellos = 0;
 	if (!resume(&n, &c, &o, A_ADDR, &info, &alert))
-		fail_msg("HRR migration refused: refusal %s verdict %s alert %d",
-			 saf_tls_refusal_name(info.refusal),
-			 saf_verdict_name(info.verdict), alert);
+		fail_msg(
+			"HRR migration refused: refusal %s verdict %s alert %d",
+			saf_tls_refusal_name(info.refusal),
+			saf_verdict_name(info.verdict), alert);
 	assert_true(info.migrated);
+	assert_int_equal(client_hellos, 2); /* there was an HRR */
 	saf_tls_server_counters_get(n.srv, &k);
 	assert_int_equal(k.migrations_accepted, 1);
 	for (int r = 0; r < SAF_TLS_REFUSE_COUNT; r++)
