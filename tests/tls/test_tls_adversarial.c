@@ -14,6 +14,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/sha.h>
+
 #include "saf/tls.h"
 #include "tls/tls_harness.h"
 
@@ -462,6 +466,222 @@ static void test_one_token_per_handshake(void **state)
 	node_free(&n);
 }
 
+/* ---- issue 17: psk_dhe_ke for every migration ------------------------ */
+
+/* HKDF-Expand-Label (RFC 8446 7.1) with SHA-256. */
+static void expand_label(const uint8_t secret[32], const char *label,
+			 const uint8_t *ctx, size_t ctx_len, uint8_t out[32])
+{
+	uint8_t info[2 + 1 + 64 + 1 + 64];
+	size_t n = 0, ll = 6 + strlen(label);
+	EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t outlen = 32;
+
+	info[n++] = 0;
+	info[n++] = 32;
+	info[n++] = (uint8_t)ll;
+	memcpy(info + n, "tls13 ", 6);
+	memcpy(info + n + 6, label, ll - 6);
+	n += ll;
+	info[n++] = (uint8_t)ctx_len;
+	memcpy(info + n, ctx, ctx_len);
+	n += ctx_len;
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_derive_init(k), 1);
+	assert_int_equal(
+		EVP_PKEY_CTX_set_hkdf_mode(k, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY),
+		1);
+	assert_int_equal(EVP_PKEY_CTX_set_hkdf_md(k, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_CTX_set1_hkdf_key(k, secret, 32), 1);
+	assert_int_equal(EVP_PKEY_CTX_add1_hkdf_info(k, info, (int)n), 1);
+	assert_int_equal(EVP_PKEY_derive(k, out, &outlen), 1);
+	EVP_PKEY_CTX_free(k);
+}
+
+/* The PSK binder (RFC 8446 4.2.11.2) of a resumption ClientHello whose
+ * first `trunc` bytes (handshake header included) it covers. */
+static void binder(SSL_SESSION *sess, const uint8_t *ch, size_t trunc,
+		   uint8_t out[32])
+{
+	uint8_t psk[64], zeros[32] = {0}, early[32], bkey[32], fkey[32];
+	uint8_t empty_hash[32], th[32];
+	size_t psk_len = SSL_SESSION_get_master_key(sess, psk, sizeof(psk));
+	unsigned int ml = 32;
+	size_t el = 32;
+	EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+
+	assert_int_equal(psk_len, 32);
+	assert_int_equal(EVP_PKEY_derive_init(k), 1);
+	assert_int_equal(
+		EVP_PKEY_CTX_set_hkdf_mode(k, EVP_PKEY_HKDEF_MODE_EXTRACT_ONLY),
+		1);
+	assert_int_equal(EVP_PKEY_CTX_set_hkdf_md(k, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_CTX_set1_hkdf_salt(k, zeros, 32), 1);
+	assert_int_equal(EVP_PKEY_CTX_set1_hkdf_key(k, psk, (int)psk_len), 1);
+	assert_int_equal(EVP_PKEY_derive(k, early, &el), 1);
+	EVP_PKEY_CTX_free(k);
+	SHA256(NULL, 0, empty_hash);
+	expand_label(early, "res binder", empty_hash, 32, bkey);
+	expand_label(bkey, "finished", NULL, 0, fkey);
+	SHA256(ch, trunc, th);
+	assert_non_null(HMAC(EVP_sha256(), fkey, 32, th, 32, out, &ml));
+}
+
+/* Finds extension `type` in a ClientHello record; *body and *len its
+ * contents. Returns the offset of its type field, or 0. */
+static size_t find_ext(uint8_t *rec, size_t rec_len, uint16_t type,
+		       uint8_t **body, size_t *len)
+{
+	size_t p =
+		5 + 4 + 2 + 32; /* record, handshake header, version, random */
+	size_t end;
+
+	p += 1 + rec[p];			     /* session id */
+	p += 2 + (size_t)(rec[p] << 8 | rec[p + 1]); /* cipher suites */
+	p += 1 + rec[p];			     /* compression */
+	end = p + 2 + (size_t)(rec[p] << 8 | rec[p + 1]);
+	assert_true(end <= rec_len);
+	for (p += 2; p + 4 <= end;) {
+		uint16_t t = (uint16_t)(rec[p] << 8 | rec[p + 1]);
+		size_t l = (size_t)(rec[p + 2] << 8 | rec[p + 3]);
+
+		if (t == type) {
+			*body = rec + p + 4;
+			*len = l;
+			return p;
+		}
+		p += 4 + l;
+	}
+	return 0;
+}
+
+/* Resumes o at n presenting its token, with the ClientHello rewritten to
+ * offer psk_ke only (and its binder made again, as a client that offers
+ * psk_ke only would). accept_ke: the client takes a psk_ke answer (it
+ * set SSL_OP_ALLOW_NO_DHE_KEX after presenting the token, as a client
+ * other than saf's may); otherwise the saf client's ClientHello is
+ * checked to offer psk_dhe_ke only. The handshake cannot complete (the
+ * client hashed its own ClientHello, not the rewritten one, so the keys
+ * differ after the ServerHello): what is checked is the node's decision
+ * on the ClientHello, *info. Returns whether both handshakes completed. */
+static bool resume_psk_ke(node *n, client *c, const saf_tls_offer *o,
+			  bool accept_ke, saf_tls_conn_info *info)
+{
+	saf_addr l = addr(A_ADDR);
+	SSL_SESSION *dup = SSL_SESSION_dup(o->session);
+	SSL *cs = SSL_new(c->ctx), *ss = SSL_new(n->ctx);
+	BIO *c_near, *c_far, *s_near, *s_far;
+	uint8_t ch[16384], *modes, *psk;
+	size_t modes_len, psk_len, ids, trunc;
+	bool cdone = false, sdone = false;
+	saf_error e;
+	int len;
+
+	assert_int_equal(SSL_set_session(cs, dup), 1);
+	assert_int_equal(
+		saf_tls_client_present_token(cs, o->token, o->token_len, &e),
+		0);
+	assert_int_equal(saf_tls_server_set_local(ss, &l, &e), 0);
+	if (accept_ke)
+		SSL_set_options(cs, SSL_OP_ALLOW_NO_DHE_KEX);
+	assert_int_equal(BIO_new_bio_pair(&c_near, 0, &c_far, 0), 1);
+	assert_int_equal(BIO_new_bio_pair(&s_near, 0, &s_far, 0), 1);
+	SSL_set_bio(cs, c_near, c_near);
+	SSL_set_bio(ss, s_near, s_near);
+	SSL_set_connect_state(cs);
+	SSL_set_accept_state(ss);
+	SSL_set_tlsext_host_name(cs, "saf.test");
+	SSL_set1_host(cs, "saf.test");
+	assert_int_equal(SSL_do_handshake(cs), -1);
+	len = BIO_read(c_far, ch, sizeof(ch));
+	assert_true(len > 9);
+	assert_true(find_ext(ch, (size_t)len, 45, &modes, &modes_len));
+	if (!accept_ke) {
+		/* The saf client offers psk_dhe_ke only when it presents a
+		 * token (even with SSL_OP_ALLOW_NO_DHE_KEX on its context). */
+		assert_int_equal(modes_len, 2);
+		assert_int_equal(modes[0], 1);
+		assert_int_equal(modes[1], 1);
+	}
+	for (size_t i = 1; i < modes_len; i++)
+		modes[i] = 0; /* psk_ke */
+	assert_true(find_ext(ch, (size_t)len, 41, &psk, &psk_len));
+	ids = 2 + (size_t)(psk[0] << 8 | psk[1]);
+	assert_int_equal(psk_len, ids + 2 + 1 + 32);
+	trunc = (size_t)(psk + ids - ch) - 5;
+	binder(dup, ch + 5, trunc, psk + ids + 3);
+	SSL_SESSION_free(dup);
+	assert_int_equal(BIO_write(s_far, ch, len), len);
+	for (int i = 0; i < 50 && !(cdone && sdone); i++) {
+		int r = SSL_do_handshake(ss);
+
+		if (r == 1)
+			sdone = true;
+		else if (SSL_get_error(ss, r) != SSL_ERROR_WANT_READ)
+			break;
+		relay(s_far, c_far);
+		r = SSL_do_handshake(cs);
+		if (r == 1)
+			cdone = true;
+		else if (SSL_get_error(cs, r) != SSL_ERROR_WANT_READ)
+			break;
+		relay(c_far, s_far);
+	}
+	relay(s_far, c_far);
+	(void)SSL_do_handshake(cs);
+	assert_int_equal(saf_tls_server_conn_info(ss, info), 0);
+	SSL_free(cs);
+	SSL_free(ss);
+	return cdone && sdone;
+}
+
+/* A node that allows psk_ke resumptions (SSL_OP_ALLOW_NO_DHE_KEX) still
+ * refuses a token on one, counted as psk_ke; the same token then migrates
+ * with psk_dhe_ke. */
+static void test_psk_ke_resumption_refused(void **state)
+{
+	node n = node_new(64);
+	client c = client_new();
+	saf_tls_server_counters k;
+	saf_tls_conn_info info;
+	saf_tls_offer o;
+	int alert;
+
+	(void)state;
+	fake_now = 1000;
+	/* SHA-256 suites only, so that the test's binder matches. */
+	assert_int_equal(
+		SSL_CTX_set_ciphersuites(c.ctx, "TLS_AES_128_GCM_SHA256"), 1);
+	SSL_CTX_set_options(c.ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	SSL_CTX_set_options(n.ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	get_offer(&n, &c, A_ADDR, &o);
+	/* The saf client's own ClientHello, made psk_ke: refused. */
+	assert_false(resume_psk_ke(&n, &c, &o, false, &info));
+	assert_false(info.migrated);
+	assert_int_equal(info.refusal, SAF_TLS_REFUSE_PSK_KE);
+	/* A client that would complete a psk_ke resumption: refused. */
+	assert_false(resume_psk_ke(&n, &c, &o, true, &info));
+	if (info.refusal != SAF_TLS_REFUSE_PSK_KE)
+		fail_msg("token on a psk_ke resumption not refused (refusal "
+			 "%s)",
+			 saf_tls_refusal_name(info.refusal));
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.refused[SAF_TLS_REFUSE_PSK_KE], 2);
+	assert_int_equal(k.migrations_accepted, 0);
+	assert_true(resume(&n, &c, &o, A_ADDR, &info, &alert));
+	assert_true(info.migrated);
+	/* A node that does not allow psk_ke does not resume at all. */
+	SSL_CTX_clear_options(n.ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	saf_tls_offer_clear(&o);
+	get_offer(&n, &c, A_ADDR, &o);
+	assert_false(resume_psk_ke(&n, &c, &o, true, &info));
+	assert_false(info.migrated);
+	assert_int_equal(info.refusal, SAF_TLS_REFUSE_NOT_RESUMED);
+	saf_tls_offer_clear(&o);
+	client_free(&c);
+	node_free(&n);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -486,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_observed_client_hello_replayed_first),
 		cmocka_unit_test(test_clock_year_ahead_then_back),
 		cmocka_unit_test(test_one_token_per_handshake),
+		cmocka_unit_test(test_psk_ke_resumption_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
