@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -52,8 +53,8 @@ static saf_addr addr(const char *text)
 }
 
 /* Every node loads the same key file (same node and ticket keys) and has
- * its own replay cache of `replay` entries. */
-static node node_new(size_t replay)
+ * its own replay cache of `replay` entries, or shares `shared`. */
+static node node_new_with(size_t replay, saf_replay_cache *shared)
 {
 	saf_tls_server_config cfg;
 	saf_error e = {0};
@@ -65,12 +66,23 @@ static node node_new(size_t replay)
 	cfg.has_ticket_keys = true;
 	cfg.token_lifetime_s = 60;
 	cfg.replay_entries = replay;
+	cfg.replay = shared;
 	cfg.clock = test_clock;
 	n.ctx = harness_server_ctx(&H);
 	n.srv = saf_tls_server_new(n.ctx, &cfg, &e);
 	if (!n.srv)
 		fail_msg("%s", e.msg);
 	return n;
+}
+
+static node node_new(size_t replay)
+{
+	return node_new_with(replay, NULL);
+}
+
+static node node_new_shared(saf_replay_cache *shared)
+{
+	return node_new_with(0, shared);
 }
 
 static void node_free(node *n)
@@ -123,8 +135,9 @@ static void get_offer(node *n, client *c, const char *target, saf_tls_offer *o)
 /* Resumes o at node n reached on `local`, presenting o's token. Returns
  * whether the node accepted; *info is the node's view, *alert what the
  * client received. */
-static bool resume(node *n, client *c, const saf_tls_offer *o,
-		   const char *local, saf_tls_conn_info *info, int *alert)
+static bool resume_from(node *n, client *c, const saf_tls_offer *o,
+			const char *local, const char *peer,
+			saf_tls_conn_info *info, int *alert)
 {
 	saf_addr l = addr(local);
 	SSL_SESSION *dup = SSL_SESSION_dup(o->session);
@@ -135,6 +148,11 @@ static bool resume(node *n, client *c, const saf_tls_offer *o,
 	assert_int_equal(SSL_set_session(cs, dup), 1);
 	SSL_SESSION_free(dup);
 	assert_int_equal(saf_tls_server_set_local(ss, &l, &e), 0);
+	if (peer) {
+		saf_addr p = addr(peer);
+
+		assert_int_equal(saf_tls_server_set_peer(ss, &p, &e), 0);
+	}
 	assert_int_equal(
 		saf_tls_client_present_token(cs, o->token, o->token_len, &e),
 		0);
@@ -146,6 +164,12 @@ static bool resume(node *n, client *c, const saf_tls_offer *o,
 	SSL_free(cs);
 	SSL_free(ss);
 	return ok;
+}
+
+static bool resume(node *n, client *c, const saf_tls_offer *o,
+		   const char *local, saf_tls_conn_info *info, int *alert)
+{
+	return resume_from(n, c, o, local, NULL, info, alert);
 }
 
 static void expect_verdict(node *n, client *c, const saf_tls_offer *o,
@@ -682,6 +706,143 @@ static void test_psk_ke_resumption_refused(void **state)
 	node_free(&n);
 }
 
+/* Issue 14: one client (one address prefix) redeems tokens as fast as it
+ * can; it is held to its share of the replay cache, and another client
+ * still migrates. */
+static void test_one_source_fills_its_share_other_migrates(void **state)
+{
+	node n = node_new(64);
+	client c = client_new();
+	saf_tls_server_counters k;
+	saf_tls_conn_info info;
+	saf_tls_offer o;
+	int alert, accepted = 0;
+
+	(void)state;
+	fake_now = 1000;
+	/* Default share: 64 / 8 = 8 live nonces per /24. */
+	for (int i = 0; i < 12; i++) {
+		get_offer(&n, &c, A_ADDR, &o);
+		if (resume_from(&n, &c, &o, A_ADDR, "198.51.100.7:40000", &info,
+				&alert))
+			accepted++;
+		else
+			assert_int_equal(info.refusal,
+					 SAF_TLS_REFUSE_SOURCE_SHARE);
+		saf_tls_offer_clear(&o);
+	}
+	assert_int_equal(accepted, 8);
+	/* Same /24, another address: the same share. */
+	get_offer(&n, &c, A_ADDR, &o);
+	assert_false(resume_from(&n, &c, &o, A_ADDR, "198.51.100.200:40000",
+				 &info, &alert));
+	assert_int_equal(info.refusal, SAF_TLS_REFUSE_SOURCE_SHARE);
+	assert_int_equal(alert & 0xff, SSL_AD_ACCESS_DENIED);
+	saf_tls_offer_clear(&o);
+	/* Another client, elsewhere, still migrates. */
+	get_offer(&n, &c, A_ADDR, &o);
+	assert_true(resume_from(&n, &c, &o, A_ADDR, "203.0.113.9:40000", &info,
+				&alert));
+	assert_true(info.migrated);
+	saf_tls_offer_clear(&o);
+	saf_tls_server_counters_get(n.srv, &k);
+	assert_int_equal(k.migrations_accepted, 9);
+	assert_int_equal(k.refused[SAF_TLS_REFUSE_SOURCE_SHARE], 5);
+	/* Once the first tokens expire, the first client gets in again. */
+	fake_now = 1000 + 61;
+	get_offer(&n, &c, A_ADDR, &o);
+	assert_true(resume_from(&n, &c, &o, A_ADDR, "198.51.100.7:40000", &info,
+				&alert));
+	saf_tls_offer_clear(&o);
+	client_free(&c);
+	node_free(&n);
+}
+
+/* Issue 14 (low): threads of one process, each with its own server object
+ * and SSL_CTX for the same address, share one replay cache. Both present
+ * the same token at the same moment, round after round: exactly one is
+ * accepted each time. Run under ASan/TSan too. */
+#define RACE_ROUNDS 40
+
+struct racer {
+	node *n;
+	client *c;
+	const saf_tls_offer *o;
+	SSL_SESSION *sess;
+	pthread_barrier_t *go;
+	bool accepted;
+};
+
+static void *race_resume(void *arg)
+{
+	struct racer *r = arg;
+	saf_addr l;
+	SSL *cs = SSL_new(r->c->ctx), *ss = SSL_new(r->n->ctx);
+	saf_tls_conn_info info;
+	bool ready = saf_addr_parse(A_ADDR, true, &l, NULL) == 0 &&
+		     SSL_set_session(cs, r->sess) == 1 &&
+		     saf_tls_server_set_local(ss, &l, NULL) == 0 &&
+		     saf_tls_client_present_token(cs, r->o->token,
+						  r->o->token_len, NULL) == 0;
+
+	pthread_barrier_wait(r->go);
+	(void)harness_handshake(cs, ss);
+	r->accepted = ready && saf_tls_server_conn_info(ss, &info) == 0 &&
+		      info.migrated;
+	SSL_free(cs);
+	SSL_free(ss);
+	return NULL;
+}
+
+static void test_threads_share_one_cache(void **state)
+{
+	saf_replay_config rc = {.capacity = 4 * RACE_ROUNDS,
+				.max_lifetime = 60,
+				.clock = test_clock};
+	saf_replay_cache *shared = saf_replay_cache_create(&rc, NULL);
+	node a = node_new_shared(shared), b = node_new_shared(shared);
+	client c = client_new();
+	saf_tls_server_counters ka, kb;
+	pthread_barrier_t go;
+
+	(void)state;
+	fake_now = 1000;
+	assert_non_null(shared);
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		saf_tls_offer o;
+		struct racer r[2] = {{.n = &a, .c = &c}, {.n = &b, .c = &c}};
+		pthread_t th[2];
+
+		get_offer(&a, &c, A_ADDR, &o);
+		assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+		for (int i = 0; i < 2; i++) {
+			r[i].o = &o;
+			r[i].go = &go;
+			r[i].sess = SSL_SESSION_dup(o.session);
+			assert_int_equal(pthread_create(&th[i], NULL,
+							race_resume, &r[i]),
+					 0);
+		}
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			SSL_SESSION_free(r[i].sess);
+		}
+		pthread_barrier_destroy(&go);
+		if (r[0].accepted + r[1].accepted != 1)
+			fail_msg("round %d: %d acceptances of one token", round,
+				 r[0].accepted + r[1].accepted);
+		saf_tls_offer_clear(&o);
+	}
+	saf_tls_server_counters_get(a.srv, &ka);
+	saf_tls_server_counters_get(b.srv, &kb);
+	assert_int_equal(ka.migrations_accepted + kb.migrations_accepted,
+			 RACE_ROUNDS);
+	client_free(&c);
+	node_free(&a);
+	node_free(&b);
+	saf_replay_cache_free(shared);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -707,6 +868,9 @@ int main(void)
 		cmocka_unit_test(test_clock_year_ahead_then_back),
 		cmocka_unit_test(test_one_token_per_handshake),
 		cmocka_unit_test(test_psk_ke_resumption_refused),
+		cmocka_unit_test(
+			test_one_source_fills_its_share_other_migrates),
+		cmocka_unit_test(test_threads_share_one_cache),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
