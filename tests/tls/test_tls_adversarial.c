@@ -427,6 +427,9 @@ static void test_observed_client_hello_replayed_first(void **state)
 	SSL_free(cs);
 	SSL_free(ss);
 	SSL_free(evil);
+	BIO_free(c_far);
+	BIO_free(s_far);
+	BIO_free(e_far);
 	saf_tls_offer_clear(&o);
 	client_free(&c);
 	node_free(&n);
@@ -508,7 +511,8 @@ static void expand_label(const uint8_t secret[32], const char *label,
 	memcpy(info + n + 6, label, ll - 6);
 	n += ll;
 	info[n++] = (uint8_t)ctx_len;
-	memcpy(info + n, ctx, ctx_len);
+	if (ctx_len)
+		memcpy(info + n, ctx, ctx_len);
 	n += ctx_len;
 	assert_non_null(k);
 	assert_int_equal(EVP_PKEY_derive_init(k), 1);
@@ -656,6 +660,8 @@ static bool resume_psk_ke(node *n, client *c, const saf_tls_offer *o,
 	assert_int_equal(saf_tls_server_conn_info(ss, info), 0);
 	SSL_free(cs);
 	SSL_free(ss);
+	BIO_free(c_far);
+	BIO_free(s_far);
 	return cdone && sdone;
 }
 
