@@ -208,6 +208,8 @@ typedef struct saf_tls_server_counters {
 	uint64_t handshakes_with_support; /* ClientHellos with support */
 	uint64_t tokens_issued;
 	uint64_t notifies_sent;
+	/* counted once per connection, when the handshake completes and
+	 * the nonce is recorded (never twice through a HelloRetryRequest) */
 	uint64_t migrations_accepted;
 	uint64_t refused[SAF_TLS_REFUSE_COUNT];	     /* by refusal */
 	uint64_t refused_verdict[SAF_VERDICT_COUNT]; /* by token verdict */
