@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* saf node agent: reports this node's metrics to the scheduler on R1. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,13 @@ static const char agent_help[] =
 	"                      [--interval MS] [--duration SECONDS]\n"
 	"\n"
 	"Sends this node's compute metrics to the scheduler every interval\n"
-	"(HMAC-authenticated) and answers the scheduler's delay probes.\n"
+	"and answers the scheduler's delay probes, all HMAC-SHA256 signed with\n"
+	"this node's own key: --key FILE holds 64 hex digits (mode 0600, a\n"
+	"regular file owned by the running user or root, not a symbolic link);\n"
+	"the scheduler's key file has the same key on the line for NAME.\n"
+	"Reports carry this host's wall clock: keep it in sync with the\n"
+	"scheduler's (NTP); the scheduler refuses reports off by more than its\n"
+	"--report-window.\n"
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
 	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n";
 
@@ -111,7 +118,7 @@ static int agent(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = saf_agent_run(&o, &err);
-	memset(o.key, 0, sizeof(o.key));
+	OPENSSL_cleanse(o.key, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;

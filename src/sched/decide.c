@@ -24,6 +24,7 @@ saf_sched_config saf_sched_config_default(void)
 		.min_dwell_ms = 2000,
 		.min_improvement = 0.05,
 		.node_timeout_ms = 1500,
+		.report_window_ms = 5000,
 		.multipath = false,
 	};
 }
@@ -85,13 +86,42 @@ saf_sched_node *saf_sched_find(saf_sched *s, const char *name)
 	return NULL;
 }
 
+int saf_sched_set_keys(saf_sched *s, const saf_sched_keyring *kr,
+		       saf_error *err)
+{
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		saf_sched_node *n = &s->nodes[i];
+		size_t k = 0;
+
+		while (k < kr->n && strcmp(kr->e[k].name, n->name) != 0)
+			k++;
+		if (k == kr->n)
+			return saf_fail(err, SAF_E_INVAL,
+					"node '%s' has no key in the key file",
+					n->name);
+		memcpy(n->key, kr->e[k].key, SAF_SCHED_KEY_LEN);
+		n->keyed = true;
+	}
+	return 0;
+}
+
 saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
-				    uint64_t now_ms)
+				    uint64_t now_ms, uint64_t wall_ms)
 {
 	saf_sched_node *n = saf_sched_find(s, m->node);
+	uint64_t win = s->cfg.report_window_ms;
 
 	if (!n) {
 		s->ctr.unknown_node++;
+		return NULL;
+	}
+	/* Freshness by the agent's wall clock against R1's: a report held
+	 * back longer than the window is refused, and so is one stamped
+	 * before R1 started, which was captured before a restart (the
+	 * sequence numbers below are R1's memory and a restart loses it). */
+	if (m->stamp + win < wall_ms || m->stamp > wall_ms + win ||
+	    m->stamp < s->wall_start_ms) {
+		s->ctr.stale++;
 		return NULL;
 	}
 	/* A captured report sent again must not keep a dead node alive. */
@@ -110,23 +140,33 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 }
 
 int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
-			  const uint8_t key[SAF_SCHED_KEY_LEN],
-			  uint64_t now_ms, saf_sched_msg *out,
-			  saf_sched_node **node)
+			  uint64_t now_ms, uint64_t wall_ms,
+			  saf_sched_msg *out, saf_sched_node **node)
 {
+	saf_sched_node *n;
 	saf_sched_msg m;
 	saf_error err;
 
 	*node = NULL;
-	if (saf_sched_msg_decode(buf, len, key, &m, &err)) {
-		if (err.code == SAF_E_REFUSED)
-			s->ctr.forged++;
-		else
-			s->ctr.malformed++;
+	if (saf_sched_msg_parse(buf, len, &m, &err) ||
+	    m.type == SAF_SCHED_PROBE) {
+		s->ctr.malformed++;
 		return -1;
 	}
-	if (m.type == SAF_SCHED_REPORT)
-		*node = saf_sched_on_report(s, &m, now_ms);
+	/* The name is not trusted yet: it only picks the key, and only that
+	 * node's key can verify. One node's key cannot speak for another. */
+	n = saf_sched_find(s, m.node);
+	if (!n || !n->keyed) {
+		s->ctr.unknown_node++;
+		return -1;
+	}
+	if (saf_sched_msg_verify(buf, len, n->key, &err)) {
+		s->ctr.forged++;
+		return -1;
+	}
+	*node = m.type == SAF_SCHED_REPORT
+			? saf_sched_on_report(s, &m, now_ms, wall_ms)
+			: n;
 	*out = m;
 	return 0;
 }

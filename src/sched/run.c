@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,27 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The same address and port: an echo must come from where its probe went. */
+static bool same_peer(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
 }
 
 static int udp_socket(const saf_addr *listen, saf_error *err)
@@ -104,9 +126,17 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64 "\n"
 		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64 "\n"
 		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} %" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64 "\n"
 		"# HELP saf_sched_probes_sent_total Delay probes sent to nodes.\n"
 		"# TYPE saf_sched_probes_sent_total counter\n"
 		"saf_sched_probes_sent_total %" PRIu64 "\n"
+		"# HELP saf_sched_echoes_total Probe echoes accepted.\n"
+		"# TYPE saf_sched_echoes_total counter\n"
+		"saf_sched_echoes_total %" PRIu64 "\n"
+		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, by reason.\n"
+		"# TYPE saf_sched_echoes_dropped_total counter\n"
+		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} %" PRIu64 "\n"
+		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} %" PRIu64 "\n"
 		"# HELP saf_sched_route_changes_total Changes of the route for S.\n"
 		"# TYPE saf_sched_route_changes_total counter\n"
 		"saf_sched_route_changes_total %" PRIu64 "\n"
@@ -120,7 +150,8 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"# TYPE saf_sched_seconds_since_change gauge\n"
 		"saf_sched_seconds_since_change %.3f\n",
 		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->probes_sent, c->route_changes,
+		c->unknown_node, c->stale, c->probes_sent, c->echoes,
+		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
 		c->route_errors, c->node_timeouts,
 		s->last_change_ms ? (double)(now_ms - s->last_change_ms) / 1000.0
 				  : 0.0);
@@ -185,14 +216,17 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 	fprintf(f,
 		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
 		",\"malformed\":%" PRIu64 ",\"replayed\":%" PRIu64
-		",\"unknown_node\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-		",\"echoes\":%" PRIu64 ",\"route_changes\":%" PRIu64
+		",\"unknown_node\":%" PRIu64 ",\"stale\":%" PRIu64
+		",\"probes_sent\":%" PRIu64 ",\"echoes\":%" PRIu64
+		",\"echo_unsolicited\":%" PRIu64
+		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
 		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
 		",\"node_returns\":%" PRIu64 "},"
 		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
 		"\"bytes\":%zu}}\n",
 		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->probes_sent, c->echoes, c->route_changes,
+		c->unknown_node, c->stale, c->probes_sent, c->echoes,
+		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
 		c->route_errors, c->node_timeouts, c->node_returns, s->n_nodes,
 		sizeof(*s));
 }
@@ -310,7 +344,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
 	socklen_t agent_len[SAF_SCHED_MAX_NODES] = { 0 };
-	uint64_t start = mono_ms(), next_probe = 0, probe_seq = 0;
+	uint64_t start = mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
@@ -349,6 +383,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			}
 	}
 
+	/* Reports stamped before this were captured before a restart. */
+	s->wall_start_ms = wall_ms();
 	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = mono_ms();
@@ -379,23 +415,23 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				if (n < 0)
 					break;
 				if (saf_sched_on_datagram(s, buf, (size_t)n,
-							  o->key, now, &m,
-							  &node))
-					continue; /* forged or malformed */
+							  now, wall_ms(), &m,
+							  &node) ||
+				    !node)
+					continue; /* dropped and counted */
+				size_t i = (size_t)(node - s->nodes);
 				if (m.type == SAF_SCHED_REPORT) {
-					if (node) {
-						size_t i = (size_t)(node - s->nodes);
-						memcpy(&agent_addr[i], &from, flen);
-						agent_len[i] = flen;
-					}
-				} else if (m.type == SAF_SCHED_ECHO) {
-					node = saf_sched_find(s, m.node);
-					uint64_t t = mono_ns();
-					if (node && m.stamp <= t &&
-					    t - m.stamp < 10000000000ull)
-						saf_sched_on_rtt(
-							s, node,
-							(double)(t - m.stamp) / 1e6);
+					/* Authenticated and fresh: probes go
+					 * where this node reports from. */
+					memcpy(&agent_addr[i], &from, flen);
+					agent_len[i] = flen;
+				} else {
+					bool probed = agent_len[i] &&
+						      same_peer(&from,
+								&agent_addr[i]);
+					(void)saf_sched_on_echo(s, node, &m,
+								probed,
+								mono_ns());
 				}
 			}
 		}
@@ -406,17 +442,19 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 						    ? o->probe_interval_ms
 						    : 200);
 			for (size_t i = 0; i < s->n_nodes; i++) {
-				saf_sched_msg p = { .type = SAF_SCHED_PROBE,
-						    .seq = ++probe_seq,
-						    .stamp = mono_ns() };
 				uint8_t buf[SAF_SCHED_MSG_MAX];
+				uint64_t nonce = 0;
 				size_t len;
 				saf_error perr;
 
+				/* An unpredictable nonce: an echo cannot be
+				 * made up in advance of its probe. */
 				if (!agent_len[i] ||
-				    saf_sched_msg_encode(&p, o->key, buf,
-							 sizeof(buf), &len,
-							 &perr))
+				    RAND_bytes((unsigned char *)&nonce,
+					       sizeof(nonce)) != 1 ||
+				    saf_sched_probe(s, &s->nodes[i], nonce,
+						    mono_ns(), buf, sizeof(buf),
+						    &len, &perr))
 					continue;
 				if (sendto(ufd, buf, len, 0,
 					   (struct sockaddr *)&agent_addr[i],
