@@ -197,6 +197,11 @@ static int keys_line(const char *path, size_t line, const char *p, size_t n,
 				"name is letters, digits, '.', '_' and '-', "
 				"then blanks and the key",
 				path, line, i + 1);
+	if (i == n)
+		return saf_fail(err, SAF_E_FORMAT,
+				"key file %s: line %zu: expected NAME and %zu "
+				"hex digits, found one field",
+				path, line, want);
 	if (name_len > SAF_SCHED_NAME_MAX)
 		return saf_fail(err, SAF_E_FORMAT,
 				"key file %s: line %zu: node name longer than "

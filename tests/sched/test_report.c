@@ -220,6 +220,106 @@ static void test_key_file_strict(void **st)
 	rmdir(dir);
 }
 
+/* R1's key file: one "NAME KEY" line per node, strict, errors with the
+ * line and never a byte of the file. */
+static void test_keys_file(void **st)
+{
+	static const char good[] =
+		"# R1's keys\r\n"
+		"\n"
+		"n2 " KH "\n"
+		"  n3\t" KH "  \r\n"
+		"node-4.a_b " KH;
+	static const struct {
+		const char *text;
+		const char *why;
+	} bad[] = {
+		{"", "no keys"},
+		{"# only a comment\n", "no keys"},
+		{KH "\n", "line 1: expected NAME and 64 hex digits, found one field"},
+		{"n2 " KH "\nn2 " KH "\n", "line 2: a second key for the node"},
+		{"n2\n", "line 1: expected NAME and 64 hex digits, found one field"},
+		{"n2 \n", "line 1: expected NAME and 64 hex digits, found 0 digits"},
+		{"n2 abcd\n", "line 1: expected NAME and 64 hex digits, found 4"},
+		{"n2 " KH "0\n", "found 65"},
+		{"n2 " KH " x\n", "line 1, column 69: unexpected text after the key"},
+		{"n2 " KH "\r", "line 1, column 68: CR not followed by LF"},
+		{"\nn2\r " KH "\n", "line 2, column 3: CR not followed by LF"},
+		{"n/2 " KH "\n", "line 1, column 2: a node name is letters"},
+		{"n2 " KH "\n" "n3 0Z" KH "\n", "line 2, column 5: not a hex digit"},
+		{"abcdefabcdefabcdefabcdefabcdefabc " KH, "line 1: node name longer than 32"},
+	};
+	saf_sched_keyring kr;
+	saf_error err;
+
+	(void)st;
+	assert_int_equal(saf_sched_keys_parse("K", good, strlen(good), &kr, &err), 0);
+	assert_int_equal(kr.n, 3);
+	assert_string_equal(kr.e[0].name, "n2");
+	assert_string_equal(kr.e[1].name, "n3");
+	assert_string_equal(kr.e[2].name, "node-4.a_b");
+	assert_int_equal(kr.e[2].key[31], 0x1f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(saf_sched_keys_parse("K", bad[i].text, strlen(bad[i].text), &kr, &err), -1);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.msg, bad[i].why);
+		assert_no_key_material(err.msg);
+		for (size_t j = 0; j < sizeof(kr); j++)
+			assert_int_equal(((uint8_t *)&kr)[j], 0); /* wiped */
+	}
+	/* At most 16 keys. */
+	char many[17 * 72 + 1] = "";
+	for (int i = 0; i < 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "n%d %s\n", i, KH);
+	assert_int_equal(saf_sched_keys_parse("K", many, strlen(many), &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "line 17: more than 16 keys"));
+}
+
+/* Both loaders: a symbolic link is refused (even to a good file), and so
+ * is a file owned by neither the running user nor root. */
+static void test_key_files_symlink_owner(void **st)
+{
+	char dir[] = "/tmp/saf-sched-keydir-XXXXXX", file[64], link[64];
+	uint8_t k[SAF_SCHED_KEY_LEN];
+	saf_sched_keyring kr;
+	saf_error err;
+	FILE *f;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/keys", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	f = fopen(file, "w");
+	fputs("n2 " KH "\n", f);
+	fclose(f);
+	assert_int_equal(chmod(file, 0600), 0);
+	assert_int_equal(saf_sched_keys_load(file, &kr, &err), 0);
+	assert_int_equal(kr.n, 1);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(saf_sched_keys_load(link, &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(saf_sched_key_load(link, k, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	if (geteuid() == 0) { /* only root can give a file away */
+		assert_int_equal(chown(file, 65534, 65534), 0);
+		assert_int_equal(saf_sched_keys_load(file, &kr, &err), -1);
+		assert_non_null(strstr(err.msg, "owned by uid 65534"));
+		assert_int_equal(saf_sched_key_load(file, k, &err), -1);
+		assert_non_null(strstr(err.msg, "neither the running user"));
+	}
+	/* Too large. */
+	f = fopen(file, "w");
+	for (int i = 0; i < 300; i++)
+		fputs("# padding padding padding padding padding padding padding\n", f);
+	fclose(f);
+	assert_int_equal(chown(file, geteuid(), getegid()), 0);
+	assert_int_equal(saf_sched_keys_load(file, &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "larger than 16384 bytes"));
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +328,8 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses_bad_fields),
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_key_file_strict),
+		cmocka_unit_test(test_keys_file),
+		cmocka_unit_test(test_key_files_symlink_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
