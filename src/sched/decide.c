@@ -119,8 +119,10 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 	 * back longer than the window is refused, and so is one stamped
 	 * before R1 started, which was captured before a restart (the
 	 * sequence numbers below are R1's memory and a restart loses it). */
-	if (m->stamp + win < wall_ms || m->stamp > wall_ms + win ||
-	    m->stamp < s->wall_start_ms) {
+	bool old = m->stamp < wall_ms && wall_ms - m->stamp > win;
+	bool ahead = m->stamp > wall_ms && m->stamp - wall_ms > win;
+
+	if (old || ahead || m->stamp < s->wall_start_ms) {
 		s->ctr.stale++;
 		return NULL;
 	}
