@@ -166,7 +166,8 @@ static int name_ok(const uint8_t *p, size_t n)
 	if (n == 0 || n > SAF_SCHED_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= 'A' && p[i] <= 'Z') ||
 		      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' ||
 		      p[i] == '_' || p[i] == '-'))
 			return 0;
@@ -216,7 +217,8 @@ static int oracle_keys(const uint8_t *d, size_t size, saf_sched_keyring *out)
 			if (strlen(out->e[k].name) == flen[0] &&
 			    memcmp(out->e[k].name, f[0], flen[0]) == 0)
 				return 0;
-		if (!unhex(f[1], flen[1], out->e[out->n].key, SAF_SCHED_KEY_LEN))
+		if (!unhex(f[1], flen[1], out->e[out->n].key,
+			   SAF_SCHED_KEY_LEN))
 			return 0;
 		memcpy(out->e[out->n].name, f[0], flen[0]);
 		out->n++;

@@ -17,8 +17,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint8_t key[SAF_SCHED_KEY_LEN] = { 0x42 };
-static const uint8_t other[SAF_SCHED_KEY_LEN] = { 0x43 };
+static const uint8_t key[SAF_SCHED_KEY_LEN] = {0x42};
+static const uint8_t other[SAF_SCHED_KEY_LEN] = {0x43};
 
 static uint64_t take(const uint8_t **p, size_t *n, size_t k)
 {
@@ -35,9 +35,9 @@ static uint64_t take(const uint8_t **p, size_t *n, size_t k)
 static void valid_message(const uint8_t *data, size_t size)
 {
 	uint8_t buf[SAF_SCHED_MSG_MAX];
-	saf_sched_msg m = { 0 }, out;
+	saf_sched_msg m = {0}, out;
 	saf_sched_node *node;
-	saf_sched_keyring kr = { .n = 2 };
+	saf_sched_keyring kr = {.n = 2};
 	saf_error err;
 	size_t len, name_len;
 	static saf_sched s;
@@ -97,7 +97,8 @@ static void round_trip(const uint8_t *buf, size_t len)
 
 	if (saf_sched_msg_decode(buf, len, key, &m, &err) != 0)
 		return;
-	if (saf_sched_msg_encode(&m, key, again, sizeof(again), &n, &err) != 0 ||
+	if (saf_sched_msg_encode(&m, key, again, sizeof(again), &n, &err) !=
+		    0 ||
 	    n != len || memcmp(again, buf, len) != 0)
 		abort();
 }

@@ -21,14 +21,14 @@
 
 /* ---- wire: node report and delay probe -------------------------------- */
 
-#define SAF_SCHED_MAGIC "SAFR"
-#define SAF_SCHED_VERSION 2u
-#define SAF_SCHED_MAC_LEN 32u
-#define SAF_SCHED_KEY_LEN 32u
-#define SAF_SCHED_NAME_MAX 32u
-#define SAF_SCHED_MSG_MAX 128u
+#define SAF_SCHED_MAGIC	       "SAFR"
+#define SAF_SCHED_VERSION      2u
+#define SAF_SCHED_MAC_LEN      32u
+#define SAF_SCHED_KEY_LEN      32u
+#define SAF_SCHED_NAME_MAX     32u
+#define SAF_SCHED_MSG_MAX      128u
 #define SAF_SCHED_PORT_DEFAULT 7946u
-#define SAF_SCHED_MAX_NODES 16u
+#define SAF_SCHED_MAX_NODES    16u
 
 typedef enum saf_sched_msg_type {
 	SAF_SCHED_REPORT = 1, /* agent -> R1: compute metrics */
@@ -42,13 +42,13 @@ typedef enum saf_sched_msg_type {
 typedef struct saf_sched_msg {
 	saf_sched_msg_type type;
 	char node[SAF_SCHED_NAME_MAX + 1]; /* report and echo */
-	uint64_t seq;       /* strictly increasing per sender */
-	uint64_t stamp;     /* report: agent's wall clock at sending (ms
-			       since the epoch, checked by R1); probe/echo:
-			       R1's send time (informational) */
-	uint64_t nonce;     /* probe: random; echo: the probe's, unchanged */
-	uint16_t load;      /* permille of capacity in use, 0..1000 */
-	uint16_t capacity;  /* permille of the node's nominal capacity */
+	uint64_t seq;			   /* strictly increasing per sender */
+	uint64_t stamp;	   /* report: agent's wall clock at sending (ms
+			      since the epoch, checked by R1); probe/echo:
+			      R1's send time (informational) */
+	uint64_t nonce;	   /* probe: random; echo: the probe's, unchanged */
+	uint16_t load;	   /* permille of capacity in use, 0..1000 */
+	uint16_t capacity; /* permille of the node's nominal capacity */
 	bool available;
 } saf_sched_msg;
 
@@ -108,25 +108,25 @@ void saf_sched_keyring_wipe(saf_sched_keyring *kr);
 /* ---- decision ---------------------------------------------------------- */
 
 typedef struct saf_sched_weights {
-	double compute;     /* weight of (1 - load) * capacity */
-	double network;     /* weight of delay_ref / (delay_ref + delay) */
+	double compute; /* weight of (1 - load) * capacity */
+	double network; /* weight of delay_ref / (delay_ref + delay) */
 	double delay_ref_ms;
 } saf_sched_weights;
 
 typedef struct saf_sched_config {
 	saf_sched_weights w;
-	uint64_t min_dwell_ms;    /* no change sooner than this after one */
-	double min_improvement;   /* best must beat current by this much */
-	uint64_t node_timeout_ms; /* no report this long: node taken out */
+	uint64_t min_dwell_ms;	   /* no change sooner than this after one */
+	double min_improvement;	   /* best must beat current by this much */
+	uint64_t node_timeout_ms;  /* no report this long: node taken out */
 	uint64_t report_window_ms; /* a report's stamp within this of R1's
 				      wall clock, or it is stale */
-	bool multipath;           /* weighted ECMP instead of one best */
+	bool multipath;		   /* weighted ECMP instead of one best */
 } saf_sched_config;
 
 saf_sched_config saf_sched_config_default(void);
 
 /* Probes a node may have outstanding; an echo must answer one of them. */
-#define SAF_SCHED_PROBES_OUT 4u
+#define SAF_SCHED_PROBES_OUT   4u
 #define SAF_SCHED_PROBE_TTL_MS 2000u
 
 typedef struct saf_sched_node {
@@ -144,8 +144,8 @@ typedef struct saf_sched_node {
 	uint16_t load, capacity;
 	bool available;
 	double delay_ms; /* smoothed one-way delay estimate; <0 unknown */
-	bool in;         /* counted in the decision now */
-	bool ever_in;    /* was in at some point: a return is counted */
+	bool in;	 /* counted in the decision now */
+	bool ever_in;	 /* was in at some point: a return is counted */
 	double score;
 	unsigned weight; /* multipath: 1..256; 0 = not in the route */
 } saf_sched_node;
@@ -161,14 +161,14 @@ typedef struct saf_sched {
 	saf_sched_config cfg;
 	saf_sched_node nodes[SAF_SCHED_MAX_NODES];
 	size_t n_nodes;
-	int current;             /* index of the chosen node, -1 none */
+	int current;		 /* index of the chosen node, -1 none */
 	uint64_t last_change_ms; /* when the route last changed */
-	bool route_dirty;        /* the kernel must be (re)programmed */
-	bool started;            /* first decision made */
-	uint64_t started_ms;     /* when: a grace period of node_timeout
+	bool route_dirty;	 /* the kernel must be (re)programmed */
+	bool started;		 /* first decision made */
+	uint64_t started_ms;	 /* when: a grace period of node_timeout
 				    keeps a choice recovered from the kernel
 				    until its node had time to report */
-	uint64_t wall_start_ms;  /* R1's wall clock at its start: a report
+	uint64_t wall_start_ms;	 /* R1's wall clock at its start: a report
 				    stamped earlier was captured before a
 				    restart and is refused (stale) */
 	saf_sched_counters ctr;
@@ -199,8 +199,8 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
  * (*node is the node, or NULL when it was dropped); for an echo *node is
  * the node whose key signed it, for saf_sched_on_echo. */
 int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
-			  uint64_t now_ms, uint64_t wall_ms,
-			  saf_sched_msg *out, saf_sched_node **node);
+			  uint64_t now_ms, uint64_t wall_ms, saf_sched_msg *out,
+			  saf_sched_node **node);
 /* Builds the probe for node n with a fresh random nonce (the caller's),
  * sent at now_ns (monotonic), and remembers it (SAF_SCHED_PROBES_OUT per
  * node, the oldest replaced). */
@@ -248,20 +248,19 @@ SAF_MUST_CHECK int saf_route_replace(saf_route_sock *rs, const saf_addr *dst,
 SAF_MUST_CHECK int saf_route_get(saf_route_sock *rs, const saf_addr *dst,
 				 saf_addr *gw, saf_error *err);
 
-
 /* ---- the running scheduler and agent ----------------------------------- */
 
 typedef struct saf_sched_run_opts {
 	saf_sched_config cfg;
-	saf_addr anycast[2];  /* S: up to one IPv4 and one IPv6 */
+	saf_addr anycast[2]; /* S: up to one IPv4 and one IPv6 */
 	size_t n_anycast;
-	saf_addr listen;      /* reports in (UDP), default [::]:7946 */
-	const char *state_path;  /* JSON status, rewritten each tick */
+	saf_addr listen;	 /* reports in (UDP), default [::]:7946 */
+	const char *state_path;	 /* JSON status, rewritten each tick */
 	const char *events_path; /* JSON lines, one per route change */
-	saf_addr metrics;        /* Prometheus text over HTTP; family 0 off */
+	saf_addr metrics;	 /* Prometheus text over HTTP; family 0 off */
 	uint64_t probe_interval_ms;
-	uint64_t duration_ms;    /* 0: until SIGINT/SIGTERM */
-	volatile int *stop;      /* set non-zero to stop */
+	uint64_t duration_ms; /* 0: until SIGINT/SIGTERM */
+	volatile int *stop;   /* set non-zero to stop */
 } saf_sched_run_opts;
 
 /* Runs the scheduler loop on an initialised saf_sched with its nodes and
@@ -278,11 +277,11 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f);
 
 typedef struct saf_agent_opts {
 	char name[SAF_SCHED_NAME_MAX + 1];
-	saf_addr sched;                /* R1's report address */
+	saf_addr sched;			/* R1's report address */
 	uint8_t key[SAF_SCHED_KEY_LEN]; /* this node's own key */
-	const char *load_file;  /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
-	uint16_t capacity;      /* permille, default 1000 */
-	uint64_t interval_ms;   /* default 200 */
+	const char *load_file; /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
+	uint16_t capacity;     /* permille, default 1000 */
+	uint64_t interval_ms;  /* default 200 */
 	uint64_t duration_ms;
 	volatile int *stop;
 } saf_agent_opts;

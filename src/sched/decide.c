@@ -20,7 +20,7 @@
 saf_sched_config saf_sched_config_default(void)
 {
 	return (saf_sched_config){
-		.w = { .compute = 0.7, .network = 0.3, .delay_ref_ms = 10.0 },
+		.w = {.compute = 0.7, .network = 0.3, .delay_ref_ms = 10.0},
 		.min_dwell_ms = 2000,
 		.min_improvement = 0.05,
 		.node_timeout_ms = 1500,
@@ -39,7 +39,7 @@ void saf_sched_init(saf_sched *s, const saf_sched_config *cfg)
 int saf_sched_add_node(saf_sched *s, const char *spec, saf_error *err)
 {
 	char buf[160], *eq, *comma;
-	saf_sched_node n = { 0 };
+	saf_sched_node n = {0};
 
 	if (s->n_nodes >= SAF_SCHED_MAX_NODES)
 		return saf_fail(err, SAF_E_RANGE, "at most %u nodes",
@@ -142,8 +142,8 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 }
 
 int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
-			  uint64_t now_ms, uint64_t wall_ms,
-			  saf_sched_msg *out, saf_sched_node **node)
+			  uint64_t now_ms, uint64_t wall_ms, saf_sched_msg *out,
+			  saf_sched_node **node)
 {
 	saf_sched_node *n;
 	saf_sched_msg m;
@@ -179,8 +179,9 @@ void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms)
 
 	s->ctr.echoes++;
 	/* EWMA as TCP's SRTT (RFC 6298, alpha = 1/8). */
-	n->delay_ms = n->delay_ms < 0 ? one_way
-				      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
+	n->delay_ms = n->delay_ms < 0
+			      ? one_way
+			      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
 }
 
 static double score_of(const saf_sched_config *c, const saf_sched_node *n)
@@ -222,7 +223,7 @@ static bool decide_single(saf_sched *s, uint64_t now_ms)
 
 static bool decide_multipath(saf_sched *s, uint64_t now_ms)
 {
-	unsigned want[SAF_SCHED_MAX_NODES] = { 0 };
+	unsigned want[SAF_SCHED_MAX_NODES] = {0};
 	double top = 0;
 	bool changed = false, set_changed = false;
 	int first = -1;
@@ -270,8 +271,8 @@ bool saf_sched_decide(saf_sched *s, uint64_t now_ms)
 	}
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		saf_sched_node *n = &s->nodes[i];
-		bool fresh = n->reported &&
-			     now_ms - n->last_report_ms < s->cfg.node_timeout_ms;
+		bool fresh = n->reported && now_ms - n->last_report_ms <
+						    s->cfg.node_timeout_ms;
 		bool in = fresh && n->available && n->capacity > 0;
 
 		if (n->in && !fresh)

@@ -284,8 +284,7 @@ int saf_sched_keys_parse(const char *path, const char *text, size_t n,
 	return 0;
 }
 
-int saf_sched_keys_load(const char *path, saf_sched_keyring *kr,
-			saf_error *err)
+int saf_sched_keys_load(const char *path, saf_sched_keyring *kr, saf_error *err)
 {
 	char *text = malloc(SAF_SCHED_KEYS_FILE_MAX + 1);
 	size_t n = 0;

@@ -16,14 +16,15 @@ int saf_sched_probe(saf_sched *s, saf_sched_node *n, uint64_t nonce,
 		    uint64_t now_ns, uint8_t *buf, size_t cap, size_t *len,
 		    saf_error *err)
 {
-	saf_sched_msg p = { .type = SAF_SCHED_PROBE,
-			    .seq = s->ctr.probes_sent + 1,
-			    .stamp = now_ns,
-			    .nonce = nonce };
+	saf_sched_msg p = {.type = SAF_SCHED_PROBE,
+			   .seq = s->ctr.probes_sent + 1,
+			   .stamp = now_ns,
+			   .nonce = nonce};
 	unsigned slot = n->probe_next % SAF_SCHED_PROBES_OUT;
 
 	if (!n->keyed)
-		return saf_fail(err, SAF_E_INVAL, "node %s has no key", n->name);
+		return saf_fail(err, SAF_E_INVAL, "node %s has no key",
+				n->name);
 	if (saf_sched_msg_encode(&p, n->key, buf, cap, len, err))
 		return -1;
 	/* The oldest slot goes: with probes every 200 ms and a 2 s TTL, an

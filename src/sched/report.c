@@ -19,8 +19,8 @@
 #include "saf/cursor.h"
 #include "saf/sched.h"
 
-static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p,
-	       size_t n, uint8_t out[SAF_SCHED_MAC_LEN], saf_error *err)
+static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p, size_t n,
+	       uint8_t out[SAF_SCHED_MAC_LEN], saf_error *err)
 {
 	unsigned int len = 0;
 
@@ -75,7 +75,7 @@ int saf_sched_msg_encode(const saf_sched_msg *m,
 int saf_sched_msg_parse(const uint8_t *buf, size_t len, saf_sched_msg *out,
 			saf_error *err)
 {
-	saf_sched_msg m = { 0 };
+	saf_sched_msg m = {0};
 	saf_slice magic, name;
 	uint8_t version, type, avail;
 	saf_reader r;

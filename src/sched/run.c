@@ -51,13 +51,15 @@ static bool same_peer(const struct sockaddr_storage *a,
 	if (a->ss_family != b->ss_family)
 		return false;
 	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		const struct sockaddr_in *x = (const void *)a,
+					 *y = (const void *)b;
 
 		return x->sin_port == y->sin_port &&
 		       x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
 	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		const struct sockaddr_in6 *x = (const void *)a,
+					  *y = (const void *)b;
 
 		return x->sin6_port == y->sin6_port &&
 		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
@@ -93,8 +95,8 @@ static int tcp_listener(const saf_addr *a, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
 
 	if (fd < 0)
@@ -120,41 +122,56 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"# HELP saf_sched_reports_total Node reports accepted.\n"
 		"# TYPE saf_sched_reports_total counter\n"
 		"saf_sched_reports_total %" PRIu64 "\n"
-		"# HELP saf_sched_reports_dropped_total Node reports dropped, by reason.\n"
+		"# HELP saf_sched_reports_dropped_total Node reports dropped, "
+		"by reason.\n"
 		"# TYPE saf_sched_reports_dropped_total counter\n"
-		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64 "\n"
-		"# HELP saf_sched_probes_sent_total Delay probes sent to nodes.\n"
+		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} "
+		"%" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64
+		"\n"
+		"# HELP saf_sched_probes_sent_total Delay probes sent to "
+		"nodes.\n"
 		"# TYPE saf_sched_probes_sent_total counter\n"
 		"saf_sched_probes_sent_total %" PRIu64 "\n"
 		"# HELP saf_sched_echoes_total Probe echoes accepted.\n"
 		"# TYPE saf_sched_echoes_total counter\n"
 		"saf_sched_echoes_total %" PRIu64 "\n"
-		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, by reason.\n"
+		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, "
+		"by reason.\n"
 		"# TYPE saf_sched_echoes_dropped_total counter\n"
-		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} %" PRIu64 "\n"
-		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} %" PRIu64 "\n"
-		"# HELP saf_sched_route_changes_total Changes of the route for S.\n"
+		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} "
+		"%" PRIu64 "\n"
+		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} "
+		"%" PRIu64 "\n"
+		"# HELP saf_sched_route_changes_total Changes of the route for "
+		"S.\n"
 		"# TYPE saf_sched_route_changes_total counter\n"
 		"saf_sched_route_changes_total %" PRIu64 "\n"
-		"# HELP saf_sched_route_errors_total Route updates the kernel refused.\n"
+		"# HELP saf_sched_route_errors_total Route updates the kernel "
+		"refused.\n"
 		"# TYPE saf_sched_route_errors_total counter\n"
 		"saf_sched_route_errors_total %" PRIu64 "\n"
-		"# HELP saf_sched_node_timeouts_total Nodes taken out for silence.\n"
+		"# HELP saf_sched_node_timeouts_total Nodes taken out for "
+		"silence.\n"
 		"# TYPE saf_sched_node_timeouts_total counter\n"
 		"saf_sched_node_timeouts_total %" PRIu64 "\n"
-		"# HELP saf_sched_seconds_since_change Seconds since the route last changed.\n"
+		"# HELP saf_sched_seconds_since_change Seconds since the route "
+		"last changed.\n"
 		"# TYPE saf_sched_seconds_since_change gauge\n"
 		"saf_sched_seconds_since_change %.3f\n",
 		c->reports, c->forged, c->malformed, c->replayed,
 		c->unknown_node, c->stale, c->probes_sent, c->echoes,
 		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
 		c->route_errors, c->node_timeouts,
-		s->last_change_ms ? (double)(now_ms - s->last_change_ms) / 1000.0
-				  : 0.0);
+		s->last_change_ms
+			? (double)(now_ms - s->last_change_ms) / 1000.0
+			: 0.0);
 	fputs("# HELP saf_sched_node_score Node score, 0..1.\n"
 	      "# TYPE saf_sched_node_score gauge\n",
 	      f);
@@ -173,9 +190,12 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 	for (size_t i = 0; i < s->n_nodes; i++)
 		if (s->nodes[i].delay_ms >= 0)
 			fprintf(f,
-				"saf_sched_node_delay_seconds{node=\"%s\"} %.6f\n",
-				s->nodes[i].name, s->nodes[i].delay_ms / 1000.0);
-	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the node.\n"
+				"saf_sched_node_delay_seconds{node=\"%s\"} "
+				"%.6f\n",
+				s->nodes[i].name,
+				s->nodes[i].delay_ms / 1000.0);
+	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the "
+	      "node.\n"
 	      "# TYPE saf_sched_node_chosen gauge\n",
 	      f);
 	for (size_t i = 0; i < s->n_nodes; i++) {
@@ -208,8 +228,7 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 			"\"ms_since_report\":%" PRId64 "}",
 			i ? "," : "", n->name, n->in ? "true" : "false",
 			n->score, n->load, n->capacity,
-			n->available ? "true" : "false", n->delay_ms,
-			n->weight,
+			n->available ? "true" : "false", n->delay_ms, n->weight,
 			n->reported ? (int64_t)(now_ms - n->last_report_ms)
 				    : -1);
 	}
@@ -236,7 +255,8 @@ static void write_state(const saf_sched *s, const char *path, uint64_t now)
 	char tmp[4096];
 	FILE *f;
 
-	if (!path || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (!path ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return;
 	f = fopen(tmp, "w");
 	if (!f)
@@ -270,8 +290,8 @@ static void program(saf_sched *s, saf_route_sock *rs,
 			if (use && gw->family)
 				nh[n++] = (saf_route_nexthop){
 					.gw = *gw,
-					.weight = node->weight ? node->weight : 1
-				};
+					.weight = node->weight ? node->weight
+							       : 1};
 		}
 		if (n == 0)
 			continue;
@@ -293,7 +313,8 @@ static void program(saf_sched *s, saf_route_sock *rs,
 static void log_event(const saf_sched *s, FILE *events, const char *kind)
 {
 	if (events) {
-		fprintf(events, "{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
+		fprintf(events,
+			"{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
 			wall_ms(), kind);
 		if (s->current >= 0)
 			fprintf(events, "\"%s\"", s->nodes[s->current].name);
@@ -303,8 +324,9 @@ static void log_event(const saf_sched *s, FILE *events, const char *kind)
 		for (size_t i = 0; i < s->n_nodes; i++)
 			fprintf(events, "%s\"%s\":%u", i ? "," : "",
 				s->nodes[i].name,
-				s->cfg.multipath ? s->nodes[i].weight
-						 : (unsigned)((int)i == s->current));
+				s->cfg.multipath
+					? s->nodes[i].weight
+					: (unsigned)((int)i == s->current));
 		fputs("}}\n", events);
 		fflush(events);
 	}
@@ -322,7 +344,7 @@ static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
 		return;
 	/* The request itself does not matter: every path gets the metrics.
 	 * A short timeout keeps a silent client from stalling the loop. */
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	(void)!read(fd, req, sizeof(req));
@@ -343,7 +365,7 @@ static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
 int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
-	socklen_t agent_len[SAF_SCHED_MAX_NODES] = { 0 };
+	socklen_t agent_len[SAF_SCHED_MAX_NODES] = {0};
 	uint64_t start = mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
@@ -375,9 +397,9 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 
 		if (saf_route_get(rs, &o->anycast[0], &gw, &ignore) == 0)
 			for (size_t i = 0; i < s->n_nodes; i++) {
-				const saf_addr *h = gw.family == 4
-							    ? &s->nodes[i].nexthop4
-							    : &s->nodes[i].nexthop6;
+				const saf_addr *h =
+					gw.family == 4 ? &s->nodes[i].nexthop4
+						       : &s->nodes[i].nexthop6;
 				if (h->family && saf_addr_equal_ip(h, &gw))
 					s->current = (int)i;
 			}
@@ -388,8 +410,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = mono_ms();
-		struct pollfd pfd[2] = { { .fd = ufd, .events = POLLIN },
-					 { .fd = mfd, .events = POLLIN } };
+		struct pollfd pfd[2] = {{.fd = ufd, .events = POLLIN},
+					{.fd = mfd, .events = POLLIN}};
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
@@ -429,9 +451,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					bool probed = agent_len[i] &&
 						      same_peer(&from,
 								&agent_addr[i]);
-					(void)saf_sched_on_echo(s, node, &m,
-								probed,
-								mono_ns());
+					(void)saf_sched_on_echo(
+						s, node, &m, probed, mono_ns());
 				}
 			}
 		}
