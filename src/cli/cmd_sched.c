@@ -249,10 +249,11 @@ static int sched_run(int argc, char **argv)
 	/* The keys live in s from here on: every way out wipes it. */
 	if (saf_sched_keys_load(key_path, &kr, &err) ||
 	    saf_sched_set_keys(s, &kr, &err)) {
+		/* err names the file (load) or the node (set_keys). */
 		saf_sched_keyring_wipe(&kr);
 		OPENSSL_cleanse(s, sizeof(*s));
 		free(s);
-		return saf_cli_usage_error("--keys %s: %s", key_path, err.msg);
+		return saf_cli_usage_error("--keys: %s", err.msg);
 	}
 	saf_sched_keyring_wipe(&kr);
 	signal(SIGINT, on_signal);

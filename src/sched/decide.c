@@ -97,8 +97,9 @@ int saf_sched_set_keys(saf_sched *s, const saf_sched_keyring *kr,
 			k++;
 		if (k == kr->n)
 			return saf_fail(err, SAF_E_INVAL,
-					"node '%s' has no key in the key file",
-					n->name);
+					"node '%s' has no key in the key file "
+					"(add a line '%s KEY')",
+					n->name, n->name);
 		memcpy(n->key, kr->e[k].key, SAF_SCHED_KEY_LEN);
 		n->keyed = true;
 	}

@@ -88,6 +88,7 @@ check "status command prints the state" bash -c "'$SAF' sched status --state '$W
 inns r1 python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics').read().decode())" > "$W/metrics" 2>&1
 check "Prometheus metrics served" grep -q '^saf_sched_route_changes_total [1-9]' "$W/metrics"
 check "per-node metrics labelled" grep -q 'saf_sched_node_up{node="n4"} 1' "$W/metrics"
+check "dropped reports and echoes in the metrics" bash -c "grep -q 'saf_sched_reports_dropped_total{reason=\"forged\"} [1-9]' '$W/metrics' && grep -q 'saf_sched_echoes_dropped_total{reason=\"unsolicited\"}' '$W/metrics' && grep -q '^saf_sched_echoes_total [1-9]' '$W/metrics'"
 check "R1 keeps no conntrack entries" test "$(inns r1 conntrack -C 2>/dev/null || echo 0)" = 0
 
 # n2's agent goes away; its echoes, captured seconds ago, are sent again
