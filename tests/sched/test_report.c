@@ -26,11 +26,15 @@ static void test_round_trip_every_type(void **st)
 		 .load = 1000,
 		 .capacity = 500,
 		 .available = true},
-		{.type = SAF_SCHED_PROBE, .seq = 8, .stamp = 123456789},
+		{.type = SAF_SCHED_PROBE,
+		 .seq = 8,
+		 .stamp = 123456789,
+		 .nonce = 0xfedcba9876543210ull},
 		{.type = SAF_SCHED_ECHO,
 		 .node = "node-with-a-name",
 		 .seq = 8,
-		 .stamp = 123456789},
+		 .stamp = 123456789,
+		 .nonce = 0xfedcba9876543210ull},
 	};
 	(void)st;
 	for (int i = 0; i < 3; i++) {
@@ -48,6 +52,7 @@ static void test_round_trip_every_type(void **st)
 		assert_string_equal(out.node, in[i].node);
 		assert_int_equal(out.seq, in[i].seq);
 		assert_int_equal(out.stamp, in[i].stamp);
+		assert_int_equal(out.nonce, in[i].nonce);
 		assert_int_equal(out.load, in[i].load);
 		assert_int_equal(out.capacity, in[i].capacity);
 		assert_int_equal(out.available, in[i].available);
