@@ -52,6 +52,15 @@ struct {
 	__type(value, struct saf_kcache_val);
 } saf_kcache SEC(".maps");
 
+/* {netns, U, port} -> S key: lets sock_ops recognise a connect to a
+ * cached U (rewritten or not) without marking the socket. Same size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SAF_KCACHE_ENTRIES_DEFAULT);
+	__type(key, struct saf_kcache_key);
+	__type(value, struct saf_kcache_key);
+} saf_kcache_rev SEC(".maps");
+
 /* Target policy: deny (the special-purpose table, from the loader) and
  * allow (--allow-target) per family. */
 #define LPM_MAP(name, keyt, n)                                                 \
@@ -208,8 +217,14 @@ static __always_inline void cache_advert(struct bpf_sock_ops *skops,
 	v.port = a->has_port ? a->port : k.port;
 	v.expires_ns = bpf_ktime_get_ns() +
 		       (__u64)cfg->cache_lifetime * 1000000000ull;
-	if (bpf_map_update_elem(&saf_kcache, &k, &v, BPF_ANY) == 0)
+	if (bpf_map_update_elem(&saf_kcache, &k, &v, BPF_ANY) == 0) {
+		struct saf_kcache_key rk = { .netns = k.netns,
+					     .addr = v.addr,
+					     .port = v.port };
+
+		bpf_map_update_elem(&saf_kcache_rev, &rk, &k, BPF_ANY);
 		count(&saf_client_counters, SAF_CTR_CLIENT_CACHE_STORED);
+	}
 }
 
 static __always_inline void read_advert(struct bpf_sock_ops *skops,
@@ -263,24 +278,39 @@ static __always_inline void read_advert(struct bpf_sock_ops *skops,
 	cache_advert(skops, cfg, a);
 }
 
-/* A rewritten connect failed (RTO of its SYN, or SYN_SENT -> CLOSE: RST,
- * ICMP unreachable, timeout): drop its entry, unless an advert has
- * meanwhile pointed it elsewhere, so the next connect() goes to S. */
-static __always_inline void cache_invalidate(struct bpf_sock_ops *skops)
+/* The cache entry whose target is this socket's peer, if any: *rk gets
+ * the reverse key, the return value the S key. */
+static __always_inline struct saf_kcache_key *
+cached_peer(struct bpf_sock_ops *skops, struct saf_kcache_key *rk)
 {
-	struct bpf_sock *sk = skops->sk;
-	struct saf_sk_advert *a;
+	struct saf_kcache_key *sk_key;
 	struct saf_kcache_val *v;
 
-	if (!sk)
+	remote_of(skops, &rk->addr);
+	rk->port = (__u16)bpf_ntohl(skops->remote_port);
+	rk->netns = bpf_get_netns_cookie(skops);
+	sk_key = bpf_map_lookup_elem(&saf_kcache_rev, rk);
+	if (!sk_key)
+		return 0;
+	v = bpf_map_lookup_elem(&saf_kcache, sk_key);
+	if (!v || !same_addr(&v->addr, &rk->addr) || v->port != rk->port)
+		return 0; /* the entry moved on: not ours to drop */
+	return sk_key;
+}
+
+/* A connect to a cached U failed (RTO of its SYN, or SYN_SENT -> CLOSE:
+ * RST, ICMP unreachable, timeout): drop the entry, so the next connect()
+ * goes to S and learns afresh. */
+static __always_inline void cache_invalidate(struct bpf_sock_ops *skops)
+{
+	struct saf_kcache_key rk = {}, s;
+	struct saf_kcache_key *sk_key = cached_peer(skops, &rk);
+
+	if (!sk_key)
 		return;
-	a = bpf_sk_storage_get(&saf_adverts, sk, 0, 0);
-	if (!a || !(a->flags & SAF_SKF_REWRITTEN))
-		return;
-	a->flags &= ~SAF_SKF_REWRITTEN; /* once per connection */
-	v = bpf_map_lookup_elem(&saf_kcache, &a->cache_key);
-	if (v && same_addr(&v->addr, &a->cache_target) &&
-	    bpf_map_delete_elem(&saf_kcache, &a->cache_key) == 0)
+	s = *sk_key;
+	bpf_map_delete_elem(&saf_kcache_rev, &rk);
+	if (bpf_map_delete_elem(&saf_kcache, &s) == 0)
 		count(&saf_client_counters, SAF_CTR_CLIENT_CACHE_INVALID);
 }
 
@@ -288,12 +318,12 @@ static __always_inline void on_connect(struct bpf_sock_ops *skops,
 				       struct saf_bpf_config *cfg)
 {
 	struct bpf_sock *sk = skops->sk;
+	struct saf_kcache_key rk = {};
 	struct saf_sk_advert *a;
 
 	if (!sk)
 		return;
-	a = bpf_sk_storage_get(&saf_adverts, sk, 0, 0);
-	if (a && (a->flags & SAF_SKF_REWRITTEN)) {
+	if (cfg->cache_lifetime && cached_peer(skops, &rk)) {
 		int retries = SAF_KCACHE_SYN_RETRIES;
 
 		/* Watch the handshake; give up on a dead U early. */
@@ -306,13 +336,11 @@ static __always_inline void on_connect(struct bpf_sock_ops *skops,
 	}
 	if (!wants_saf(skops, cfg))
 		return;
-	if (!a)
-		a = bpf_sk_storage_get(&saf_adverts, sk, 0,
-				       BPF_SK_STORAGE_GET_F_CREATE);
+	a = bpf_sk_storage_get(&saf_adverts, sk, 0,
+			       BPF_SK_STORAGE_GET_F_CREATE);
 	if (!a)
 		return;
-	/* Fresh per connect; the flags (rewrite state, user space's
-	 * NO_REWRITE) and the cache key survive. */
+	/* Fresh per connect; the flags (user space's NO_REWRITE) stay. */
 	a->state = SAF_SK_NONE;
 	a->family = 0;
 	a->has_port = 0;
@@ -391,8 +419,8 @@ int saf_client(struct bpf_sock_ops *skops)
 
 /* connect() to a cached S:port becomes a connect() to U:port. Only TCP
  * (UDP's sendto/connect are left alone: no handshake would tell a dead U)
- * and only sockets user space did not exempt. The entry's target is
- * remembered in the socket's storage so sock_ops can drop it on failure.
+ * and only sockets user space did not exempt. sock_ops recognises the
+ * connect to U through saf_kcache_rev and drops the entry if it fails.
  * getpeername() then returns U, the real peer (docs/tcp.md). */
 static __always_inline int rewrite(struct bpf_sock_addr *ctx,
 				   struct saf_kcache_key *k, int v4_sock)
@@ -429,13 +457,6 @@ static __always_inline int rewrite(struct bpf_sock_addr *ctx,
 	}
 	if (v4_sock && v->family != 4)
 		return 0; /* an AF_INET socket cannot reach an IPv6 U */
-	a = bpf_sk_storage_get(&saf_adverts, sk, 0,
-			       BPF_SK_STORAGE_GET_F_CREATE);
-	if (!a)
-		return 0;
-	a->flags |= SAF_SKF_REWRITTEN;
-	a->cache_key = *k;
-	a->cache_target = v->addr;
 	if (v4_sock) {
 		ctx->user_ip4 = *(__u32 *)&v->addr.bytes[12];
 	} else {

@@ -452,7 +452,8 @@ int saf_tcp_client_attach(const saf_tcp_client_config *c, saf_error *err)
 			 "cannot open the client program");
 		goto out;
 	}
-	if (bpf_map__set_max_entries(skel->maps.saf_kcache, size)) {
+	if (bpf_map__set_max_entries(skel->maps.saf_kcache, size) ||
+	    bpf_map__set_max_entries(skel->maps.saf_kcache_rev, size)) {
 		saf_fail(err, SAF_E_INVAL, "cache size %u refused", size);
 		goto out;
 	}
