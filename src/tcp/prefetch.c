@@ -24,6 +24,7 @@ int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p,
 {
 	char buf[SAF_ADDR_STR_LEN + 16];
 	char *comma, *end;
+	saf_error e;
 	unsigned long iv = 0;
 
 	if (p->n == SAF_TCP_MAX_PAIRS)
@@ -44,8 +45,8 @@ int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p,
 					"1..%u seconds",
 					s, INTERVAL_MAX_S);
 	}
-	if (saf_addr_parse(buf, true, &p->service[p->n], err))
-		return -1;
+	if (saf_addr_parse(buf, true, &p->service[p->n], &e))
+		return saf_fail(err, e.code, "--prefetch %s: %s", s, e.msg);
 	p->interval_s[p->n] = (unsigned)iv;
 	p->n++;
 	return 0;
