@@ -61,7 +61,8 @@ static uint64_t own_netns(void)
 static void from_mapped(const struct saf_bpf_addr *m, uint16_t port,
 			saf_addr *out)
 {
-	static const uint8_t v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v4m[12] = {0, 0, 0, 0, 0,	  0,
+					0, 0, 0, 0, 0xff, 0xff};
 
 	memset(out, 0, sizeof(*out));
 	if (memcmp(m->bytes, v4m, 12) == 0) {
@@ -132,7 +133,8 @@ int saf_tcp_cache_list(const char *pin_dir, saf_tcp_status_format format,
 				first ? "" : ",", (uint64_t)k.netns,
 				k.netns == mine ? "true" : "false", a, b, left);
 		else
-			fprintf(out, "%-20" PRIu64 " %-28s %-28s %" PRIu64 "%s\n",
+			fprintf(out,
+				"%-20" PRIu64 " %-28s %-28s %" PRIu64 "%s\n",
 				(uint64_t)k.netns, a, b, left,
 				k.netns == mine ? " (this netns)" : "");
 		first = false;
@@ -164,7 +166,7 @@ int saf_tcp_cache_flush(const char *pin_dir, size_t *n, saf_error *err)
 
 int saf_tcp_cache_exempt(int fd, const char *pin_dir, bool probe)
 {
-	struct saf_sk_advert a = { .flags = SAF_SKF_NO_REWRITE };
+	struct saf_sk_advert a = {.flags = SAF_SKF_NO_REWRITE};
 	saf_error err;
 	int map = open_pinned(pin_dir, "saf_adverts", &err);
 	int rc;

@@ -17,10 +17,9 @@
 #include "pins.h"
 
 #define PROBE_TIMEOUT_MS 3000
-#define INTERVAL_MAX_S 86400u
+#define INTERVAL_MAX_S	 86400u
 
-int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p,
-			   saf_error *err)
+int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p, saf_error *err)
 {
 	char buf[SAF_ADDR_STR_LEN + 16];
 	char *comma, *end;
@@ -65,7 +64,7 @@ static int probe(const saf_addr *s, const char *pin_dir, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(s, &ss);
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	struct pollfd p;
 	int fd, soerr = 0, n;
 	socklen_t sl = sizeof(soerr);
@@ -85,7 +84,7 @@ static int probe(const saf_addr *s, const char *pin_dir, saf_error *err)
 	    errno != EINPROGRESS) {
 		soerr = errno;
 	} else {
-		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		p = (struct pollfd){.fd = fd, .events = POLLOUT};
 		do
 			n = poll(&p, 1, PROBE_TIMEOUT_MS);
 		while (n < 0 && errno == EINTR);
@@ -128,8 +127,9 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 			 const char *pin_dir, uint32_t lifetime_s,
 			 volatile int *stop, FILE *log, saf_error *err)
 {
-	uint64_t due[SAF_TCP_MAX_PAIRS] = { 0 };
-	uint32_t life = lifetime_s ? lifetime_s : SAF_TCP_CACHE_LIFETIME_DEFAULT;
+	uint64_t due[SAF_TCP_MAX_PAIRS] = {0};
+	uint32_t life =
+		lifetime_s ? lifetime_s : SAF_TCP_CACHE_LIFETIME_DEFAULT;
 
 	if (join_cgroup(cgroup, err))
 		return -1;
@@ -142,8 +142,7 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 			saf_error e;
 
 			if (due[i] <= now) {
-				if (probe(&p->service[i], pin_dir, &e) &&
-				    log)
+				if (probe(&p->service[i], pin_dir, &e) && log)
 					fprintf(log, "saf: prefetch: %s\n",
 						e.msg);
 				due[i] = now_ms() + iv * 1000u;
@@ -154,9 +153,9 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 		now = now_ms();
 		if (next > now && !*stop) {
 			uint64_t ms = next - now;
-			struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-					       .tv_nsec = (long)(ms % 1000) *
-							  1000000 };
+			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+					      .tv_nsec = (long)(ms % 1000) *
+							 1000000};
 
 			nanosleep(&ts, NULL); /* a signal ends it early */
 		}

@@ -17,7 +17,7 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_storage ss = { 0 }, peer;
+	struct sockaddr_storage ss = {0}, peer;
 	socklen_t pl = sizeof(peer);
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -28,7 +28,9 @@ int main(int argc, char **argv)
 	size_t have = 0;
 
 	if (argc < 4)
-		return fprintf(stderr, "usage: static_get ADDR PORT PATH [PAUSE_US]\n"), 2;
+		return fprintf(stderr,
+			       "usage: static_get ADDR PORT PATH [PAUSE_US]\n"),
+		       2;
 	if (inet_pton(AF_INET, argv[1], &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((unsigned short)atoi(argv[2]));
@@ -63,7 +65,9 @@ int main(int argc, char **argv)
 			if (!e) {
 				have = len;
 				if (have == sizeof(buf))
-					return fprintf(stderr, "header too long\n"), 1;
+					return fprintf(stderr,
+						       "header too long\n"),
+					       1;
 				continue;
 			}
 			hdr = 0;

@@ -19,12 +19,16 @@ static void test_accepted(void **state)
 	(void)state;
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(saf_tcp_prefetch_parse("10.99.0.1:8080", &p, &err), 0);
-	assert_int_equal(saf_tcp_prefetch_parse("[fd00:99::1]:443,30", &p, &err), 0);
-	assert_int_equal(saf_tcp_prefetch_parse("10.99.0.1:80,86400", &p, &err), 0);
+	assert_int_equal(
+		saf_tcp_prefetch_parse("[fd00:99::1]:443,30", &p, &err), 0);
+	assert_int_equal(saf_tcp_prefetch_parse("10.99.0.1:80,86400", &p, &err),
+			 0);
 	assert_int_equal(p.n, 3);
-	assert_string_equal(saf_addr_format(&p.service[0], b), "10.99.0.1:8080");
+	assert_string_equal(saf_addr_format(&p.service[0], b),
+			    "10.99.0.1:8080");
 	assert_int_equal(p.interval_s[0], 0); /* default: half the lifetime */
-	assert_string_equal(saf_addr_format(&p.service[1], b), "[fd00:99::1]:443");
+	assert_string_equal(saf_addr_format(&p.service[1], b),
+			    "[fd00:99::1]:443");
 	assert_int_equal(p.interval_s[1], 30);
 	assert_int_equal(p.interval_s[2], 86400);
 }
@@ -44,7 +48,7 @@ static void refused(const char *arg, const char *msg)
 static void test_refused(void **state)
 {
 	(void)state;
-	refused("10.99.0.1", "--prefetch 10.99.0.1:");  /* no port */
+	refused("10.99.0.1", "--prefetch 10.99.0.1:"); /* no port */
 	refused("10.99.0.1:80,", "INTERVAL must be 1..86400");
 	refused("10.99.0.1:80,0", "INTERVAL must be 1..86400");
 	refused("10.99.0.1:80,86401", "INTERVAL must be 1..86400");
@@ -62,7 +66,8 @@ static void test_full(void **state)
 	(void)state;
 	memset(&p, 0, sizeof(p));
 	for (unsigned i = 0; i < SAF_TCP_MAX_PAIRS; i++)
-		assert_int_equal(saf_tcp_prefetch_parse("10.99.0.1:80", &p, &err), 0);
+		assert_int_equal(
+			saf_tcp_prefetch_parse("10.99.0.1:80", &p, &err), 0);
 	assert_int_equal(saf_tcp_prefetch_parse("10.99.0.1:80", &p, &err), -1);
 	assert_non_null(strstr(err.msg, "at most"));
 }
