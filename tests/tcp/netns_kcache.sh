@@ -33,9 +33,9 @@ move_s() { # move_s K: R1 sends S (both families) to node K
   R1 ip -6 route replace fd00:99::1/128 via "fd00:20:$1::2"
 }
 ALLOW=(--allow-target 10.30.0.0/16 --allow-target fd00:30::/32)
-client_attach() { # [extra options]
+client_attach() {
   "$SAF" tcp client attach --cgroup "$CG/saf-kc-client" --pin-dir "$PINS/client" \
-    --anycast 10.99.0.1 --anycast fd00:99::1 "${ALLOW[@]}" "$@"
+    --anycast 10.99.0.1 --anycast fd00:99::1 "${ALLOW[@]}"
 }
 cache() { "$SAF" tcp cache list --json --pin-dir "$PINS/client"; }
 entry() { # entry S:PORT -> the cached target, or "none"
@@ -232,7 +232,7 @@ run_in - saf-kc-c "$SAF" tcp client attach --cgroup "$CG/saf-kc-client" --pin-di
   --anycast 10.99.0.1 --anycast fd00:99::1 "${ALLOW[@]}" --prefetch 10.99.0.1:8080,2 \
   --prefetch '[fd00:99::1]:8080,2' 2> "$WORK/prefetch.err" &
 PREFETCH=$!
-PIDS+=($PREFETCH)
+PIDS+=("$PREFETCH")
 for _ in $(seq 50); do [[ $(entry 10.99.0.1:8080) != none ]] && break; sleep 0.1; done
 check "prefetch: the entry is there before any program connected" test "$(entry 10.99.0.1:8080)" = 10.30.2.2:8080
 check "prefetch: probes counted" test "$(ctr client_prefetch_probes)" -ge 1
