@@ -27,6 +27,7 @@
 #include "saf/error.h"
 #include "saf/constants.h"
 #include "saf/addr.h"
+#include "saf/policy.h"
 #include "saf/clock.h"
 #include "saf/cursor.h"
 #include "saf/hex.h"
