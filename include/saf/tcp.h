@@ -18,6 +18,7 @@
 
 #include "saf/addr.h"
 #include "saf/error.h"
+#include "saf/policy.h"
 
 #define SAF_TCP_PIN_DIR "/run/saf/bpf"
 #define SAF_TCP_MAX_PAIRS 16u
@@ -144,6 +145,12 @@ typedef struct saf_tcp_connect_opts {
 	bool allow_loopback;    /* accept adverts for loopback addresses */
 	const char *pin_dir;    /* where the client's advert map is pinned */
 	saf_affinity_cache *cache; /* NULL: no cache */
+	/* Which advertised addresses may be used (saf/policy.h), checked
+	 * before the connect to a target and before it enters the cache;
+	 * a cached target is checked again when it is used. NULL: the
+	 * default policy (global unicast only). allow_loopback adds
+	 * loopback to either. */
+	const saf_target_policy *policy;
 } saf_tcp_connect_opts;
 
 typedef struct saf_tcp_result {

@@ -32,6 +32,7 @@
 #include "saf/cont.h"
 #include "saf/constants.h"
 #include "saf/error.h"
+#include "saf/policy.h"
 #include "saf/replay.h"
 #include "saf/tlsext.h"
 #include "saf/token_crypto.h"
@@ -190,6 +191,12 @@ typedef struct saf_tls_client_config {
 	saf_tlsext_codepoints cp;
 	bool allow_loopback_targets; /* accept tokens for 127/8, ::1 */
 	bool continuity;	     /* offer the continuity extension */
+	/* Which token targets may be used (saf/policy.h), checked when a
+	 * token arrives, so a refused one is never offered, and again before
+	 * any connect to a target. Copied by saf_tls_client_new. NULL: the
+	 * default policy (global unicast only). allow_loopback_targets adds
+	 * loopback to either. */
+	const saf_target_policy *policy;
 } saf_tls_client_config;
 void saf_tls_client_config_init(saf_tls_client_config *cfg);
 
@@ -202,7 +209,8 @@ void saf_tls_client_free(saf_tls_client *cli);
 
 /* The newest valid token a connection received, with a copy of its
  * ticket's session. A token is valid when it decodes, its session_id is
- * that ticket's (SPEC 3.3) and its target passes saf_addr_check_target. */
+ * that ticket's (SPEC 3.3) and its target passes the client's target
+ * policy (saf_tls_client_config.policy). */
 typedef struct saf_tls_offer {
 	SSL_SESSION *session; /* owned by the caller: SSL_SESSION_free */
 	uint8_t token[SAF_TOKEN_MAX_LEN];
@@ -229,6 +237,18 @@ bool saf_tls_continuity(SSL *ssl);
 /* migrate_notify seen on ssl: 1 for a ticket with the extension, 2 for
  * alert 0xF0 (the connection is then dead), 0 none. */
 int saf_tls_client_notified(SSL *ssl);
+
+/* Why the last token this connection received was not kept ("token target
+ * for 169.254.169.254 rejected: link-local (RFC 3927) not allowed by the
+ * target policy"), or NULL when none was refused. Valid while ssl lives. */
+const char *saf_tls_client_token_refusal(SSL *ssl);
+
+/* 0 when the client behind ctx may connect to target; -1 with the policy's
+ * message otherwise (also when ctx has no saf client object). */
+SAF_MUST_CHECK int saf_tls_client_check_target(SSL_CTX *ctx,
+					       const saf_addr *target,
+					       const char *what,
+					       saf_error *err);
 /* The last alert received on ssl (info callback: level << 8 | desc), or
  * -1; and the last alert sent. */
 int saf_tls_client_alert_received(SSL *ssl);

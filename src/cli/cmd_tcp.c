@@ -350,14 +350,21 @@ static int detach(int argc, char **argv)
 
 static const char connect_help[] =
 	"usage: saf tcp connect S:PORT [-v] [--timeout MS] [--allow-loopback]\n"
-	"                       [--pin-dir DIR]\n"
+	"                       [--allow-target PREFIX[,PREFIX]...] [--pin-dir DIR]\n"
 	"\n"
 	"Like nc: connects to the anycast service S, follows the node's advert\n"
 	"to its unicast address (closing the first connection with RST), and\n"
 	"copies stdin to the connection and the connection to stdout. Stays on\n"
 	"S when there is no usable advert or the unicast address fails.\n"
 	"The process must be in the cgroup given to 'saf tcp client attach'.\n"
-	"  -v   print on stderr where it ended and why\n";
+	"  -v   print on stderr where it ended and why\n"
+	"  --allow-target PREFIX  advertised addresses the client may follow\n"
+	"       (repeatable, or a comma list; e.g. 10.30.0.0/16,fd00:30::/32).\n"
+	"       Without it: global unicast only, every IANA special-purpose\n"
+	"       range refused (private, CGN, link-local, documentation, ...).\n"
+	"       With it: only addresses inside the prefixes. Unspecified,\n"
+	"       multicast and broadcast are never followed; loopback only with\n"
+	"       --allow-loopback. A refused advert leaves the client on S.\n";
 
 static int relay(int fd)
 {
@@ -416,11 +423,13 @@ static int tcp_connect(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "timeout", required_argument, 0, 't' },
 		{ "allow-loopback", no_argument, 0, 'L' },
+		{ "allow-target", required_argument, 0, 'T' },
 		{ "pin-dir", required_argument, 0, 'p' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	saf_tcp_connect_opts o = { 0 };
+	saf_target_policy policy;
 	saf_tcp_result res;
 	bool verbose = false;
 	saf_addr service;
@@ -429,11 +438,18 @@ static int tcp_connect(int argc, char **argv)
 	char *end;
 	int c, fd;
 
+	saf_target_policy_init(&policy);
+	o.policy = &policy;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose = true;
+			break;
+		case 'T':
+			if (saf_target_policy_allow(&policy, optarg, &err))
+				return saf_cli_usage_error("--allow-target: %s",
+							   err.msg);
 			break;
 		case 't': {
 			unsigned long v = strtoul(optarg, &end, 10);

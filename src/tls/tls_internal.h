@@ -31,7 +31,7 @@ struct saf_tls_server {
 
 struct saf_tls_client {
 	saf_tls_base base;
-	bool allow_loopback;
+	saf_target_policy policy; /* token targets */
 	bool continuity;
 };
 
@@ -58,6 +58,7 @@ typedef struct saf_tls_state {
 	saf_tls_offer offer;
 	bool has_offer;
 	int notified; /* 1 ticket form, 2 alert form */
+	char token_refusal[SAF_ERROR_MSG_LEN]; /* why the last was dropped */
 	int alert_received, alert_sent;
 	/* both: continuity offered (client: by us; server: by the peer)
 	 * and negotiated (EncryptedExtensions carried it) */
@@ -71,6 +72,7 @@ int saf_tls_ex_index_new(void);
 /* Binds the role object to its SSL_CTX (one per ctx) and finds it back. */
 int saf_tls_base_attach(SSL_CTX *ctx, saf_tls_base *base);
 saf_tls_base *saf_tls_base_of(const SSL *ssl);
+saf_tls_base *saf_tls_base_of_ctx(const SSL_CTX *ctx);
 saf_tls_state *saf_tls_state_get(SSL *ssl, const saf_tls_base *owner);
 /* Looks up without creating; NULL when absent. */
 saf_tls_state *saf_tls_state_peek(const SSL *ssl, const saf_tls_base *owner);
