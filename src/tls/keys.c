@@ -153,6 +153,9 @@ static int split_line(char *buf, const char *path, unsigned line,
 int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 {
 	char buf[SAF_TLS_KEYS_LINE_MAX + 1];
+	/* stdio's buffer holds the file's key text too: ours, so it can be
+	 * cleansed after fclose (libc's own would be freed as it is). */
+	char iobuf[BUFSIZ];
 	struct stat sb;
 	unsigned line = 0, nk_line = 0, tk_line = 0;
 	int rc = -1, r;
@@ -168,6 +171,15 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		return saf_fail(err, SAF_E_REFUSED, "%s: not a regular file",
 				path);
 	}
+	/* Someone else's file could be swapped for keys of their choice. */
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		close(fd);
+		return saf_fail(err, SAF_E_REFUSED,
+				"%s: owned by uid %u, neither this user (uid "
+				"%u) nor root",
+				path, (unsigned)sb.st_uid,
+				(unsigned)geteuid());
+	}
 	if (sb.st_mode & 077) {
 		close(fd);
 		return saf_fail(err, SAF_E_REFUSED,
@@ -180,6 +192,7 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
 	}
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	while ((r = read_line(f, path, ++line, buf, err)) == 1) {
 		const char *name, *val = NULL;
 		size_t vlen = 0;
@@ -228,6 +241,7 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
 	if (rc)
 		saf_tls_keys_wipe(out);
 	return rc;
@@ -243,8 +257,9 @@ static void put_hex(FILE *f, const uint8_t *b, size_t n)
 int saf_tls_keys_save(const char *path, const saf_tls_keys *k, saf_error *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char iobuf[BUFSIZ]; /* cleansed after fclose, as in load */
 	FILE *f;
-	int bad;
+	int bad, closed;
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
@@ -255,13 +270,16 @@ int saf_tls_keys_save(const char *path, const saf_tls_keys *k, saf_error *err)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
 	}
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	fputs("# saf tls keys v1 (node key and ticket keys; keep 0600)\n", f);
 	fputs("node_key ", f);
 	put_hex(f, k->node_key, sizeof(k->node_key));
 	fputs("ticket_keys ", f);
 	put_hex(f, k->ticket_keys, sizeof(k->ticket_keys));
 	bad = ferror(f);
-	if (fclose(f) || bad)
+	closed = fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
+	if (closed || bad)
 		return saf_fail(err, SAF_E_SYS, "%s: write failed", path);
 	return 0;
 }

@@ -264,6 +264,38 @@ check "rate limit: after a pause, adverts again" grep -q "migrated" "$WORK/err"
 check "rate limit in Prometheus" grep -Eq 'saf_tcp_node_adverts_skipped_total\{reason="rate_limited"[^}]*\} [1-9]' "$WORK/prom"
 "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 0 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
 check "--advert-rate 0: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate' '$WORK/e'"
+# IPv6: one budget per /64 by default. The source address is not
+# authenticated and one host usually holds a whole /64, so per /128 it
+# could multiply its budget by 2^64. 12 quick SYNs from 4 addresses of the
+# client's /64 get at most burst+1 adverts in all, as from one address;
+# the control (--advert-rate-v6-prefix 128) gives each address its own.
+for i in 3 4 5 6; do ip -n saf-tc-c addr add "fd00:10::$i/64" dev saf-tc-cr1 nodad; done
+syns_from_one_64() {
+  (run_in saf-tc-client saf-tc-c python3 -c "
+import socket
+for i in range(12):
+    s = socket.socket(socket.AF_INET6)
+    s.bind(('fd00:10::%d' % (3 + i % 4), 0))
+    s.settimeout(5)
+    s.connect(('fd00:99::1', 7000))
+    s.close()")
+}
+for plen in 64 128; do
+  if [[ $plen == 64 ]]; then extra=(); else extra=(--advert-rate-v6-prefix 128); fi
+  node_attach --anycast fd00:99::1 --unicast fd00:30:2::2 --advert-rate 2 --advert-burst 3 "${extra[@]}" 2>/dev/null
+  restart_server
+  w0=$(counter "$PINS/node" node_adverts_written)
+  syns_from_one_64
+  w1=$(counter "$PINS/node" node_adverts_written)
+  if [[ $plen == 64 ]]; then
+    check "rate limit, IPv6 per /64: 12 SYNs from 4 addresses of one /64, at most burst+1 adverts ($((w1 - w0)))" test $((w1 - w0)) -le 4
+  else
+    check "rate limit, IPv6 per /128 (control): each address its own budget ($((w1 - w0)) adverts)" test $((w1 - w0)) -ge 8
+  fi
+done
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate-v6-prefix 129 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "--advert-rate-v6-prefix 129: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate-v6-prefix: 1..128' '$WORK/e'"
+for i in 3 4 5 6; do ip -n saf-tc-c addr del "fd00:10::$i/64" dev saf-tc-cr1; done
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
 
 # Adverts in segments other than the SYN-ACK are ignored (SPEC 2). A rogue

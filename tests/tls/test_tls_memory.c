@@ -522,6 +522,14 @@ static void test_key_file(void **state)
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(saf_tls_keys_load(path, &back, &e), -1);
 	assert_non_null(strstr(e.msg, "chmod 600"));
+	/* Owned by another user (not root): refused, whatever its mode. */
+	assert_int_equal(chmod(path, 0600), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(saf_tls_keys_load(path, &back, &e), -1);
+		assert_non_null(strstr(e.msg, "owned by uid 65534, neither "
+					      "this user (uid 0) nor root"));
+	}
 	unlink(path);
 	/* Malformed files. */
 	{
