@@ -742,9 +742,7 @@ static int tls_serve(int argc, char **argv)
 
 		if (saf_tls_keys_load(keys, &k, &e))
 			return saf_cli_fail("--keys: %s", e.msg);
-		memcpy(cfg.node_key, k.node_key, sizeof(cfg.node_key));
-		memcpy(cfg.ticket_keys, k.ticket_keys, sizeof(cfg.ticket_keys));
-		cfg.has_ticket_keys = true;
+		saf_tls_server_config_use_keys(&cfg, &k);
 		saf_tls_keys_wipe(&k);
 	} else {
 		saf_tls_keys k;

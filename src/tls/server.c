@@ -18,6 +18,7 @@ const char *saf_tls_refusal_name(saf_tls_refusal r)
 		[SAF_TLS_REFUSE_NO_SUPPORT] = "no_migration_support",
 		[SAF_TLS_REFUSE_NOT_RESUMED] = "not_resumed",
 		[SAF_TLS_REFUSE_NO_LOCAL] = "no_local_address",
+		[SAF_TLS_REFUSE_RETIRED_KEY] = "retired_node_key",
 	};
 
 	return (unsigned)r < SAF_TLS_REFUSE_COUNT ? names[r] : "unknown";
@@ -50,6 +51,10 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 	srv->base.cp = cfg->cp;
 	srv->base.ex_index = saf_tls_ex_index_new();
 	memcpy(srv->node_key, cfg->node_key, sizeof(srv->node_key));
+	srv->n_prev = cfg->n_prev_node_keys < SAF_TLS_PREV_NODE_KEYS
+			      ? cfg->n_prev_node_keys
+			      : SAF_TLS_PREV_NODE_KEYS;
+	memcpy(srv->prev, cfg->prev_node_keys, sizeof(srv->prev));
 	srv->lifetime_s = cfg->token_lifetime_s ? cfg->token_lifetime_s
 						: SAF_TOKEN_LIFETIME_DEFAULT_S;
 	srv->clock = cfg->clock ? cfg->clock : saf_clock_realtime;
@@ -175,7 +180,7 @@ void saf_tls_server_counters_get(const saf_tls_server *srv,
 /* The resumption PSK of the session OpenSSL is working on: when a ticket
  * is built, the new ticket's session; when a ClientHello resumed, the
  * resumed session (its master key is the PSK). */
-static int session_keys(SSL *ssl, const saf_tls_server *srv,
+static int session_keys(SSL *ssl, const uint8_t node_key[SAF_NODE_KEY_LEN],
 			saf_token_keys *keys)
 {
 	uint8_t psk[SAF_PSK_MAX_LEN];
@@ -188,7 +193,7 @@ static int session_keys(SSL *ssl, const saf_tls_server *srv,
 	n = SSL_SESSION_get_master_key(sess, psk, sizeof(psk));
 	if (n == 0 || n > sizeof(psk))
 		return -1;
-	rc = saf_token_keys_derive(srv->node_key, psk, n, keys, NULL);
+	rc = saf_token_keys_derive(node_key, psk, n, keys, NULL);
 	OPENSSL_cleanse(psk, sizeof(psk));
 	return rc;
 }
@@ -226,7 +231,7 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 		}
 		target = &st->local;
 	}
-	if (session_keys(ssl, srv, &keys)) {
+	if (session_keys(ssl, srv->node_key, &keys)) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return -1;
 	}
@@ -260,6 +265,48 @@ static int refuse(saf_tls_server *srv, saf_tls_state *st, saf_tls_refusal r,
 	return 0;
 }
 
+/* Not a saf_verdict: a token signed by a retired previous key. */
+#define VERIFY_RETIRED ((saf_verdict)SAF_VERDICT_COUNT)
+
+/* Node key rotation: a token that failed the current key's signature is
+ * tried with each previous key. One in its overlap verifies as usual
+ * (replay cache included; *keys then holds its keys). One past its retire
+ * time is checked without the replay cache, only to say why: the token is
+ * refused as VERIFY_RETIRED, not as a forgery. Tokens carry no key id:
+ * at most SAF_TLS_PREV_NODE_KEYS extra HMACs, and only for tokens the
+ * current key refused. */
+static saf_verdict verify_previous(SSL *ssl, const saf_tls_server *srv,
+				   const saf_verify_params *cur,
+				   const uint8_t *in, size_t len,
+				   saf_token *tok, saf_token_keys *keys)
+{
+	saf_verdict best = SAF_TOKEN_BAD_SIGNATURE;
+
+	for (size_t i = 0; i < srv->n_prev; i++) {
+		saf_verify_params p = *cur;
+		saf_token_keys k;
+		bool live = cur->now < srv->prev[i].retire;
+		saf_verdict v;
+
+		if (session_keys(ssl, srv->prev[i].node_key, &k))
+			continue;
+		p.keys = &k;
+		if (!live)
+			p.replay = NULL;
+		v = saf_token_verify(&p, in, len, tok, NULL);
+		if (v != SAF_TOKEN_BAD_SIGNATURE && live) {
+			saf_token_keys_wipe(keys);
+			*keys = k;
+			saf_token_keys_wipe(&k);
+			return v;
+		}
+		if (v != SAF_TOKEN_BAD_SIGNATURE)
+			best = VERIFY_RETIRED;
+		saf_token_keys_wipe(&k);
+	}
+	return best;
+}
+
 /* SPEC 3.4 step 4, on the resumption ClientHello. Built-in extensions (the
  * PSK) are parsed before custom ones, so whether the ticket resumed is
  * known here, and the session is the resumed one. */
@@ -280,7 +327,7 @@ int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 			return refuse(srv, st, SAF_TLS_REFUSE_NO_LOCAL, 0, al);
 		st->has_local = true;
 	}
-	if (session_keys(ssl, srv, &keys)) {
+	if (session_keys(ssl, srv->node_key, &keys)) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return 0;
 	}
@@ -289,9 +336,13 @@ int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 	p.now = srv->clock(srv->clock_arg);
 	p.replay = srv->replay;
 	v = saf_token_verify(&p, in, len, &tok, NULL);
+	if (v == SAF_TOKEN_BAD_SIGNATURE && srv->n_prev > 0)
+		v = verify_previous(ssl, srv, &p, in, len, &tok, &keys);
 	if (v == SAF_TOKEN_VALID)
 		memcpy(st->session_id, keys.session_id, sizeof(st->session_id));
 	saf_token_keys_wipe(&keys);
+	if (v == VERIFY_RETIRED)
+		return refuse(srv, st, SAF_TLS_REFUSE_RETIRED_KEY, 0, al);
 	if (v != SAF_TOKEN_VALID)
 		return refuse(srv, st, SAF_TLS_REFUSE_VERDICT, v, al);
 	st->migrated = true;

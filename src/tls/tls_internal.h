@@ -19,6 +19,8 @@ typedef struct saf_tls_base {
 struct saf_tls_server {
 	saf_tls_base base;
 	uint8_t node_key[SAF_NODE_KEY_LEN];
+	saf_tls_prev_node_key prev[SAF_TLS_PREV_NODE_KEYS];
+	size_t n_prev;
 	uint32_t lifetime_s;
 	saf_replay_cache *replay;
 	saf_clock_fn clock;
