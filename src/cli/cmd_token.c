@@ -28,7 +28,8 @@ static const char mint_usage[] =
 	"\n"
 	"Prints a signed MigrationToken in hex (SPEC 3.3).\n"
 	"\n"
-	"  --psk-file FILE  resumption PSK of the ticket (1..64 bytes), in hex,\n"
+	"  --psk-file FILE  resumption PSK of the ticket (1..64 bytes), in "
+	"hex,\n"
 	"                   from FILE ('-': stdin)\n"
 	"  --node-key-file FILE  node key NK (32 bytes), in hex, from FILE\n"
 	"                   ('-': stdin). A FILE must be a regular file of\n"
@@ -251,7 +252,8 @@ static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
 			break;
 		case OPT_NODE_KEY:
 			rc = parse_hex(cmd, "--node-key", optarg, a->node_key,
-				       SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN, &len);
+				       SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN,
+				       &len);
 			wipe_arg(optarg);
 			if (rc)
 				return SAF_EXIT_USAGE;

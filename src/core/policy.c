@@ -33,7 +33,7 @@
  */
 #define SAF_SPECIAL_LIST(X)                                                    \
 	/* IPv4 */                                                             \
-	X(V4(0, 0, 0, 0), 32, NEVER, "unspecified (RFC 1122)")                \
+	X(V4(0, 0, 0, 0), 32, NEVER, "unspecified (RFC 1122)")                 \
 	X(V4(0, 0, 0, 0), 8, NEVER, "this network (RFC 791)")                  \
 	X(V4(10, 0, 0, 0), 8, RESTRICTED, "private-use (RFC 1918)")            \
 	X(V4(100, 64, 0, 0), 10, RESTRICTED,                                   \

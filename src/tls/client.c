@@ -59,8 +59,8 @@ static int validate(const saf_tls_client *cli, SSL_SESSION *sess,
 		return -1;
 	/* The target is judged before the offer is kept, so a refused one
 	 * never reaches a connect or a caller's cache. */
-	if (saf_target_policy_check(&cli->policy, &out->target,
-				    "token target", &e)) {
+	if (saf_target_policy_check(&cli->policy, &out->target, "token target",
+				    &e)) {
 		snprintf(why, SAF_ERROR_MSG_LEN, "%s", e.msg);
 		return -1;
 	}

@@ -200,8 +200,8 @@ static int parse_previous(const char *path, unsigned line, const char *val,
 		t = t * 10 + (unsigned long long)(*c - '0');
 	}
 	pk = &out->prev[out->n_prev];
-	if (parse_hex(path, line, "previous_node_key", val, vlen,
-		      pk->node_key, sizeof(pk->node_key), err))
+	if (parse_hex(path, line, "previous_node_key", val, vlen, pk->node_key,
+		      sizeof(pk->node_key), err))
 		return -1;
 	pk->retire = t;
 	out->n_prev++;
@@ -236,8 +236,7 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		return saf_fail(err, SAF_E_REFUSED,
 				"%s: owned by uid %u, neither this user (uid "
 				"%u) nor root",
-				path, (unsigned)sb.st_uid,
-				(unsigned)geteuid());
+				path, (unsigned)sb.st_uid, (unsigned)geteuid());
 	}
 	if (sb.st_mode & 077) {
 		close(fd);

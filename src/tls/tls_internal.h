@@ -59,7 +59,7 @@ typedef struct saf_tls_state {
 	/* client: newest valid offer */
 	saf_tls_offer offer;
 	bool has_offer;
-	int notified; /* 1 ticket form, 2 alert form */
+	int notified;			       /* 1 ticket form, 2 alert form */
 	char token_refusal[SAF_ERROR_MSG_LEN]; /* why the last was dropped */
 	int alert_received, alert_sent;
 	/* both: continuity offered (client: by us; server: by the peer)

@@ -626,9 +626,11 @@ static void test_key_file_strict(void **state)
 		{"node_key " NK " # the node key\nticket_keys " TK "\n", 0,
 		 ":1: expected 'name hexvalue', found more after the value"},
 		{"NODE_KEY " NK "\nticket_keys " TK "\n", 0,
-		 ":1: unknown name (expected node_key, ticket_keys or previous_node_key)"},
+		 ":1: unknown name (expected node_key, ticket_keys or "
+		 "previous_node_key)"},
 		{NK " " NK "\nticket_keys " TK "\n", 0,
-		 ":1: unknown name (expected node_key, ticket_keys or previous_node_key)"},
+		 ":1: unknown name (expected node_key, ticket_keys or "
+		 "previous_node_key)"},
 		{"node_key " NK "\nnode_key " NK "\nticket_keys " TK "\n", 0,
 		 ":2: node_key repeated (first on line 1)"},
 		{"node_key " NK "0\nticket_keys " TK "\n", 0,
