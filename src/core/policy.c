@@ -196,10 +196,10 @@ int saf_prefix_parse(const char *text, saf_prefix *out, saf_error *err)
 	p.len = (uint8_t)len;
 	p.addr.port = 0;
 	p.addr.has_port = false;
-	/* "::ffff:10.0.0.0/104" means 10.0.0.0/8: targets are normalised
-	 * before they are compared, so the prefix must be too. */
-	if (p.addr.family == 6 && len >= 96 && p.addr.bytes[10] == 0xff &&
-	    p.addr.bytes[11] == 0xff) {
+	/* "::ffff:10.0.0.0/104" means 10.0.0.0/8 (and "::10.0.0.0/104" too):
+	 * targets are normalised before they are compared, so the prefix
+	 * must be too. */
+	if (p.addr.family == 6 && len >= 96) {
 		saf_addr v4;
 
 		if (saf_addr_normalize(&p.addr, &v4) == 0 && v4.family == 4) {

@@ -310,6 +310,12 @@ static void test_prefix_parse(void **state)
 	assert_int_equal(p.addr.family, 4);
 	assert_int_equal(p.len, 0);
 	assert_int_equal(saf_prefix_parse("::ffff:0:0/95", &p, &err), -1);
+	/* v4-compatible (found by fuzz_prefix: "::fd40" did not contain
+	 * itself) */
+	assert_int_equal(saf_prefix_parse("::fd40", &p, &err), 0);
+	assert_int_equal(p.addr.family, 4);
+	assert_int_equal(p.len, 32);
+	assert_true(saf_prefix_contains(&p, &p.addr));
 	assert_int_equal(saf_prefix_parse("0.0.0.0/0", &p, &err), 0);
 	assert_int_equal(p.len, 0);
 	assert_int_equal(saf_prefix_parse("10.0.0.1/8", &p, &err), -1);
