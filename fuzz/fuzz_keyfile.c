@@ -99,11 +99,12 @@ static int oracle_tls(const uint8_t *d, size_t size, saf_tls_keys *out)
 	int have_nk = 0, have_tk = 0;
 	size_t pos = 0;
 
+	memset(out, 0, sizeof(*out));
 	while (pos < size) {
 		const uint8_t *lf = memchr(d + pos, '\n', size - pos);
 		size_t end = lf ? (size_t)(lf - d) : size, next = end + 1;
-		const uint8_t *f[3];
-		size_t flen[3], nf = 0, i;
+		const uint8_t *f[4];
+		size_t flen[4], nf = 0, i;
 
 		if (lf && end > pos && d[end - 1] == '\r')
 			end--;
@@ -112,7 +113,7 @@ static int oracle_tls(const uint8_t *d, size_t size, saf_tls_keys *out)
 		for (i = pos; i < end; i++)
 			if (d[i] == '\r' || d[i] == '\0')
 				return 0;
-		for (i = pos; i < end && nf < 3;) {
+		for (i = pos; i < end && nf < 4;) {
 			size_t j = i;
 
 			if (is_blank(d[i])) {
@@ -128,6 +129,27 @@ static int oracle_tls(const uint8_t *d, size_t size, saf_tls_keys *out)
 		pos = next;
 		if (nf == 0 || f[0][0] == '#')
 			continue;
+		if (flen[0] == 17 && memcmp(f[0], "previous_node_key", 17) == 0) {
+			/* KEY RETIRE: a node key being rotated out */
+			saf_tls_prev_node_key *pk = &out->prev[out->n_prev];
+			uint64_t t = 0;
+
+			if (nf != 3 || out->n_prev == SAF_TLS_PREV_NODE_KEYS ||
+			    !unhex(f[1], flen[1], pk->node_key,
+				   sizeof(pk->node_key)))
+				return 0;
+			for (i = 0; i < flen[2]; i++) {
+				unsigned dgt = (unsigned)(f[2][i] - '0');
+
+				if (f[2][i] < '0' || f[2][i] > '9' ||
+				    t > (UINT64_MAX - dgt) / 10)
+					return 0;
+				t = t * 10 + dgt;
+			}
+			pk->retire = t;
+			out->n_prev++;
+			continue;
+		}
 		if (nf != 2)
 			return 0;
 		if (flen[0] == 8 && memcmp(f[0], "node_key", 8) == 0 &&

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "saf/tcp.h"
+
+#include "../lab_policy.h"
 #ifdef HAVE_SAF_TLS
 #include <openssl/ssl.h>
 #include "saf/tls.h"
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
 {
 	static double lat[MAX_SAMPLES];
 	saf_tcp_connect_opts o = { .timeout_ms = 3000 };
+	saf_target_policy lab_policy;
 	saf_addr s;
 	saf_error err;
 	size_t n = 0, failed = 0, moved = 0, want = 0;
@@ -205,6 +208,8 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	saf_bench_lab_policy(&lab_policy);
+	o.policy = &lab_policy;
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(atoi(argv[2]));
 	if ((argc != 5 && argc != 7) || saf_addr_parse(argv[2], true, &s, &err)) {
@@ -247,6 +252,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		saf_tls_client_config_init(&cfg);
+		cfg.policy = &lab_policy;
 		cli = saf_tls_client_new(ctx, &cfg, &err);
 		if (!cli) {
 			fprintf(stderr, "conn: %s\n", err.msg);

@@ -17,6 +17,8 @@
 
 #include "saf/tcp.h"
 
+#include "../lab_policy.h"
+
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
@@ -88,7 +90,10 @@ int main(int argc, char **argv)
 	long n = atol(argv[3]), ok = 0;
 	int first_errno = 0;
 	saf_tcp_connect_opts o = { .timeout_ms = 3000 };
+	saf_target_policy lab_policy;
 
+	saf_bench_lab_policy(&lab_policy);
+	o.policy = &lab_policy;
 	if (saf_addr_parse(argv[2], true, &s, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 2;

@@ -21,6 +21,8 @@
 
 #include "saf/tcp.h"
 
+#include "../lab_policy.h"
+
 #define MAX_SAMPLES 2000000
 
 static double now_s(void)
@@ -71,11 +73,14 @@ int main(int argc, char **argv)
 {
 	static double lat[MAX_SAMPLES];
 	saf_tcp_connect_opts o = { .timeout_ms = 2000 };
+	saf_target_policy lab_policy;
 	saf_addr s;
 	saf_error err;
 	size_t n = 0, migrated = 0;
 	double dur, t0, end;
 
+	saf_bench_lab_policy(&lab_policy);
+	o.policy = &lab_policy;
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(atoi(argv[2]));
 	if (argc != 4 || saf_addr_parse(argv[2], true, &s, &err)) {

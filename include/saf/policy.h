@@ -98,4 +98,8 @@ const char *saf_special_prefix_describe(size_t i);
  * -1 only for a family other than 4 or 6. in == out is fine. */
 SAF_MUST_CHECK int saf_addr_normalize(const saf_addr *in, saf_addr *out);
 
+/* Whether a and b are the same host once both are normalised (so
+ * "::ffff:10.99.0.1" is 10.99.0.1). Ports are ignored. */
+bool saf_addr_same_ip(const saf_addr *a, const saf_addr *b);
+
 #endif /* SAF_POLICY_H */

@@ -49,6 +49,12 @@ typedef struct saf_tcp_node_config {
 	 * 65536 client addresses, so bounded whatever the flood. */
 	uint32_t advert_rate;
 	uint32_t advert_burst;
+	/* IPv6 clients share one budget per prefix of this length (0: the
+	 * default, SAF_TCP_RATE_V6_PREFIX_DEFAULT = 64; 1..128). A spoofer
+	 * inside a victim's /64 can spend that /64's budget: the victim then
+	 * stays on S until the budget refills (no advert, never a wrong
+	 * one). */
+	uint8_t advert_rate_v6_prefix;
 	/* TCP keepalive for the connections on an anycast address whose SYN
 	 * asked for an advert, so one the client left with a RST that went
 	 * to another node is reset (docs/tcp.md): idle seconds (0 the
@@ -62,6 +68,8 @@ typedef struct saf_tcp_node_config {
 #define SAF_TCP_RATE_OFF UINT32_MAX
 #define SAF_TCP_ADVERT_RATE_DEFAULT 1000u
 #define SAF_TCP_ADVERT_BURST_DEFAULT 1000u
+/* IPv6 clients share a rate budget per /64 by default. */
+#define SAF_TCP_RATE_V6_PREFIX_DEFAULT 64u
 #define SAF_TCP_KEEPALIVE_OFF UINT32_MAX
 /* An abandoned connection on S is gone within 60 + 10 * 3 = 90 s. */
 #define SAF_TCP_KEEPALIVE_IDLE_DEFAULT 60u
@@ -203,6 +211,12 @@ typedef struct saf_tcp_connect_opts {
 	bool allow_loopback;    /* accept adverts for loopback addresses */
 	const char *pin_dir;    /* where the client's advert map is pinned */
 	saf_affinity_cache *cache; /* NULL: no cache */
+	/* Which advertised addresses may be used (saf/policy.h), checked
+	 * before the connect to a target and before it enters the cache;
+	 * a cached target is checked again when it is used. NULL: the
+	 * default policy (global unicast only). allow_loopback adds
+	 * loopback to either. */
+	const saf_target_policy *policy;
 } saf_tcp_connect_opts;
 
 typedef struct saf_tcp_result {

@@ -38,6 +38,7 @@
 #include "saf/cont.h"
 #include "saf/constants.h"
 #include "saf/error.h"
+#include "saf/policy.h"
 #include "saf/replay.h"
 #include "saf/tlsext.h"
 #include "saf/token_crypto.h"
@@ -48,9 +49,20 @@
  * key name, 32 HMAC key, 32 AES key. */
 #define SAF_TLS_TICKET_KEYS_LEN 80u
 
+/* A node key being rotated out: tokens it signed still verify until
+ * `retire` (Unix seconds), so a rotation does not cut every outstanding
+ * token. Set retire to the rotation time plus the token lifetime. */
+#define SAF_TLS_PREV_NODE_KEYS 4u
+typedef struct saf_tls_prev_node_key {
+	uint8_t node_key[SAF_NODE_KEY_LEN];
+	uint64_t retire;
+} saf_tls_prev_node_key;
+
 typedef struct saf_tls_keys {
 	uint8_t node_key[SAF_NODE_KEY_LEN];
 	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
+	saf_tls_prev_node_key prev[SAF_TLS_PREV_NODE_KEYS];
+	size_t n_prev;
 } saf_tls_keys;
 
 /* Fresh random keys. */
@@ -62,12 +74,20 @@ SAF_MUST_CHECK int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err);
  *   # saf tls keys v1
  *   node_key <64 hex digits>
  *   ticket_keys <160 hex digits>
+ *   previous_node_key <64 hex digits> <retire, Unix seconds>   (0..4)
+ *
+ * node_key signs new tokens; a previous_node_key still verifies tokens
+ * until its retire time (the rotation overlap), then it is refused with
+ * the reason retired_node_key. Rotation: move node_key to a
+ * previous_node_key line with retire = now + the token lifetime, write a
+ * new node_key, restart the nodes.
  *
  * Lines end with LF (CRLF too: a CR only right before the LF; the last
  * line may lack its line end), at most SAF_TLS_KEYS_LINE_MAX bytes each,
  * no NUL byte. A line is blank, a comment (its first non-blank character
  * '#'), or a name and its value in hex (either case, exactly that many
- * digits), with spaces or tabs around and between them. Each name once.
+ * digits), with spaces or tabs around and between them. Each name once
+ * (previous_node_key up to SAF_TLS_PREV_NODE_KEYS times).
  *
  * Loading refuses a file that is not a regular file, that group or others
  * may read or write (mode must be 0600 or stricter), or with a missing,
@@ -89,13 +109,18 @@ typedef struct saf_tls_server saf_tls_server;
  * whose ticket carries it: a continuity layer records it, so that a later
  * connection presenting that token (saf_tls_conn_info.session_id) is
  * re-attached to the same stream. */
+typedef struct saf_tls_server_config saf_tls_server_config;
 typedef void (*saf_tls_token_cb)(SSL *ssl,
 				 const uint8_t session_id[SAF_SESSION_ID_LEN],
 				 void *arg);
 
-typedef struct saf_tls_server_config {
+struct saf_tls_server_config {
 	/* NK (SPEC 3.3). Required. */
 	uint8_t node_key[SAF_NODE_KEY_LEN];
+	/* Node keys being rotated out (saf_tls_keys.prev): tokens they signed
+	 * verify until their retire time. */
+	saf_tls_prev_node_key prev_node_keys[SAF_TLS_PREV_NODE_KEYS];
+	size_t n_prev_node_keys;
 	/* Ticket keys installed on the SSL_CTX when has_ticket_keys, so that
 	 * sibling nodes resume each other's tickets. */
 	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
@@ -128,10 +153,14 @@ typedef struct saf_tls_server_config {
 	bool continuity;
 	saf_tls_token_cb on_token; /* may be NULL */
 	void *on_token_arg;
-} saf_tls_server_config;
+};
 
 /* Fills defaults: default code points, lifetime, replay size; no key. */
 void saf_tls_server_config_init(saf_tls_server_config *cfg);
+/* Takes the node key, the ticket keys and the previous node keys of a key
+ * file (saf_tls_keys_load) into cfg. */
+void saf_tls_server_config_use_keys(saf_tls_server_config *cfg,
+				    const saf_tls_keys *k);
 
 /* Registers the extensions on ctx (TLS 1.3 only; the ctx must not have
  * them already), sets a session id context and, when given, the ticket
@@ -175,6 +204,8 @@ typedef enum saf_tls_refusal {
 	/* this client's address prefix holds its share of the replay
 	 * cache (replay_source_share) */
 	SAF_TLS_REFUSE_SOURCE_SHARE,
+	SAF_TLS_REFUSE_RETIRED_KEY, /* signed by a previous node key whose
+				       overlap has ended */
 	SAF_TLS_REFUSE_COUNT
 } saf_tls_refusal;
 const char *saf_tls_refusal_name(saf_tls_refusal r);
@@ -225,6 +256,12 @@ typedef struct saf_tls_client_config {
 	saf_tlsext_codepoints cp;
 	bool allow_loopback_targets; /* accept tokens for 127/8, ::1 */
 	bool continuity;	     /* offer the continuity extension */
+	/* Which token targets may be used (saf/policy.h), checked when a
+	 * token arrives, so a refused one is never offered, and again before
+	 * any connect to a target. Copied by saf_tls_client_new. NULL: the
+	 * default policy (global unicast only). allow_loopback_targets adds
+	 * loopback to either. */
+	const saf_target_policy *policy;
 } saf_tls_client_config;
 void saf_tls_client_config_init(saf_tls_client_config *cfg);
 
@@ -237,7 +274,8 @@ void saf_tls_client_free(saf_tls_client *cli);
 
 /* The newest valid token a connection received, with a copy of its
  * ticket's session. A token is valid when it decodes, its session_id is
- * that ticket's (SPEC 3.3) and its target passes saf_addr_check_target. */
+ * that ticket's (SPEC 3.3) and its target passes the client's target
+ * policy (saf_tls_client_config.policy). */
 typedef struct saf_tls_offer {
 	SSL_SESSION *session; /* owned by the caller: SSL_SESSION_free */
 	uint8_t token[SAF_TOKEN_MAX_LEN];
@@ -264,6 +302,18 @@ bool saf_tls_continuity(SSL *ssl);
 /* migrate_notify seen on ssl: 1 for a ticket with the extension, 2 for
  * alert 0xF0 (the connection is then dead), 0 none. */
 int saf_tls_client_notified(SSL *ssl);
+
+/* Why the last token this connection received was not kept ("token target
+ * for 169.254.169.254 rejected: link-local (RFC 3927) not allowed by the
+ * target policy"), or NULL when none was refused. Valid while ssl lives. */
+const char *saf_tls_client_token_refusal(SSL *ssl);
+
+/* 0 when the client behind ctx may connect to target; -1 with the policy's
+ * message otherwise (also when ctx has no saf client object). */
+SAF_MUST_CHECK int saf_tls_client_check_target(SSL_CTX *ctx,
+					       const saf_addr *target,
+					       const char *what,
+					       saf_error *err);
 /* The last alert received on ssl (info callback: level << 8 | desc), or
  * -1; and the last alert sent. */
 int saf_tls_client_alert_received(SSL *ssl);

@@ -57,7 +57,12 @@ struct saf_bpf_config {
 	__u16 keepalive_idle;
 	__u16 keepalive_intvl;
 	__u8 keepalive_cnt;
-	__u8 pad2[3];
+	/* node: IPv6 clients share one rate-limit budget per prefix of this
+	 * length (64: per /64, as one host or site gets one). The source is
+	 * not authenticated, and a /128 budget is one any /64 holder can
+	 * multiply by 2^64. 1..128, set by the loader. */
+	__u8 rate_v6_prefix;
+	__u8 pad2[2];
 	/* client: the kernel affinity cache (docs/tcp.md). Lifetime of an
 	 * entry in seconds (0 = no cache); whether the allow trie has
 	 * entries (then only allowed targets are cached). */

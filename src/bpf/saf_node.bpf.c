@@ -55,19 +55,49 @@ struct {
 	__type(value, __u64);
 } saf_rate SEC(".maps");
 
+/* The rate-limit key of a client: its IPv4 address (v4-mapped), or its
+ * IPv6 address cut to cfg->rate_v6_prefix bits. One IPv6 host usually
+ * holds a whole /64 and can send from any address in it, so a per-/128
+ * budget would be no limit at all. */
+static __always_inline void rate_key(const struct saf_bpf_config *cfg,
+				     const struct saf_bpf_addr *client,
+				     struct saf_bpf_addr *key)
+{
+	int plen = cfg->rate_v6_prefix ? cfg->rate_v6_prefix : 64;
+
+	*key = *client;
+	if (key->bytes[10] == 0xff && key->bytes[11] == 0xff &&
+	    !(key->bytes[0] | key->bytes[1] | key->bytes[2] | key->bytes[3] |
+	      key->bytes[4] | key->bytes[5] | key->bytes[6] | key->bytes[7] |
+	      key->bytes[8] | key->bytes[9]))
+		return; /* IPv4: the whole address */
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		int bits = plen - i * 8;
+
+		if (bits <= 0)
+			key->bytes[i] = 0;
+		else if (bits < 8)
+			key->bytes[i] &= (__u8)(0xff << (8 - bits));
+	}
+}
+
 /* The seeds' security note: anyone can send SAF to learn the unicast
- * address, so adverts are rate-limited per client address. 1: allowed. */
+ * address, so adverts are rate-limited per client address (IPv6: per
+ * prefix, see rate_key). 1: allowed. */
 static __always_inline int rate_ok(const struct saf_bpf_config *cfg,
 				   const struct saf_bpf_addr *client)
 {
 	__u64 now = bpf_ktime_get_ns(), interval, tolerance, tat;
+	struct saf_bpf_addr key;
 	__u64 *v;
 
 	if (!cfg->advert_rate)
 		return 1;
+	rate_key(cfg, client, &key);
 	interval = 1000000000ull / cfg->advert_rate;
 	tolerance = interval * (cfg->advert_burst ? cfg->advert_burst - 1 : 0);
-	v = bpf_map_lookup_elem(&saf_rate, client);
+	v = bpf_map_lookup_elem(&saf_rate, &key);
 	tat = v && *v > now ? *v : now;
 	if (tat - now > tolerance)
 		return 0;
@@ -75,7 +105,7 @@ static __always_inline int rate_ok(const struct saf_bpf_config *cfg,
 	if (v)
 		*v = tat; /* a race between CPUs only loses one step */
 	else
-		bpf_map_update_elem(&saf_rate, client, &tat, BPF_ANY);
+		bpf_map_update_elem(&saf_rate, &key, &tat, BPF_ANY);
 	return 1;
 }
 

@@ -32,6 +32,7 @@ static const char node_help[] =
 	"                           [--anycast S6 --unicast U6 ...] [--allow PREFIX ...]\n"
 	"                           [--pin-dir DIR] [--kind N] [--exid N]\n"
 	"                           [--advert-rate N|off] [--advert-burst N]\n"
+	"                           [--advert-rate-v6-prefix LEN]\n"
 	"                           [--keepalive IDLE[,INTVL,CNT]|off]\n"
 	"\n"
 	"Attaches the node program to the cgroup: SYNs that carry SAF and are\n"
@@ -42,6 +43,10 @@ static const char node_help[] =
 	"--advert-rate limits adverts per client address and second (default\n"
 	"1000, 'off' for none), --advert-burst how many may come at once\n"
 	"(default 1000); skipped adverts are counted (node_skipped_rate_limited).\n"
+	"IPv6 clients share one budget per --advert-rate-v6-prefix (default 64:\n"
+	"per /64; 1..128). The source address is not authenticated: a spoofer\n"
+	"can spend a victim's budget (its /64's, or its IPv4 address's), and the\n"
+	"victim then stays on S, without an advert, until the budget refills.\n"
 	"--keepalive turns on TCP keepalive (seconds idle, seconds between\n"
 	"probes, probes; default 60,10,3; IDLE alone keeps 10,3) for every\n"
 	"connection on an anycast address whose SYN asked for an advert, so one\n"
@@ -67,6 +72,7 @@ static int node_attach(int argc, char **argv)
 		{ "test-bad-length", required_argument, 0, 'B' },
 		{ "advert-rate", required_argument, 0, 'R' },
 		{ "advert-burst", required_argument, 0, 'U' },
+		{ "advert-rate-v6-prefix", required_argument, 0, 'P' },
 		{ "keepalive", required_argument, 0, 'K' },
 		{ "force", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
@@ -155,6 +161,15 @@ static int node_attach(int argc, char **argv)
 				return saf_cli_usage_error(
 					"--advert-burst: 1..1000000");
 			c.advert_burst = (uint32_t)v;
+			break;
+		}
+		case 'P': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 128)
+				return saf_cli_usage_error(
+					"--advert-rate-v6-prefix: 1..128");
+			c.advert_rate_v6_prefix = (uint8_t)v;
 			break;
 		}
 		case 'K':
@@ -490,14 +505,21 @@ static int cache_cmd(int argc, char **argv)
 
 static const char connect_help[] =
 	"usage: saf tcp connect S:PORT [-v] [--timeout MS] [--allow-loopback]\n"
-	"                       [--pin-dir DIR]\n"
+	"                       [--allow-target PREFIX[,PREFIX]...] [--pin-dir DIR]\n"
 	"\n"
 	"Like nc: connects to the anycast service S, follows the node's advert\n"
 	"to its unicast address (closing the first connection with RST), and\n"
 	"copies stdin to the connection and the connection to stdout. Stays on\n"
 	"S when there is no usable advert or the unicast address fails.\n"
 	"The process must be in the cgroup given to 'saf tcp client attach'.\n"
-	"  -v   print on stderr where it ended and why\n";
+	"  -v   print on stderr where it ended and why\n"
+	"  --allow-target PREFIX  advertised addresses the client may follow\n"
+	"       (repeatable, or a comma list; e.g. 10.30.0.0/16,fd00:30::/32).\n"
+	"       Without it: global unicast only, every IANA special-purpose\n"
+	"       range refused (private, CGN, link-local, documentation, ...).\n"
+	"       With it: only addresses inside the prefixes. Unspecified,\n"
+	"       multicast and broadcast are never followed; loopback only with\n"
+	"       --allow-loopback. A refused advert leaves the client on S.\n";
 
 static int relay(int fd)
 {
@@ -556,11 +578,13 @@ static int tcp_connect(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "timeout", required_argument, 0, 't' },
 		{ "allow-loopback", no_argument, 0, 'L' },
+		{ "allow-target", required_argument, 0, 'T' },
 		{ "pin-dir", required_argument, 0, 'p' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	saf_tcp_connect_opts o = { 0 };
+	saf_target_policy policy;
 	saf_tcp_result res;
 	bool verbose = false;
 	saf_addr service;
@@ -569,11 +593,18 @@ static int tcp_connect(int argc, char **argv)
 	char *end;
 	int c, fd;
 
+	saf_target_policy_init(&policy);
+	o.policy = &policy;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose = true;
+			break;
+		case 'T':
+			if (saf_target_policy_allow(&policy, optarg, &err))
+				return saf_cli_usage_error("--allow-target: %s",
+							   err.msg);
 			break;
 		case 't': {
 			unsigned long v = strtoul(optarg, &end, 10);

@@ -757,9 +757,7 @@ static int tls_serve(int argc, char **argv)
 
 		if (saf_tls_keys_load(keys, &k, &e))
 			return saf_cli_fail("--keys: %s", e.msg);
-		memcpy(cfg.node_key, k.node_key, sizeof(cfg.node_key));
-		memcpy(cfg.ticket_keys, k.ticket_keys, sizeof(cfg.ticket_keys));
-		cfg.has_ticket_keys = true;
+		saf_tls_server_config_use_keys(&cfg, &k);
 		saf_tls_keys_wipe(&k);
 	} else {
 		saf_tls_keys k;
@@ -855,6 +853,7 @@ typedef struct client_setup {
 	saf_addr local;
 	saf_tls_stream_opts sopts;
 	bool continuity;
+	saf_target_policy policy; /* --allow-target */
 } client_setup;
 
 static void client_usage(FILE *f, bool forward)
@@ -864,6 +863,7 @@ static void client_usage(FILE *f, bool forward)
 		      "S:PORT\n"
 		      "         [--ca FILE] [--name NAME] [--no-migrate]\n"
 		      "         [--ticket-wait MS] [--max-conns N]\n"
+		      "         [--allow-target PREFIX[,PREFIX]...]\n"
 		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
 		      "stunnel-style client: every plain TCP connection "
 		      "accepted on\n"
@@ -875,6 +875,7 @@ static void client_usage(FILE *f, bool forward)
 		fputs("usage: saf tls connect S:PORT [--ca FILE] [--name "
 		      "NAME]\n"
 		      "         [--no-migrate] [--ticket-wait MS]\n"
+		      "         [--allow-target PREFIX[,PREFIX]...]\n"
 		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
 		      "stdio client (like nc): runs the seed procedure and "
 		      "copies\n"
@@ -885,6 +886,18 @@ static void client_usage(FILE *f, bool forward)
 	      "  --no-migrate       stay on S (plain TLS)\n"
 	      "  --ticket-wait MS   how long to wait for a token (default "
 	      "1000)\n"
+	      "  --allow-target PREFIX  token targets the client may use "
+	      "(repeatable,\n"
+	      "                     or a comma list, e.g. "
+	      "10.30.0.0/16,fd00:30::/32).\n"
+	      "                     Without it: global unicast only; every "
+	      "IANA\n"
+	      "                     special-purpose range is refused "
+	      "(private, CGN,\n"
+	      "                     link-local, ...). Loopback only when S "
+	      "is loopback.\n"
+	      "                     A refused token leaves the client on "
+	      "S.\n"
 	      "  --no-continuity    do not offer continuity. With it (the "
 	      "default,\n"
 	      "                     when the node answers), data flows on S "
@@ -936,6 +949,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 		{"max-conns", required_argument, NULL, 'm'},
 		{"no-continuity", no_argument, NULL, 'C'},
 		{"stream-buffer", required_argument, NULL, 'B'},
+		{"allow-target", required_argument, NULL, 'T'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -949,6 +963,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	int o;
 
 	memset(s, 0, sizeof(*s));
+	saf_target_policy_init(&s->policy);
 	s->opts.migrate = true;
 	s->continuity = true;
 	s->max_conns = 64;
@@ -996,6 +1011,11 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 				return saf_cli_usage_error(
 					"--stream-buffer: %u..%u bytes",
 					SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
+			break;
+		case 'T':
+			if (saf_target_policy_allow(&s->policy, optarg, &e))
+				return saf_cli_usage_error("--allow-target: %s",
+							   e.msg);
 			break;
 		case 'v':
 			s->verbose = true;
@@ -1053,6 +1073,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	 * one-host labs); otherwise a token for 127.0.0.1 is refused. */
 	cfg.allow_loopback_targets =
 		saf_addr_classify(&s->remote) == SAF_ADDR_LOOPBACK;
+	cfg.policy = &s->policy;
 	/* Continuity only makes sense when the client may move. */
 	cfg.continuity = s->continuity && s->opts.migrate;
 	s->cli = saf_tls_client_new(s->ctx, &cfg, &e);

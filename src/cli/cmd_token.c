@@ -2,13 +2,17 @@
 /*
  * saf token mint | verify: the token crypto of SPEC 3.3 from the command
  * line, to test the codecs from outside and to debug captures. Keys are
- * given in hex on the command line: these are debugging tools, never a way
- * to handle production keys.
+ * read in hex from a file or stdin (--node-key-file, --psk-file): the
+ * command line is visible to every user in ps. --node-key/--psk HEX remain
+ * for test vectors; their argv text is overwritten once parsed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -18,20 +22,28 @@
 #include "saf/token_crypto.h"
 
 static const char mint_usage[] =
-	"usage: saf token mint --psk HEX --node-key HEX --target ADDR:PORT\n"
-	"                      --expiry UNIX [--nonce HEX]\n"
+	"usage: saf token mint (--psk-file FILE | --psk HEX)\n"
+	"                      (--node-key-file FILE | --node-key HEX)\n"
+	"                      --target ADDR:PORT --expiry UNIX [--nonce HEX]\n"
 	"\n"
 	"Prints a signed MigrationToken in hex (SPEC 3.3).\n"
 	"\n"
-	"  --psk HEX        resumption PSK of the ticket (1..64 bytes)\n"
-	"  --node-key HEX   node key NK (32 bytes)\n"
+	"  --psk-file FILE  resumption PSK of the ticket (1..64 bytes), in "
+	"hex,\n"
+	"                   from FILE ('-': stdin)\n"
+	"  --node-key-file FILE  node key NK (32 bytes), in hex, from FILE\n"
+	"                   ('-': stdin). A FILE must be a regular file of\n"
+	"                   this user or root, not readable by others (0600).\n"
+	"  --psk HEX, --node-key HEX  the same on the command line, where ps\n"
+	"                   shows it: for test vectors only\n"
 	"  --target A:P     migration target: 192.0.2.1:443 or "
 	"[2001:db8::1]:443\n"
 	"  --expiry UNIX    expiry_timestamp, Unix seconds\n"
 	"  --nonce HEX      nonce (16..255 bytes; default 16 random bytes)\n";
 
 static const char verify_usage[] =
-	"usage: saf token verify TOKEN_HEX --psk HEX --node-key HEX\n"
+	"usage: saf token verify TOKEN_HEX (--psk-file FILE | --psk HEX)\n"
+	"                        (--node-key-file FILE | --node-key HEX)\n"
 	"                        --local ADDR:PORT [--now UNIX]\n"
 	"\n"
 	"Verifies a MigrationToken as a node does (SPEC 3.4 step 4), without\n"
@@ -41,9 +53,12 @@ static const char verify_usage[] =
 	"one of malformed, bad_signature, session_mismatch, expired,\n"
 	"wrong_target; the detail goes to stderr. Bad arguments exit 2.\n"
 	"\n"
-	"  --psk HEX        resumption PSK of the resumed session (1..64 "
-	"bytes)\n"
-	"  --node-key HEX   node key NK (32 bytes)\n"
+	"  --psk-file FILE  resumption PSK of the resumed session (1..64 "
+	"bytes),\n"
+	"                   in hex, from FILE ('-': stdin)\n"
+	"  --node-key-file FILE  node key NK (32 bytes), in hex ('-': stdin)\n"
+	"  --psk HEX, --node-key HEX  the same on the command line (ps shows "
+	"it)\n"
 	"  --local A:P      address and port the connection arrived on\n"
 	"  --now UNIX       the time to check expiry against (default: now)\n";
 
@@ -56,6 +71,8 @@ enum {
 	OPT_NONCE,
 	OPT_NOW,
 	OPT_HELP,
+	OPT_PSK_FILE,
+	OPT_NODE_KEY_FILE,
 };
 
 static const struct option token_opts[] = {
@@ -67,6 +84,8 @@ static const struct option token_opts[] = {
 	{"nonce", required_argument, NULL, OPT_NONCE},
 	{"now", required_argument, NULL, OPT_NOW},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"psk-file", required_argument, NULL, OPT_PSK_FILE},
+	{"node-key-file", required_argument, NULL, OPT_NODE_KEY_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -118,6 +137,91 @@ static int parse_hex(const char *cmd, const char *opt, const char *text,
 	return 0;
 }
 
+/* Overwrites a secret given on the command line, so /proc/PID/cmdline (and
+ * ps) shows it only until here. */
+static void wipe_arg(char *text)
+{
+	OPENSSL_cleanse(text, strlen(text));
+	memset(text, 'x', strlen(text));
+}
+
+/* Opens a secret file: a regular file of this user or root that no one
+ * else may read ("-": stdin, whatever it is). -1 with a usage error. */
+static int open_secret(const char *cmd, const char *opt, const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		saf_cli_usage_error("%s: %s %s: %s", cmd, opt, path,
+				    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		saf_cli_usage_error("%s: %s %s: not a regular file", cmd, opt,
+				    path);
+	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		saf_cli_usage_error("%s: %s %s: owned by uid %u, neither this "
+				    "user (uid %u) nor root",
+				    cmd, opt, path, (unsigned)sb.st_uid,
+				    (unsigned)geteuid());
+	} else if (sb.st_mode & 077) {
+		saf_cli_usage_error("%s: %s %s: mode %03o lets others read "
+				    "it; chmod 600",
+				    cmd, opt, path,
+				    (unsigned)(sb.st_mode & 0777));
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* Reads a key in hex (surrounding blanks and one line end allowed) from a
+ * file or stdin. Every buffer that held key text is cleansed. */
+static int read_secret(const char *cmd, const char *opt, const char *path,
+		       uint8_t *out, size_t min, size_t max, size_t *len)
+{
+	char buf[2 * SAF_PSK_MAX_LEN + 64];
+	size_t n = 0, start = 0;
+	ssize_t r;
+	int fd = open_secret(cmd, opt, path), rc;
+
+	if (fd < 0)
+		return SAF_EXIT_USAGE;
+	while (n < sizeof(buf) - 1 &&
+	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			OPENSSL_cleanse(buf, sizeof(buf));
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return saf_cli_usage_error("%s: %s %s: %s", cmd, opt,
+						   path, strerror(errno));
+		}
+		n += (size_t)r;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n == sizeof(buf) - 1) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return saf_cli_usage_error("%s: %s %s: longer than a key", cmd,
+					   opt, path);
+	}
+	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
+		n--;
+	while (start < n && strchr(" \t", buf[start]))
+		start++;
+	buf[n] = '\0';
+	rc = parse_hex(cmd, opt, buf + start, out, min, max, len);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc ? SAF_EXIT_USAGE : 0;
+}
+
 /* Returns -1 to continue, else an exit code. `addr_opt` is the address
  * option this subcommand takes (OPT_TARGET or OPT_LOCAL). */
 static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
@@ -125,24 +229,52 @@ static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
 {
 	saf_error err;
 	size_t len;
-	int c;
+	int c, rc, stdin_used = 0;
 
+	/* Checked first: the first key would read stdin to its end. */
+	for (int i = 1; i + 1 < argc; i++)
+		if ((strcmp(argv[i], "--psk-file") == 0 ||
+		     strcmp(argv[i], "--node-key-file") == 0) &&
+		    strcmp(argv[i + 1], "-") == 0 && stdin_used++)
+			return saf_cli_usage_error(
+				"%s: only one key can come from stdin", cmd);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", token_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PSK:
-			if (parse_hex(cmd, "--psk", optarg, a->psk, 1,
-				      sizeof(a->psk), &a->psk_len))
+			rc = parse_hex(cmd, "--psk", optarg, a->psk, 1,
+				       sizeof(a->psk), &a->psk_len);
+			wipe_arg(optarg);
+			if (rc)
 				return SAF_EXIT_USAGE;
 			a->has_psk = true;
 			break;
 		case OPT_NODE_KEY:
-			if (parse_hex(cmd, "--node-key", optarg, a->node_key,
-				      SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN, &len))
+			rc = parse_hex(cmd, "--node-key", optarg, a->node_key,
+				       SAF_NODE_KEY_LEN, SAF_NODE_KEY_LEN,
+				       &len);
+			wipe_arg(optarg);
+			if (rc)
 				return SAF_EXIT_USAGE;
 			a->has_node_key = true;
 			break;
+		case OPT_PSK_FILE:
+		case OPT_NODE_KEY_FILE: {
+			bool psk = c == OPT_PSK_FILE;
+
+			if (psk ? read_secret(cmd, "--psk-file", optarg, a->psk,
+					      1, sizeof(a->psk), &a->psk_len)
+				: read_secret(cmd, "--node-key-file", optarg,
+					      a->node_key, SAF_NODE_KEY_LEN,
+					      SAF_NODE_KEY_LEN, &len))
+				return SAF_EXIT_USAGE;
+			if (psk)
+				a->has_psk = true;
+			else
+				a->has_node_key = true;
+			break;
+		}
 		case OPT_TARGET:
 		case OPT_LOCAL:
 			if (c != addr_opt)
@@ -199,9 +331,10 @@ static int parse_args(int argc, char **argv, const char *cmd, const char *usage,
 		return saf_cli_usage_error("%s: missing TOKEN_HEX (see --help)",
 					   cmd);
 	if (!a->has_psk)
-		return saf_cli_usage_error("%s: --psk is required", cmd);
+		return saf_cli_usage_error("%s: --psk-file is required", cmd);
 	if (!a->has_node_key)
-		return saf_cli_usage_error("%s: --node-key is required", cmd);
+		return saf_cli_usage_error("%s: --node-key-file is required",
+					   cmd);
 	if (!a->has_addr)
 		return saf_cli_usage_error("%s: %s is required", cmd,
 					   addr_opt == OPT_TARGET ? "--target"

@@ -33,6 +33,7 @@
  */
 #define SAF_SPECIAL_LIST(X)                                                    \
 	/* IPv4 */                                                             \
+	X(V4(0, 0, 0, 0), 32, NEVER, "unspecified (RFC 1122)")                 \
 	X(V4(0, 0, 0, 0), 8, NEVER, "this network (RFC 791)")                  \
 	X(V4(10, 0, 0, 0), 8, RESTRICTED, "private-use (RFC 1918)")            \
 	X(V4(100, 64, 0, 0), 10, RESTRICTED,                                   \
@@ -139,6 +140,15 @@ int saf_addr_normalize(const saf_addr *in, saf_addr *out)
 	return 0;
 }
 
+bool saf_addr_same_ip(const saf_addr *a, const saf_addr *b)
+{
+	saf_addr x, y;
+
+	if (saf_addr_normalize(a, &x) || saf_addr_normalize(b, &y))
+		return false;
+	return saf_addr_equal_ip(&x, &y);
+}
+
 static bool bits_equal(const uint8_t *x, const uint8_t *y, unsigned len)
 {
 	unsigned full = len / 8, rest = len % 8;
@@ -186,10 +196,10 @@ int saf_prefix_parse(const char *text, saf_prefix *out, saf_error *err)
 	p.len = (uint8_t)len;
 	p.addr.port = 0;
 	p.addr.has_port = false;
-	/* "::ffff:10.0.0.0/104" means 10.0.0.0/8: targets are normalised
-	 * before they are compared, so the prefix must be too. */
-	if (p.addr.family == 6 && len >= 96 && p.addr.bytes[10] == 0xff &&
-	    p.addr.bytes[11] == 0xff) {
+	/* "::ffff:10.0.0.0/104" means 10.0.0.0/8 (and "::10.0.0.0/104" too):
+	 * targets are normalised before they are compared, so the prefix
+	 * must be too. */
+	if (p.addr.family == 6 && len >= 96) {
 		saf_addr v4;
 
 		if (saf_addr_normalize(&p.addr, &v4) == 0 && v4.family == 4) {
@@ -328,10 +338,11 @@ int saf_target_policy_check(const saf_target_policy *p, const saf_addr *target,
 			return 0;
 		ip.has_port = false;
 		return saf_fail(err, SAF_E_REFUSED,
-				"%s for %s rejected: %s%soutside the %zu "
+				"%s for %s rejected: %s%s%s%soutside the %zu "
 				"allowed prefix%s of the target policy",
 				what, saf_addr_format(&ip, buf),
 				m >= 0 ? special_desc[m] : "",
+				via ? " via " : "", via ? via : "",
 				m >= 0 ? ", " : "", p->n_allow,
 				p->n_allow == 1 ? "" : "es");
 	}

@@ -258,6 +258,7 @@ typedef struct run_config {
 	unsigned timeout_ms;
 	const char *pin_dir, *json_path, *progress_path;
 	bool allow_loopback;
+	saf_target_policy policy; /* --allow-target */
 } run_config;
 
 typedef struct run_stats {
@@ -375,7 +376,8 @@ static bool open_one(runner *r)
 		return false;
 	saf_tcp_connect_opts o = { .timeout_ms = r->cfg.timeout_ms,
 				   .allow_loopback = r->cfg.allow_loopback,
-				   .pin_dir = r->cfg.pin_dir };
+				   .pin_dir = r->cfg.pin_dir,
+				   .policy = &r->cfg.policy };
 	saf_tcp_result res;
 	saf_error err = { 0 };
 	uint64_t t0 = saf_clock_mono_us();
@@ -610,6 +612,8 @@ static void run_usage(FILE *out)
 		"  --timeout MS     per connect step (default 3000)\n"
 		"  --pin-dir DIR    the saf client's pins (default: saf's default)\n"
 		"  --allow-loopback accept adverts for loopback addresses\n"
+		"  --allow-target PREFIX  advertised addresses to follow (repeatable or\n"
+		"                   a comma list; default: global unicast only)\n"
 		"  --json FILE      the summary (default: stdout)\n"
 		"  --progress FILE  a one-line status, rewritten every second\n"
 		"Exit 0 when no connection was lost, no byte differs or is missing and\n"
@@ -631,6 +635,7 @@ static int parse_run(int argc, char **argv, run_config *c)
 		{ "json", required_argument, NULL, 'j' },
 		{ "progress", required_argument, NULL, 'g' },
 		{ "allow-loopback", no_argument, NULL, 'l' },
+		{ "allow-target", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -641,6 +646,7 @@ static int parse_run(int argc, char **argv, run_config *c)
 
 	*c = (run_config){ .count = 1000, .rate = 100, .duration_s = 30,
 			   .interval_ms = 1000, .chunk = 64, .timeout_ms = 3000 };
+	saf_target_policy_init(&c->policy);
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		const char *bad = NULL;
 
@@ -693,6 +699,13 @@ static int parse_run(int argc, char **argv, run_config *c)
 			break;
 		case 'l':
 			c->allow_loopback = true;
+			break;
+		case 'T':
+			if (saf_target_policy_allow(&c->policy, optarg, &err)) {
+				fprintf(stderr, "saf-load run: --allow-target: %s\n",
+					err.msg);
+				return 2;
+			}
 			break;
 		case 'h':
 			run_usage(stdout);

@@ -108,6 +108,22 @@ static void close_rst(int fd)
 	close(fd);
 }
 
+/* The caller's target policy (the default one when none), with
+ * allow_loopback added when the options ask for it. */
+static int check_policy(const saf_tcp_connect_opts *o, const saf_addr *target,
+			const char *what, saf_error *err)
+{
+	saf_target_policy p;
+
+	if (o->policy)
+		p = *o->policy;
+	else
+		saf_target_policy_init(&p);
+	if (o->allow_loopback)
+		p.allow_loopback = true;
+	return saf_target_policy_check(&p, target, what, err);
+}
+
 /* Reads this socket's advert; 0 with *target set, or 1 with a reason. */
 static int read_advert(int fd, const saf_addr *service,
 		       const saf_tcp_connect_opts *o, saf_addr *target,
@@ -160,18 +176,19 @@ static int read_advert(int fd, const saf_addr *service,
 	memcpy(target->bytes, a.addr, a.family == 4 ? 4 : 16);
 	target->has_port = true;
 	target->port = a.has_port ? a.port : service->port;
-	if (saf_addr_check_target(target, o->allow_loopback, "advert", &err)) {
-		snprintf(reason, cap, "%s", err.msg);
-		return 1;
-	}
 	/* An advert for S itself would open a second connection to S and
-	 * call it a migration: refused, the first connection stays. */
-	if (saf_addr_equal_ip(target, service)) {
+	 * call it a migration: refused, the first connection stays.
+	 * Compared normalised: "::ffff:S" is S too. */
+	if (saf_addr_same_ip(target, service)) {
 		char b[SAF_ADDR_STR_LEN];
 
 		snprintf(reason, cap,
 			 "advert for %s rejected: the anycast address itself",
 			 saf_addr_format(target, b));
+		return 1;
+	}
+	if (check_policy(o, target, "advert", &err)) {
+		snprintf(reason, cap, "%s", err.msg);
 		return 1;
 	}
 	return 0;
@@ -185,13 +202,21 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 	saf_addr target;
 	saf_error e2;
 	int fd1, fd2;
+	bool hit;
 
 	memset(res, 0, sizeof(*res));
 	if (!service->has_port)
 		return saf_fail(err, SAF_E_INVAL, "service address needs a port");
 
-	if (o->cache && saf_affinity_cache_get(o->cache, service, mono_ms(),
-					       &target)) {
+	/* A cached target was checked when it was learnt; checked again, as
+	 * the cache may be shared by callers with another policy. */
+	hit = o->cache &&
+	      saf_affinity_cache_get(o->cache, service, mono_ms(), &target);
+	if (hit && check_policy(o, &target, "cached target", &e2)) {
+		saf_affinity_cache_forget(o->cache, service);
+		hit = false;
+	}
+	if (hit) {
 		fd2 = connect_bounded(&target, timeout, NULL, NULL, &e2);
 		if (fd2 >= 0) {
 			res->outcome = SAF_TCP_CACHED;

@@ -264,6 +264,15 @@ int saf_tcp_node_attach(const saf_tcp_node_config *c, FILE *warn,
 					   : SAF_TCP_ADVERT_RATE_DEFAULT;
 	cfg.advert_burst = c->advert_burst ? c->advert_burst
 					   : SAF_TCP_ADVERT_BURST_DEFAULT;
+	if (c->advert_rate_v6_prefix > 128) {
+		saf_fail(err, SAF_E_RANGE,
+			 "advert rate IPv6 prefix /%u: 1..128",
+			 c->advert_rate_v6_prefix);
+		goto out;
+	}
+	cfg.rate_v6_prefix = c->advert_rate_v6_prefix
+				     ? c->advert_rate_v6_prefix
+				     : SAF_TCP_RATE_V6_PREFIX_DEFAULT;
 	if (keepalive_config(c, &cfg, err))
 		goto out;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_node_config), &zero,

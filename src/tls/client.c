@@ -5,6 +5,7 @@
  * exists, the new-session callback right after), keeps the newest valid
  * one, and notices migrate_notify in both forms.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,11 @@ static saf_tls_state *client_state(SSL *ssl)
  * its session_id is this ticket's (the client can derive it from the PSK,
  * SPEC 3.3) and its target may be used. */
 static int validate(const saf_tls_client *cli, SSL_SESSION *sess,
-		    const uint8_t *tok, size_t len, saf_token *out)
+		    const uint8_t *tok, size_t len, saf_token *out,
+		    char why[SAF_ERROR_MSG_LEN])
 {
+	saf_error e;
+
 	uint8_t psk[SAF_PSK_MAX_LEN], sid[SAF_SESSION_ID_LEN];
 	size_t n;
 	int rc;
@@ -53,8 +57,14 @@ static int validate(const saf_tls_client *cli, SSL_SESSION *sess,
 	if (rc || out->session_id.len != sizeof(sid) ||
 	    !saf_ct_equal(out->session_id.base, sid, sizeof(sid)))
 		return -1;
-	return saf_addr_check_target(&out->target, cli->allow_loopback,
-				     "token target", NULL);
+	/* The target is judged before the offer is kept, so a refused one
+	 * never reaches a connect or a caller's cache. */
+	if (saf_target_policy_check(&cli->policy, &out->target, "token target",
+				    &e)) {
+		snprintf(why, SAF_ERROR_MSG_LEN, "%s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 static int new_session(SSL *ssl, SSL_SESSION *sess)
@@ -70,7 +80,7 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
 		return 0;
 	if (st->pending_len &&
 	    validate((saf_tls_client *)base, sess, st->pending, st->pending_len,
-		     &tok) == 0) {
+		     &tok, st->token_refusal) == 0) {
 		saf_tls_offer_clear(&st->offer);
 		/* We keep the reference OpenSSL hands us (return 1). */
 		st->offer.session = sess;
@@ -80,6 +90,7 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
 		st->offer.expiry = tok.expiry;
 		st->offer.notify = st->pending_notify;
 		st->has_offer = true;
+		st->token_refusal[0] = '\0';
 		if (st->pending_notify)
 			st->notified = 1;
 		st->pending_len = 0;
@@ -129,7 +140,12 @@ saf_tls_client *saf_tls_client_new(SSL_CTX *ctx,
 	cli->base.is_server = false;
 	cli->base.cp = cfg->cp;
 	cli->base.ex_index = saf_tls_ex_index_new();
-	cli->allow_loopback = cfg->allow_loopback_targets;
+	if (cfg->policy)
+		cli->policy = *cfg->policy;
+	else
+		saf_target_policy_init(&cli->policy);
+	if (cfg->allow_loopback_targets)
+		cli->policy.allow_loopback = true;
 	cli->continuity = cfg->continuity;
 	if (cli->base.ex_index < 0 || saf_tls_base_attach(ctx, &cli->base)) {
 		saf_fail(err, SAF_E_INVAL,
@@ -192,6 +208,25 @@ int saf_tls_client_notified(SSL *ssl)
 	saf_tls_state *st = client_state(ssl);
 
 	return st ? st->notified : 0;
+}
+
+const char *saf_tls_client_token_refusal(SSL *ssl)
+{
+	saf_tls_state *st = client_state(ssl);
+
+	return st && st->token_refusal[0] ? st->token_refusal : NULL;
+}
+
+int saf_tls_client_check_target(SSL_CTX *ctx, const saf_addr *target,
+				const char *what, saf_error *err)
+{
+	saf_tls_base *base = saf_tls_base_of_ctx(ctx);
+
+	if (!base || base->is_server)
+		return saf_fail(err, SAF_E_INVAL,
+				"tls: this SSL_CTX has no saf client object");
+	return saf_target_policy_check(&((saf_tls_client *)base)->policy,
+				       target, what, err);
 }
 
 int saf_tls_client_alert_received(SSL *ssl)

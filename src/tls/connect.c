@@ -222,6 +222,8 @@ static bool wait_offer(SSL *ssl, int fd, unsigned ms)
 		}
 		if (n > 0)
 			break; /* data came first: tickets precede it */
+		if (saf_tls_client_token_refusal(ssl))
+			break; /* a token came and the policy refused it */
 		if (n <= 0 && SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ)
 			break;
 		if (n <= 0 && wait_fd(fd, POLLIN, deadline) <= 0)
@@ -279,12 +281,21 @@ int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 
 	saf_addr_format(&offer->target, a);
 	/* A token for S itself would open a second connection to S and call
-	 * it a migration: refused, the client stays where it is. */
-	if (saf_addr_equal_ip(&offer->target, &conn->anycast) &&
-	    saf_addr_equal(&conn->peer, &conn->anycast)) {
+	 * it a migration: refused, the client stays where it is. Compared
+	 * normalised: "::ffff:S" is S too. */
+	if (saf_addr_same_ip(&offer->target, &conn->anycast) &&
+	    saf_addr_same_ip(&conn->peer, &conn->anycast)) {
 		conn->outcome = SAF_TLS_STAYED_REFUSED;
 		snprintf(conn->why, sizeof(conn->why),
 			 "token for %s refused: the anycast address itself", a);
+		return -1;
+	}
+	/* The offer may come from the caller (a stored token): the target
+	 * policy is checked again before any connect. */
+	if (saf_tls_client_check_target(ctx, &offer->target, "token target",
+					&e)) {
+		conn->outcome = SAF_TLS_STAYED_REFUSED;
+		snprintf(conn->why, sizeof(conn->why), "%s", e.msg);
 		return -1;
 	}
 	fd = tcp_connect(&offer->target, cto, &e);
@@ -347,6 +358,20 @@ int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 	return 0;
 }
 
+/* Staying on S without an offer: when a token came and the target policy
+ * refused it, say so (the outcome is a refusal, not a missing token). */
+static int no_offer_why(saf_tls_conn *conn, const char *s_text)
+{
+	const char *refusal = saf_tls_client_token_refusal(conn->ssl);
+
+	if (refusal) {
+		conn->outcome = SAF_TLS_STAYED_REFUSED;
+		snprintf(conn->why, sizeof(conn->why), "on %s: %s", s_text,
+			 refusal);
+	}
+	return 0;
+}
+
 int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 		    const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		    saf_error *err)
@@ -373,9 +398,9 @@ int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 	if (!o->migrate ||
 	    !wait_offer(conn->ssl, conn->fd,
 			o->ticket_wait_ms ? o->ticket_wait_ms : 1000))
-		return 0;
+		return no_offer_why(conn, a);
 	if (!saf_tls_client_offer(conn->ssl, &offer))
-		return 0;
+		return no_offer_why(conn, a);
 	if (saf_tls_conn_migrate(ctx, o, conn, &offer, true))
 		refresh_offer(conn); /* stayed on S: keep its token */
 	saf_tls_offer_clear(&offer);

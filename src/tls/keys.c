@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err)
 {
+	memset(out, 0, sizeof(*out)); /* no previous keys */
 	if (RAND_bytes(out->node_key, sizeof(out->node_key)) != 1 ||
 	    RAND_bytes(out->ticket_keys, sizeof(out->ticket_keys)) != 1)
 		return saf_fail(err, SAF_E_CRYPTO,
@@ -29,6 +31,16 @@ int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err)
 void saf_tls_keys_wipe(saf_tls_keys *k)
 {
 	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+void saf_tls_server_config_use_keys(saf_tls_server_config *cfg,
+				    const saf_tls_keys *k)
+{
+	memcpy(cfg->node_key, k->node_key, sizeof(cfg->node_key));
+	memcpy(cfg->ticket_keys, k->ticket_keys, sizeof(cfg->ticket_keys));
+	cfg->has_ticket_keys = true;
+	memcpy(cfg->prev_node_keys, k->prev, sizeof(cfg->prev_node_keys));
+	cfg->n_prev_node_keys = k->n_prev;
 }
 
 static int parse_hex(const char *path, unsigned line, const char *name,
@@ -115,11 +127,12 @@ static bool blank(char c)
  * leaves *name NULL for a line that carries nothing. */
 static int split_line(char *buf, const char *path, unsigned line,
 		      const char **name, const char **value, size_t *vlen,
-		      saf_error *err)
+		      const char **extra, saf_error *err)
 {
 	char *p = buf, *end;
 
 	*name = NULL;
+	*extra = NULL;
 	while (blank(*p))
 		p++;
 	if (*p == '\0' || *p == '#')
@@ -142,6 +155,16 @@ static int split_line(char *buf, const char *path, unsigned line,
 	*vlen = (size_t)(p - *value);
 	while (blank(*p))
 		p++;
+	/* previous_node_key has a third field, its retire time. */
+	if (*p != '\0' && strcmp(*name, "previous_node_key") == 0) {
+		*extra = p;
+		while (*p && !blank(*p))
+			p++;
+		end = p;
+		while (blank(*p))
+			p++;
+		*end = '\0';
+	}
 	if (*p != '\0')
 		return saf_fail(err, SAF_E_FORMAT,
 				"%s:%u: expected 'name hexvalue', found more "
@@ -150,9 +173,47 @@ static int split_line(char *buf, const char *path, unsigned line,
 	return 0;
 }
 
+/* "previous_node_key HEX RETIRE": a node key being rotated out. */
+static int parse_previous(const char *path, unsigned line, const char *val,
+			  size_t vlen, const char *retire, saf_tls_keys *out,
+			  saf_error *err)
+{
+	saf_tls_prev_node_key *pk;
+	unsigned long long t = 0;
+
+	if (out->n_prev == SAF_TLS_PREV_NODE_KEYS)
+		return saf_fail(err, SAF_E_RANGE,
+				"%s:%u: more than %u previous_node_key lines",
+				path, line, SAF_TLS_PREV_NODE_KEYS);
+	if (!retire || !*retire)
+		return saf_fail(err, SAF_E_FORMAT,
+				"%s:%u: previous_node_key needs its retire "
+				"time (Unix seconds) after the key",
+				path, line);
+	for (const char *c = retire; *c; c++) {
+		if (*c < '0' || *c > '9' ||
+		    t > (UINT64_MAX - (unsigned)(*c - '0')) / 10)
+			return saf_fail(err, SAF_E_FORMAT,
+					"%s:%u: previous_node_key: retire "
+					"time is not a number of seconds",
+					path, line);
+		t = t * 10 + (unsigned long long)(*c - '0');
+	}
+	pk = &out->prev[out->n_prev];
+	if (parse_hex(path, line, "previous_node_key", val, vlen, pk->node_key,
+		      sizeof(pk->node_key), err))
+		return -1;
+	pk->retire = t;
+	out->n_prev++;
+	return 0;
+}
+
 int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 {
 	char buf[SAF_TLS_KEYS_LINE_MAX + 1];
+	/* stdio's buffer holds the file's key text too: ours, so it can be
+	 * cleansed after fclose (libc's own would be freed as it is). */
+	char iobuf[BUFSIZ];
 	struct stat sb;
 	unsigned line = 0, nk_line = 0, tk_line = 0;
 	int rc = -1, r;
@@ -160,6 +221,7 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 	/* O_NONBLOCK: a FIFO must not hang the open (it is refused). */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
+	memset(out, 0, sizeof(*out));
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
@@ -167,6 +229,14 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		close(fd);
 		return saf_fail(err, SAF_E_REFUSED, "%s: not a regular file",
 				path);
+	}
+	/* Someone else's file could be swapped for keys of their choice. */
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		close(fd);
+		return saf_fail(err, SAF_E_REFUSED,
+				"%s: owned by uid %u, neither this user (uid "
+				"%u) nor root",
+				path, (unsigned)sb.st_uid, (unsigned)geteuid());
 	}
 	if (sb.st_mode & 077) {
 		close(fd);
@@ -180,15 +250,21 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
 	}
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	while ((r = read_line(f, path, ++line, buf, err)) == 1) {
-		const char *name, *val = NULL;
+		const char *name, *val = NULL, *extra;
 		size_t vlen = 0;
 
-		if (split_line(buf, path, line, &name, &val, &vlen, err))
+		if (split_line(buf, path, line, &name, &val, &vlen, &extra,
+			       err))
 			goto out;
 		if (!name)
 			continue;
-		if (strcmp(name, "node_key") == 0 && !nk_line) {
+		if (strcmp(name, "previous_node_key") == 0) {
+			if (parse_previous(path, line, val, vlen, extra, out,
+					   err))
+				goto out;
+		} else if (strcmp(name, "node_key") == 0 && !nk_line) {
 			if (parse_hex(path, line, name, val, vlen,
 				      out->node_key, sizeof(out->node_key),
 				      err))
@@ -211,8 +287,8 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 			/* The name is not echoed: it could be a key pasted
 			 * without its name. */
 			saf_fail(err, SAF_E_FORMAT,
-				 "%s:%u: unknown name (expected node_key or "
-				 "ticket_keys)",
+				 "%s:%u: unknown name (expected node_key, "
+				 "ticket_keys or previous_node_key)",
 				 path, line);
 			goto out;
 		}
@@ -228,6 +304,7 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
 	fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
 	if (rc)
 		saf_tls_keys_wipe(out);
 	return rc;
@@ -243,8 +320,9 @@ static void put_hex(FILE *f, const uint8_t *b, size_t n)
 int saf_tls_keys_save(const char *path, const saf_tls_keys *k, saf_error *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char iobuf[BUFSIZ]; /* cleansed after fclose, as in load */
 	FILE *f;
-	int bad;
+	int bad, closed;
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
@@ -255,13 +333,22 @@ int saf_tls_keys_save(const char *path, const saf_tls_keys *k, saf_error *err)
 		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
 				strerror(errno));
 	}
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	fputs("# saf tls keys v1 (node key and ticket keys; keep 0600)\n", f);
 	fputs("node_key ", f);
 	put_hex(f, k->node_key, sizeof(k->node_key));
 	fputs("ticket_keys ", f);
 	put_hex(f, k->ticket_keys, sizeof(k->ticket_keys));
+	for (size_t i = 0; i < k->n_prev && i < SAF_TLS_PREV_NODE_KEYS; i++) {
+		fputs("previous_node_key ", f);
+		for (size_t j = 0; j < SAF_NODE_KEY_LEN; j++)
+			fprintf(f, "%02x", k->prev[i].node_key[j]);
+		fprintf(f, " %llu\n", (unsigned long long)k->prev[i].retire);
+	}
 	bad = ferror(f);
-	if (fclose(f) || bad)
+	closed = fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
+	if (closed || bad)
 		return saf_fail(err, SAF_E_SYS, "%s: write failed", path);
 	return 0;
 }

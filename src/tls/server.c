@@ -20,6 +20,7 @@ const char *saf_tls_refusal_name(saf_tls_refusal r)
 		[SAF_TLS_REFUSE_NO_LOCAL] = "no_local_address",
 		[SAF_TLS_REFUSE_PSK_KE] = "psk_ke",
 		[SAF_TLS_REFUSE_SOURCE_SHARE] = "source_share",
+		[SAF_TLS_REFUSE_RETIRED_KEY] = "retired_node_key",
 	};
 
 	return (unsigned)r < SAF_TLS_REFUSE_COUNT ? names[r] : "unknown";
@@ -103,6 +104,10 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 	srv->base.cp = cfg->cp;
 	srv->base.ex_index = saf_tls_ex_index_new();
 	memcpy(srv->node_key, cfg->node_key, sizeof(srv->node_key));
+	srv->n_prev = cfg->n_prev_node_keys < SAF_TLS_PREV_NODE_KEYS
+			      ? cfg->n_prev_node_keys
+			      : SAF_TLS_PREV_NODE_KEYS;
+	memcpy(srv->prev, cfg->prev_node_keys, sizeof(srv->prev));
 	srv->lifetime_s = cfg->token_lifetime_s ? cfg->token_lifetime_s
 						: SAF_TOKEN_LIFETIME_DEFAULT_S;
 	srv->clock = cfg->clock ? cfg->clock : saf_clock_realtime;
@@ -261,6 +266,12 @@ void saf_tls_server_counters_get(const saf_tls_server *srv,
 int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
 				saf_token_keys *keys)
 {
+	return saf_tls_server_session_keys_with(ssl, srv->node_key, keys);
+}
+
+int saf_tls_server_session_keys_with(
+	SSL *ssl, const uint8_t node_key[SAF_NODE_KEY_LEN], saf_token_keys *keys)
+{
 	uint8_t psk[SAF_PSK_MAX_LEN];
 	SSL_SESSION *sess = SSL_get_session(ssl);
 	size_t n;
@@ -271,7 +282,7 @@ int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
 	n = SSL_SESSION_get_master_key(sess, psk, sizeof(psk));
 	if (n == 0 || n > sizeof(psk))
 		return -1;
-	rc = saf_token_keys_derive(srv->node_key, psk, n, keys, NULL);
+	rc = saf_token_keys_derive(node_key, psk, n, keys, NULL);
 	OPENSSL_cleanse(psk, sizeof(psk));
 	return rc;
 }

@@ -109,6 +109,48 @@ static size_t source_key(const SSL *ssl, const saf_tls_server *srv,
 	return 1 + n;
 }
 
+/* Not a saf_verdict: a token signed by a retired previous key. */
+#define VERIFY_RETIRED ((saf_verdict)SAF_VERDICT_COUNT)
+
+/* Node key rotation: a token that failed the current key's signature is
+ * tried with each previous key. One in its overlap verifies as usual (*keys
+ * then holds its keys). One past its retire time is checked only to say
+ * why: the token is refused as VERIFY_RETIRED, not as a forgery. Tokens
+ * carry no key id: at most SAF_TLS_PREV_NODE_KEYS extra HMACs, and only for
+ * tokens the current key refused. The replay cache is not consulted here
+ * (the caller checks and records the nonce as for any token). */
+static saf_verdict verify_previous(SSL *ssl, const saf_tls_server *srv,
+				   const saf_verify_params *cur,
+				   const uint8_t *in, size_t len,
+				   saf_token *tok, saf_token_keys *keys)
+{
+	saf_verdict best = SAF_TOKEN_BAD_SIGNATURE;
+
+	for (size_t i = 0; i < srv->n_prev; i++) {
+		saf_verify_params p = *cur;
+		saf_token_keys k;
+		bool live = cur->now < srv->prev[i].retire;
+		saf_verdict v;
+
+		if (saf_tls_server_session_keys_with(ssl, srv->prev[i].node_key,
+						     &k))
+			continue;
+		p.keys = &k;
+		p.replay = NULL;
+		v = saf_token_verify(&p, in, len, tok, NULL);
+		if (v != SAF_TOKEN_BAD_SIGNATURE && live) {
+			saf_token_keys_wipe(keys);
+			*keys = k;
+			saf_token_keys_wipe(&k);
+			return v;
+		}
+		if (v != SAF_TOKEN_BAD_SIGNATURE)
+			best = VERIFY_RETIRED;
+		saf_token_keys_wipe(&k);
+	}
+	return best;
+}
+
 /* Verifies a token on a resumption ClientHello (everything but recording
  * its nonce). Built-in extensions (the PSK) are parsed before custom
  * ones, so whether the ticket resumed is known here, and the session is
@@ -149,9 +191,14 @@ int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 	p.now = srv->clock(srv->clock_arg);
 	p.replay = NULL; /* recorded once the handshake completes */
 	v = saf_token_verify(&p, in, len, &tok, NULL);
+	if (v == SAF_TOKEN_BAD_SIGNATURE && srv->n_prev > 0)
+		v = verify_previous(ssl, srv, &p, in, len, &tok, &keys);
 	if (v == SAF_TOKEN_VALID)
 		memcpy(st->session_id, keys.session_id, sizeof(st->session_id));
 	saf_token_keys_wipe(&keys);
+	if (v == VERIFY_RETIRED)
+		return saf_tls_server_refuse(
+			srv, st, SAF_TLS_REFUSE_RETIRED_KEY, 0, al);
 	if (v != SAF_TOKEN_VALID)
 		return saf_tls_server_refuse(srv, st, SAF_TLS_REFUSE_VERDICT, v,
 					     al);

@@ -53,9 +53,14 @@ int saf_tls_base_attach(SSL_CTX *ctx, saf_tls_base *base)
 
 saf_tls_base *saf_tls_base_of(const SSL *ssl)
 {
-	if (ctx_index < 0)
+	return saf_tls_base_of_ctx(SSL_get_SSL_CTX(ssl));
+}
+
+saf_tls_base *saf_tls_base_of_ctx(const SSL_CTX *ctx)
+{
+	if (ctx_index < 0 || !ctx)
 		return NULL;
-	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
+	return SSL_CTX_get_ex_data(ctx, ctx_index);
 }
 
 /* Every SSL of one process shares ex_data slots by number, so a state is

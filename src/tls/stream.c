@@ -302,12 +302,24 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(&offer->target, &ss);
-	int fd = socket(ss.ss_family,
-			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	saf_error pe;
+	int fd;
 
 	memcpy(s->tried, offer->token, offer->token_len);
 	s->tried_len = offer->token_len;
 	s->why_at = offer->target;
+	/* Offers were judged when their token arrived; an offer can also be
+	 * seeded by the application, so the policy is asked again before
+	 * any connect. */
+	if (saf_tls_client_check_target(s->ctx, &offer->target,
+					"continuity target", &pe)) {
+		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_REFUSED, "%s",
+				 pe.msg);
+		saf_tls_offer_clear(offer);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
 	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) &&
 		       errno != EINPROGRESS)) {
 		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
@@ -683,8 +695,8 @@ static void maybe_move(saf_tls_stream *s)
 	memset(&s->conn.offer, 0, sizeof(s->conn.offer));
 	/* A token for S itself would only open a second connection to S:
 	 * not a move (kept for coming back, where S is as good as any). */
-	if (saf_addr_equal_ip(&o.target, &s->conn.anycast) &&
-	    saf_addr_equal(&s->conn.peer, &s->conn.anycast)) {
+	if (saf_addr_same_ip(&o.target, &s->conn.anycast) &&
+	    saf_addr_same_ip(&s->conn.peer, &s->conn.anycast)) {
 		memcpy(s->tried, o.token, o.token_len);
 		s->tried_len = o.token_len;
 		saf_tls_offer_clear(&s->spare);

@@ -19,6 +19,8 @@ typedef struct saf_tls_base {
 struct saf_tls_server {
 	saf_tls_base base;
 	uint8_t node_key[SAF_NODE_KEY_LEN];
+	saf_tls_prev_node_key prev[SAF_TLS_PREV_NODE_KEYS];
+	size_t n_prev;
 	uint32_t lifetime_s;
 	saf_replay_cache *replay;
 	bool owns_replay;
@@ -33,7 +35,7 @@ struct saf_tls_server {
 
 struct saf_tls_client {
 	saf_tls_base base;
-	bool allow_loopback;
+	saf_target_policy policy; /* token targets */
 	bool continuity;
 };
 
@@ -72,7 +74,8 @@ typedef struct saf_tls_state {
 	/* client: newest valid offer */
 	saf_tls_offer offer;
 	bool has_offer;
-	int notified; /* 1 ticket form, 2 alert form */
+	int notified;			       /* 1 ticket form, 2 alert form */
+	char token_refusal[SAF_ERROR_MSG_LEN]; /* why the last was dropped */
 	int alert_received, alert_sent;
 	/* both: continuity offered (client: by us; server: by the peer)
 	 * and negotiated (EncryptedExtensions carried it) */
@@ -86,6 +89,7 @@ int saf_tls_ex_index_new(void);
 /* Binds the role object to its SSL_CTX (one per ctx) and finds it back. */
 int saf_tls_base_attach(SSL_CTX *ctx, saf_tls_base *base);
 saf_tls_base *saf_tls_base_of(const SSL *ssl);
+saf_tls_base *saf_tls_base_of_ctx(const SSL_CTX *ctx);
 saf_tls_state *saf_tls_state_get(SSL *ssl, const saf_tls_base *owner);
 /* Looks up without creating; NULL when absent. */
 saf_tls_state *saf_tls_state_peek(const SSL *ssl, const saf_tls_base *owner);
@@ -130,6 +134,9 @@ int saf_tls_server_refuse(saf_tls_server *srv, saf_tls_state *st,
 /* The token keys of the session OpenSSL is working on (server.c). */
 int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
 				saf_token_keys *keys);
+/* The same under another node key (rotation: a previous key). */
+int saf_tls_server_session_keys_with(
+	SSL *ssl, const uint8_t node_key[SAF_NODE_KEY_LEN], saf_token_keys *keys);
 /* Local address of ssl's socket, for tokens and checks. */
 int saf_tls_local_from_fd(SSL *ssl, saf_addr *out);
 

@@ -142,6 +142,30 @@ check "verify minted IPv6" 0 '{"valid":true}'
 run token verify "$kat" --psk "$psk" --node-key "$nk" --local 192.0.2.10:443
 check "verify with the real clock" 0 '{"valid":true}'
 
+# Keys from a file or stdin: the command line is visible in ps.
+kd=$(mktemp -d)
+printf '%s\n' "$nk" > "$kd/nk"; printf '  %s \r\n' "$psk" > "$kd/psk"; chmod 600 "$kd/nk" "$kd/psk"
+run token mint --psk-file "$kd/psk" --node-key-file "$kd/nk" --target 192.0.2.10:443 --expiry 2000000000 --nonce "$nonce"
+check "mint with key files reproduces the known-answer token" 0 "$kat"
+out=$(printf '%s\n' "$nk" | "$saf" token mint --psk-file "$kd/psk" --node-key-file - --target 192.0.2.10:443 --expiry 2000000000 --nonce "$nonce" 2>&1); rc=$?
+check "mint with the node key on stdin" 0 "$kat"
+run token verify "$kat" --psk-file "$kd/psk" --node-key-file "$kd/nk" --local 192.0.2.10:443 --now 1
+check "verify with key files" 0 '{"valid":true}'
+run token mint --psk-file - --node-key-file - --target 192.0.2.10:443 --expiry 1
+check "two keys on stdin refused" 2 "" "only one key can come from stdin"
+chmod 640 "$kd/nk"
+run token mint --psk-file "$kd/psk" --node-key-file "$kd/nk" --target 192.0.2.10:443 --expiry 1
+check "group-readable key file refused" 2 "" "mode 640 lets others read it; chmod 600"
+chmod 600 "$kd/nk"
+if [[ $(id -u) -eq 0 ]]; then
+	chown 65534 "$kd/nk"
+	run token mint --psk-file "$kd/psk" --node-key-file "$kd/nk" --target 192.0.2.10:443 --expiry 1
+	check "key file of another user refused" 2 "" "owned by uid 65534, neither this user (uid 0) nor root"
+fi
+run token mint --psk-file "$kd/none" --node-key-file "$kd/nk" --target 192.0.2.10:443 --expiry 1
+check "missing key file" 2 "" "No such file"
+rm -rf "$kd"
+
 run token mint --psk "$psk" --node-key "${nk:0:62}" --target 192.0.2.10:443 --expiry 1
 check "mint short node key" 2 "" "--node-key: 31 bytes, needs 32"
 run token mint --psk "$psk" --node-key "$nk" --target 192.0.2.10 --expiry 1

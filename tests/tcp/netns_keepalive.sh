@@ -83,7 +83,7 @@ NFT
   : > "$WORK/out"
   start=$(date +%s%N)
   { echo "$l1"; sleep $((BOUND + 2)); echo "$l2"; } |
-    (run_in saf-tk-client saf-tk-c "$SAF" tcp connect -v --pin-dir "$PINS/client" "$(fmt "$s"):7000" > "$WORK/out" 2> "$WORK/err") &
+    (run_in saf-tk-client saf-tk-c "$SAF" tcp connect -v --allow-target 10.30.0.0/16,fd00:30::/32 --pin-dir "$PINS/client" "$(fmt "$s"):7000" > "$WORK/out" 2> "$WORK/err") &
   client=$!
   for _ in $(seq 50); do grep -q "$l1" "$WORK/out" && break; sleep 0.1; done
   dropped=$(ip netns exec saf-tk-c nft list table inet saf_tk | grep -o 'packets [0-9]*' | awk '{print $2}')

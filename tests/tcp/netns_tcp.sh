@@ -17,10 +17,15 @@ reset() {
 }
 netns_test_start saf-tc
 
+# The lab's unicast addresses are private (RFC 1918, RFC 4193): clients
+# follow their adverts only when told to (the client target policy).
+LAB_ALLOW=10.30.0.0/16,fd00:30::/32
+ALLOW_ARGS="--allow-target $LAB_ALLOW"
 client_connect() { # client_connect CGROUP PINS TARGET [args] -> stderr in $WORK/err, stdout $WORK/out
   local cgroup=$1 pins=$2 target=$3; shift 3
   echo "ping-$RANDOM" > "$WORK/in"
-  (run_in "$cgroup" saf-tc-c "$SAF" tcp connect -v --pin-dir "$pins" "$@" "$target" \
+  # shellcheck disable=SC2086 # ALLOW_ARGS: words; ALLOW_ARGS= for none
+  (run_in "$cgroup" saf-tc-c "$SAF" tcp connect -v $ALLOW_ARGS --pin-dir "$pins" "$@" "$target" \
     < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
 }
 
@@ -148,6 +153,68 @@ client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "advert for the anycast address itself: no kernel cache entry" cache_empty
 check "advert for the anycast address itself: refused" grep -q "advert for 10.99.0.1:7000 rejected: the anycast address itself" "$WORK/err"
 check "advert for the anycast address itself: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+# ... also when S is asked for as ::ffff:S (an IPv6 socket to the v4-mapped
+# address): the comparison is made on normalised addresses.
+client_connect saf-tc-client-all "$PINS/client-all" '[::ffff:10.99.0.1]:7000'
+check "advert for the anycast address itself, S as ::ffff:S: refused" grep -q "rejected: the anycast address itself" "$WORK/err"
+check "advert for the anycast address itself, S as ::ffff:S: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+
+# The client target policy (saf/policy.h). Without --allow-target only
+# global unicast is followed: the lab's own private adverts are refused,
+# with the reason, and the client stays on S with its data.
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --anycast fd00:99::1 --unicast fd00:30:2::2 2>/dev/null; restart_server
+ALLOW_ARGS= client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "policy: no --allow-target, private IPv4 advert refused" grep -qF "no_advert: on 10.99.0.1:7000 via 10.99.0.1:7000 (advert for 10.30.2.2 rejected: private-use (RFC 1918) not allowed by the target policy)" "$WORK/err"
+check "policy: no --allow-target, stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+ALLOW_ARGS= client_connect saf-tc-client "$PINS/client" '[fd00:99::1]:7000'
+check "policy: no --allow-target, private IPv6 advert refused" grep -qF "advert for fd00:30:2::2 rejected: unique-local (RFC 4193) not allowed by the target policy" "$WORK/err"
+check "policy: IPv6, stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+ALLOW_ARGS="--allow-target 10.30.3.0/24" client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "policy: an allow list that misses the advert: refused" grep -qF "advert for 10.30.2.2 rejected: private-use (RFC 1918), outside the 1 allowed prefix of the target policy" "$WORK/err"
+# Rogue adverts (the node, --force, advertises what an on-path device could
+# rewrite the advert to), refused even with a broad allow list that does not
+# cover them; the metadata address really is reachable (n3 holds it), so
+# only the policy stops the client.
+BROAD="--allow-target 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8"
+ip -n saf-tc-n3 addr add 169.254.169.254/32 dev lo
+ip -n saf-tc-r1 route add 169.254.169.254/32 via 10.20.3.2
+ip -n saf-tc-r3 route add 169.254.169.254/32 via 10.30.3.2
+run_in - saf-tc-n3 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null & PIDS+=($!)
+META_SERVER=$!
+wait_listen saf-tc-n3 7000
+for case in "169.254.169.254 link-local (RFC 3927)" "100.64.0.1 shared address space/CGN (RFC 6598)" \
+            "240.0.0.1 reserved (RFC 1112)" "192.0.0.170 IETF protocol assignments (RFC 6890)" \
+            "198.18.0.1 benchmarking (RFC 2544)" "127.0.0.1 loopback (RFC 1122)"; do
+  read -r addr reason <<< "$case"
+  node_attach --anycast 10.99.0.1 --unicast "$addr" --force 2>/dev/null; restart_server
+  ALLOW_ARGS=$BROAD client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+  check "policy: rogue advert for $addr refused with a broad allow list" grep -qF "advert for $addr rejected: $reason" "$WORK/err"
+  check "policy: rogue advert for $addr: stays on S with data" bash -c "grep -q 'no_advert: on 10.99.0.1:7000' '$WORK/err' && cmp -s '$WORK/in' '$WORK/out'"
+  ALLOW_ARGS= client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+  check "policy: rogue advert for $addr refused by the default policy" grep -qF "advert for $addr rejected: $reason not allowed by the target policy" "$WORK/err"
+done
+# IPv6 rogue adverts: NAT64 of loopback and of the metadata address, a
+# v4-mapped private address, link-local, documentation.
+for case in "64:ff9b::7f00:1 loopback (RFC 1122) via NAT64 (RFC 6052)" \
+            "64:ff9b::a9fe:a9fe link-local (RFC 3927) via NAT64 (RFC 6052)" \
+            "::ffff:169.254.169.254 link-local (RFC 3927)" "::127.0.0.1 loopback (RFC 1122)" \
+            "fe80::1 link-local (RFC 4291)" "2001:db8::1 documentation (RFC 3849)"; do
+  read -r addr reason <<< "$case"
+  node_attach --anycast fd00:99::1 --unicast "$addr" --force 2>/dev/null; restart_server
+  ALLOW_ARGS=$BROAD client_connect saf-tc-client "$PINS/client" '[fd00:99::1]:7000'
+  check "policy: rogue IPv6 advert for $addr refused with a broad allow list" grep -qF "rejected: $reason" "$WORK/err"
+  check "policy: rogue IPv6 advert for $addr: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
+done
+# The control: allowed explicitly, the metadata advert moves the client to
+# n3's 169.254.169.254 (so the refusals above are the policy's).
+node_attach --anycast 10.99.0.1 --unicast 169.254.169.254 --force 2>/dev/null; restart_server
+ALLOW_ARGS="--allow-target 169.254.169.254" client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "policy control: allowed explicitly, the client follows 169.254.169.254" grep -q "migrated: on 169.254.169.254:7000" "$WORK/err"
+kill "$META_SERVER"; wait "$META_SERVER" 2>/dev/null
+ip -n saf-tc-r1 route del 169.254.169.254/32
+ip -n saf-tc-r3 route del 169.254.169.254/32
+ip -n saf-tc-n3 addr del 169.254.169.254/32 dev lo
+node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null; restart_server
 
 # A unicast address whose packets vanish: the client falls back within its bound.
 ip netns exec saf-tc-r1 ip route add blackhole 10.30.9.9/32
@@ -213,6 +280,38 @@ check "rate limit: after a pause, adverts again" grep -q "migrated" "$WORK/err"
 check "rate limit in Prometheus" grep -Eq 'saf_tcp_node_adverts_skipped_total\{reason="rate_limited"[^}]*\} [1-9]' "$WORK/prom"
 "$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 0 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
 check "--advert-rate 0: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate' '$WORK/e'"
+# IPv6: one budget per /64 by default. The source address is not
+# authenticated and one host usually holds a whole /64, so per /128 it
+# could multiply its budget by 2^64. 12 quick SYNs from 4 addresses of the
+# client's /64 get at most burst+1 adverts in all, as from one address;
+# the control (--advert-rate-v6-prefix 128) gives each address its own.
+for i in 3 4 5 6; do ip -n saf-tc-c addr add "fd00:10::$i/64" dev saf-tc-cr1 nodad; done
+syns_from_one_64() {
+  (run_in saf-tc-client saf-tc-c python3 -c "
+import socket
+for i in range(12):
+    s = socket.socket(socket.AF_INET6)
+    s.bind(('fd00:10::%d' % (3 + i % 4), 0))
+    s.settimeout(5)
+    s.connect(('fd00:99::1', 7000))
+    s.close()")
+}
+for plen in 64 128; do
+  if [[ $plen == 64 ]]; then extra=(); else extra=(--advert-rate-v6-prefix 128); fi
+  node_attach --anycast fd00:99::1 --unicast fd00:30:2::2 --advert-rate 2 --advert-burst 3 "${extra[@]}" 2>/dev/null
+  restart_server
+  w0=$(counter "$PINS/node" node_adverts_written)
+  syns_from_one_64
+  w1=$(counter "$PINS/node" node_adverts_written)
+  if [[ $plen == 64 ]]; then
+    check "rate limit, IPv6 per /64: 12 SYNs from 4 addresses of one /64, at most burst+1 adverts ($((w1 - w0)))" test $((w1 - w0)) -le 4
+  else
+    check "rate limit, IPv6 per /128 (control): each address its own budget ($((w1 - w0)) adverts)" test $((w1 - w0)) -ge 8
+  fi
+done
+"$SAF" tcp node attach --cgroup "$CG/saf-tc-node" --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate-v6-prefix 129 --pin-dir "$PINS/x" 2> "$WORK/e"; rc=$?
+check "--advert-rate-v6-prefix 129: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate-v6-prefix: 1..128' '$WORK/e'"
+for i in 3 4 5 6; do ip -n saf-tc-c addr del "fd00:10::$i/64" dev saf-tc-cr1; done
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 2>/dev/null
 
 # Adverts in segments other than the SYN-ACK are ignored (SPEC 2). A rogue
@@ -247,7 +346,7 @@ cache_flush
 capture "$WORK/rogue.pcap"
 for s in 10.99.0.1 '[fd00:99::1]'; do
   a0=$(counter "$PINS/client" client_adverts) m0=$(counter "$PINS/client" client_malformed_ignored)
-  two_lines | tee "$WORK/in" | (run_in saf-tc-client saf-tc-c "$SAF" tcp connect -v --pin-dir "$PINS/client" "$s:7000" > "$WORK/out" 2> "$WORK/err")
+  two_lines | tee "$WORK/in" | (run_in saf-tc-client saf-tc-c "$SAF" tcp connect -v $ALLOW_ARGS --pin-dir "$PINS/client" "$s:7000" > "$WORK/out" 2> "$WORK/err")
   check "rogue in later segments, $s: the client stays on S" grep -qF "no_advert: on $s:7000 via $s:7000 (the node sent no advert)" "$WORK/err"
   check "rogue in later segments, $s: data intact" cmp -s "$WORK/in" "$WORK/out"
   (run_in saf-tc-client saf-tc-c "$ROGUE" probe "$PINS/client" "$s:7000") > "$WORK/probe" 2>&1

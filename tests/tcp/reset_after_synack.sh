@@ -71,7 +71,7 @@ done
 connect() { # connect OUT ERR [ARGS]
   local out=$1 err=$2; shift 2
   (echo $BASHPID > "$CG/$P-client/cgroup.procs"
-   exec ip netns exec "$P-c" "$SAF" tcp connect -v --timeout 2000 --pin-dir "$PINS" "$@" 10.88.0.2:7100) \
+   exec ip netns exec "$P-c" "$SAF" tcp connect -v --timeout 2000 --allow-target 10.88.0.0/24 --pin-dir "$PINS" "$@" 10.88.0.2:7100) \
     < <(printf 'hello %s\n' "$out"; sleep 0.5) > "$out" 2> "$err"
 }
 

@@ -67,7 +67,8 @@ done
 run_client() { # name extra-args
 	(echo first; sleep 2; echo second; sleep 1) |
 		timeout 15 ip netns exec saf-s-cli "$SAF" tls connect $S:24443 \
-		--ca "$T/c/ca.pem" --no-continuity -v $2 >"$T/$1.out" 2>"$T/$1.err"
+		--ca "$T/c/ca.pem" --no-continuity -v --allow-target 10.77.0.0/16 $2 \
+		>"$T/$1.out" 2>"$T/$1.err"
 	echo $? >"$T/$1.rc"
 }
 run_client saf "" &
@@ -87,8 +88,43 @@ ok "client on n1's unicast address survives R1 moving S to n2"
 ok "plain TLS client to S is cut off by the same change (baseline)"
 
 out=$(echo again | timeout 10 ip netns exec saf-s-cli "$SAF" tls connect $S:24443 \
-	--ca "$T/c/ca.pem" --no-continuity -v 2>"$T/c2.err")
+	--ca "$T/c/ca.pem" --no-continuity -v --allow-target 10.77.0.0/16 2>"$T/c2.err")
 [ "$out" = again ] && grep -q "on_target at 10.77.3.2:24443" "$T/c2.err" ||
 	fail "new client did not land on n2: $(cat "$T/c2.err")"
 ok "a new client now lands on n2 and migrates to its unicast address"
+
+# The client target policy (saf/policy.h). Without --allow-target only
+# global unicast is followed: the lab's private token target is refused
+# with the reason, and the client stays on S with its data.
+out=$(echo private | timeout 10 ip netns exec saf-s-cli "$SAF" tls connect $S:24443 \
+	--ca "$T/c/ca.pem" --no-continuity -v 2>"$T/p1.err")
+[ "$out" = private ] &&
+	grep -q "stayed_refused at $S:24443: on $S:24443: token target for 10.77.3.2 rejected: private-use (RFC 1918) not allowed by the target policy" "$T/p1.err" ||
+	fail "a client without --allow-target followed a private token: $(cat "$T/p1.err")"
+ok "without --allow-target: the private token target is refused, the client stays on S"
+# A rogue node minting tokens for the cloud metadata address. It really is
+# reachable there (n1 holds 169.254.169.254), so only the policy stops it:
+# refused with a broad allow list that does not cover it, followed (the
+# control) with one that does.
+ip -n saf-s-n1 addr add 169.254.169.254/32 dev lo
+ip -n saf-s-r1 route add 169.254.169.254/32 via 10.77.2.2
+ip netns exec saf-s-n1 "$SAF" tls serve --anycast $S:24444 \
+	--unicast 169.254.169.254:24444 --cert "$T/c/node.pem" \
+	--key "$T/c/node.key" --backend 127.0.0.1:24100 --keys "$T/keys" \
+	-v >"$T/rogue.out" 2>"$T/rogue.err" &
+for _ in $(seq 50); do grep -q ready "$T/rogue.err" && break; sleep 0.1; done
+ip -n saf-s-r1 route replace $S/32 via 10.77.2.2
+rogue() { # rogue NAME ALLOW
+	echo meta | timeout 10 ip netns exec saf-s-cli "$SAF" tls connect $S:24444 \
+		--ca "$T/c/ca.pem" --name $S --no-continuity -v --allow-target "$2" 2>"$T/$1.err"
+}
+out=$(rogue r1 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8)
+[ "$out" = meta ] &&
+	grep -q "stayed_refused at $S:24444: on $S:24444: token target for 169.254.169.254 rejected: link-local (RFC 3927), outside the 4 allowed prefixes of the target policy" "$T/r1.err" ||
+	fail "a token for 169.254.169.254 was not refused: $(cat "$T/r1.err")"
+ok "a rogue token for 169.254.169.254 is refused with a broad allow list that does not cover it"
+out=$(rogue r2 169.254.169.254/32)
+[ "$out" = meta ] && grep -q "on_target at 169.254.169.254:24444" "$T/r2.err" ||
+	fail "control: allowed explicitly, the client did not migrate: $(cat "$T/r2.err")"
+ok "control: allowed explicitly, the same token moves the client (so the refusal is the policy's)"
 echo "tls netns: all passed"

@@ -85,6 +85,33 @@ static node node_new_shared(saf_replay_cache *shared)
 	return node_new_with(0, shared);
 }
 
+/* A node after a key rotation: a new node key NK2, the old NK kept as a
+ * previous key until `retire` (n_prev 0: no overlap at all). */
+static const uint8_t NK2[SAF_NODE_KEY_LEN] = {0x6e, 0x6b, 0x32};
+
+static node node_rotated(size_t n_prev, uint64_t retire)
+{
+	saf_tls_server_config cfg;
+	saf_error e = {0};
+	node n;
+
+	saf_tls_server_config_init(&cfg);
+	memcpy(cfg.node_key, NK2, sizeof(NK2));
+	memcpy(cfg.prev_node_keys[0].node_key, NK, sizeof(NK));
+	cfg.prev_node_keys[0].retire = retire;
+	cfg.n_prev_node_keys = n_prev;
+	memcpy(cfg.ticket_keys, TK, sizeof(TK));
+	cfg.has_ticket_keys = true;
+	cfg.token_lifetime_s = 60;
+	cfg.replay_entries = 64;
+	cfg.clock = test_clock;
+	n.ctx = harness_server_ctx(&H);
+	n.srv = saf_tls_server_new(n.ctx, &cfg, &e);
+	if (!n.srv)
+		fail_msg("%s", e.msg);
+	return n;
+}
+
 static void node_free(node *n)
 {
 	SSL_CTX_free(n->ctx);
@@ -220,6 +247,48 @@ static void test_replay_at_sibling_refused_by_target(void **state)
 	client_free(&c);
 	node_free(&a);
 	node_free(&b);
+}
+
+/* Node key rotation while a client holds a token minted with the old key:
+ * within the overlap it still migrates (and the token is then spent);
+ * after the overlap it is refused as retired_node_key, not as a forgery;
+ * without an overlap (the old behaviour) every such token was a bad
+ * signature. Tokens minted after the rotation use the new key. */
+static void test_node_key_rotation_overlap(void **state)
+{
+	node old = node_new(64), during = node_rotated(1, 1060),
+	     after = node_rotated(1, 1020), none = node_rotated(0, 0);
+	client c = client_new();
+	saf_tls_conn_info info;
+	saf_tls_offer o, fresh;
+	int alert;
+
+	(void)state;
+	fake_now = 1000;
+	get_offer(&old, &c, A_ADDR, &o);
+	fake_now = 1030;
+	expect_verdict(&none, &c, &o, A_ADDR, SAF_TOKEN_BAD_SIGNATURE);
+	assert_false(resume(&after, &c, &o, A_ADDR, &info, &alert));
+	assert_false(info.migrated);
+	assert_int_equal(info.refusal, SAF_TLS_REFUSE_RETIRED_KEY);
+	assert_string_equal(saf_tls_refusal_name(info.refusal),
+			    "retired_node_key");
+	assert_int_equal(alert & 0xff, SSL_AD_ACCESS_DENIED);
+	assert_true(resume(&during, &c, &o, A_ADDR, &info, &alert));
+	assert_true(info.migrated);
+	/* Spent: the previous key's tokens go through the replay cache. */
+	expect_verdict(&during, &c, &o, A_ADDR, SAF_TOKEN_REPLAYED);
+	/* New tokens: signed with NK2, refused by a node that only has NK. */
+	get_offer(&during, &c, A_ADDR, &fresh);
+	assert_true(resume(&after, &c, &fresh, A_ADDR, &info, &alert));
+	expect_verdict(&old, &c, &fresh, A_ADDR, SAF_TOKEN_BAD_SIGNATURE);
+	saf_tls_offer_clear(&o);
+	saf_tls_offer_clear(&fresh);
+	client_free(&c);
+	node_free(&old);
+	node_free(&during);
+	node_free(&after);
+	node_free(&none);
 }
 
 static void test_expired_by_one_second(void **state)
@@ -868,6 +937,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_at_sibling_refused_by_target),
 		cmocka_unit_test(test_expired_by_one_second),
+		cmocka_unit_test(test_node_key_rotation_overlap),
 		cmocka_unit_test(test_replay_cache_full_at_node),
 		cmocka_unit_test(test_hrr_migration_accepted_once),
 		cmocka_unit_test(test_observed_client_hello_replayed_first),

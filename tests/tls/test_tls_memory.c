@@ -535,6 +535,25 @@ static void test_key_file(void **state)
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(saf_tls_keys_load(path, &back, &e), -1);
 	assert_non_null(strstr(e.msg, "chmod 600"));
+	/* Previous node keys (rotation) survive a save and a load. */
+	unlink(path);
+	k.n_prev = 2;
+	memset(k.prev[0].node_key, 0xa5, sizeof(k.prev[0].node_key));
+	k.prev[0].retire = 1700000000;
+	memset(k.prev[1].node_key, 0x5a, sizeof(k.prev[1].node_key));
+	k.prev[1].retire = UINT64_MAX;
+	assert_int_equal(saf_tls_keys_save(path, &k, &e), 0);
+	assert_int_equal(saf_tls_keys_load(path, &back, &e), 0);
+	assert_int_equal(back.n_prev, 2);
+	assert_memory_equal(&k, &back, sizeof(k));
+	/* Owned by another user (not root): refused, whatever its mode. */
+	assert_int_equal(chmod(path, 0600), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(saf_tls_keys_load(path, &back, &e), -1);
+		assert_non_null(strstr(e.msg, "owned by uid 65534, neither "
+					      "this user (uid 0) nor root"));
+	}
 	unlink(path);
 	/* Malformed files. */
 	{
@@ -620,9 +639,11 @@ static void test_key_file_strict(void **state)
 		{"node_key " NK " # the node key\nticket_keys " TK "\n", 0,
 		 ":1: expected 'name hexvalue', found more after the value"},
 		{"NODE_KEY " NK "\nticket_keys " TK "\n", 0,
-		 ":1: unknown name (expected node_key or ticket_keys)"},
+		 ":1: unknown name (expected node_key, ticket_keys or "
+		 "previous_node_key)"},
 		{NK " " NK "\nticket_keys " TK "\n", 0,
-		 ":1: unknown name (expected node_key or ticket_keys)"},
+		 ":1: unknown name (expected node_key, ticket_keys or "
+		 "previous_node_key)"},
 		{"node_key " NK "\nnode_key " NK "\nticket_keys " TK "\n", 0,
 		 ":2: node_key repeated (first on line 1)"},
 		{"node_key " NK "0\nticket_keys " TK "\n", 0,

@@ -45,6 +45,7 @@ static void expect(const saf_target_policy *p, const char *text,
 static const struct range_case {
 	const char *refused, *reason, *neighbour;
 } ranges[] = {
+	{"0.0.0.0", "unspecified (RFC 1122)", NULL},
 	{"0.1.2.3", "this network (RFC 791)", "1.0.0.1"},
 	{"10.255.255.255", "private-use (RFC 1918)", "11.0.0.0"},
 	{"9.255.255.255", NULL, NULL}, /* below 10/8: allowed */
@@ -199,7 +200,8 @@ static void test_loopback_flag(void **state)
 	expect(&p, "::1", NULL);
 	expect(&p, "::ffff:127.0.0.1", NULL);
 	/* still refused: the other classes */
-	expect(&p, "0.0.0.0", "this network");
+	expect(&p, "0.0.0.0", "unspecified");
+	expect(&p, "0.0.0.1", "this network");
 	expect(&p, "10.0.0.1", "private-use");
 	/* with an allow list, loopback still needs the flag only */
 	assert_int_equal(saf_target_policy_allow(&p, "10.30.0.0/16", NULL), 0);
@@ -230,14 +232,15 @@ static void test_allow_list(void **state)
 	/* the metadata service, named, with a list that does not cover it */
 	expect(&p, "169.254.169.254",
 	       "link-local (RFC 3927), outside the 2 allowed prefixes");
-	expect(&p, "64:ff9b::a9fe:a9fe", "link-local (RFC 3927), outside");
+	expect(&p, "64:ff9b::a9fe:a9fe",
+	       "link-local (RFC 3927) via NAT64 (RFC 6052), outside");
 	/* NAT64 of an allowed IPv4 address reaches that address */
 	expect(&p, "64:ff9b::a1e:102", NULL);
 	/* never, whatever the list */
 	assert_int_equal(saf_target_policy_allow(&p, "0.0.0.0/0", &err), 0);
 	assert_int_equal(saf_target_policy_allow(&p, "::/0", &err), 0);
 	expect(&p, "169.254.169.254", NULL); /* covered now: the user's call */
-	expect(&p, "0.0.0.0", "this network");
+	expect(&p, "0.0.0.0", "unspecified");
 	expect(&p, "224.0.0.1", "multicast");
 	expect(&p, "255.255.255.255", "limited broadcast");
 	expect(&p, "::", "unspecified");
@@ -307,6 +310,12 @@ static void test_prefix_parse(void **state)
 	assert_int_equal(p.addr.family, 4);
 	assert_int_equal(p.len, 0);
 	assert_int_equal(saf_prefix_parse("::ffff:0:0/95", &p, &err), -1);
+	/* v4-compatible (found by fuzz_prefix: "::fd40" did not contain
+	 * itself) */
+	assert_int_equal(saf_prefix_parse("::fd40", &p, &err), 0);
+	assert_int_equal(p.addr.family, 4);
+	assert_int_equal(p.len, 32);
+	assert_true(saf_prefix_contains(&p, &p.addr));
 	assert_int_equal(saf_prefix_parse("0.0.0.0/0", &p, &err), 0);
 	assert_int_equal(p.len, 0);
 	assert_int_equal(saf_prefix_parse("10.0.0.1/8", &p, &err), -1);

@@ -125,7 +125,7 @@ ok "saf tcp node attach, client attach: both pinned"
 PIDS+=($!)
 wait_for 20 grep -q listening "$T/echo.out" || fail "echo server did not start"
 echo "hello-$RANDOM" >"$T/in"
-(run_in saf-v-client saf-v-c $VG "$SAF" tcp connect -v --pin-dir "$PINS" "$S:$PORT" \
+(run_in saf-v-client saf-v-c $VG "$SAF" tcp connect -v --allow-target "$U/32" --pin-dir "$PINS" "$S:$PORT" \
 	<"$T/in" >"$T/out" 2>"$T/connect.err") || fail "saf tcp connect exited $?"
 grep -q "migrated: on $U:$PORT via $S:$PORT" "$T/connect.err" || fail "saf tcp connect did not migrate"
 cmp -s "$T/in" "$T/out" || fail "saf tcp connect: data differ"

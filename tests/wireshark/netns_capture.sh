@@ -50,7 +50,7 @@ PIDS+=($TCPDUMP)
 for _ in $(seq 50); do grep -q listening "$WORK/tcpdump.err" && break; sleep 0.1; done
 for target in 10.99.0.1:7000 '[fd00:99::1]:7000'; do
 	echo hi >"$WORK/in"
-	(run_in saf-e-client saf-e-c "$SAF" tcp connect -v --pin-dir "$PINS/client" "$target" \
+	(run_in saf-e-client saf-e-c "$SAF" tcp connect -v --allow-target 10.30.0.0/16,fd00:30::/32 --pin-dir "$PINS/client" "$target" \
 		<"$WORK/in" >"$WORK/out" 2>"$WORK/err") || fail "connect $target: $(cat "$WORK/err")"
 	grep -q "migrated" "$WORK/err" || fail "$target did not migrate: $(cat "$WORK/err")"
 done
