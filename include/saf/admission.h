@@ -18,7 +18,8 @@
  *   - a per-source cap: at most max_per_source live connections per IPv4
  *     address or per IPv6 /64 (per_source_refused);
  *   - accept is never starved: when every slot is taken, the oldest
- *     connection still in its handshake gives its slot up, else the one
+ *     connection still in its handshake that has not spoken gives its
+ *     slot up, else the oldest one in its handshake, else the one
  *     without a stream that has been quiet longest (at least
  *     evict_quiet_ms) (evicted); only when every slot holds a stream or a
  *     connection that moved data recently is the newcomer refused
@@ -96,7 +97,9 @@ saf_adm_verdict saf_adm_admit(saf_adm *a, const saf_addr *src, uint64_t now_ms,
  * continuity stream (never timed out nor evicted from here on). */
 void saf_adm_established(saf_adm *a, unsigned slot, bool stream,
 			 uint64_t now_ms);
-/* slot moved application data at now_ms (resets its idle bound). */
+/* slot showed life at now_ms: in its handshake, the peer spoke (a
+ * ClientHello came), so silent handshakes are evicted before it; after
+ * it, application data moved (resets the idle bound). */
 void saf_adm_activity(saf_adm *a, unsigned slot, uint64_t now_ms);
 /* slot's connection closed for any other reason. Idempotent. */
 void saf_adm_release(saf_adm *a, unsigned slot);

@@ -17,6 +17,7 @@
 
 typedef struct adm_slot {
 	saf_adm_state state;
+	bool spoke;	   /* in its handshake: the peer sent its hello */
 	uint64_t since_ms; /* handshake start, or last activity */
 	uint8_t key[SRC_KEY_LEN];
 } adm_slot;
@@ -180,28 +181,39 @@ static uint64_t elapsed(uint64_t since, uint64_t now)
 	return now > since ? now - since : 0; /* a clock that went back */
 }
 
-/* The slot to take when all are full: the oldest handshake, else the
- * stream-less connection quiet longest (and at least evict_quiet_ms).
+/* Whether slot i is a better victim than the best so far (n: none). */
+static bool older(const saf_adm *a, unsigned i, unsigned best)
+{
+	return best == a->cfg.max_conns ||
+	       a->slot[i].since_ms < a->slot[best].since_ms;
+}
+
+/* The slot to take when all are full: the oldest silent handshake (a
+ * peer that never sent a hello costs nothing to drop and is what a flood
+ * of idle peers looks like), else the oldest handshake, else the
+ * stream-less connection quiet longest (at least evict_quiet_ms).
  * max_conns when there is none. */
 static unsigned victim(const saf_adm *a, uint64_t now_ms)
 {
-	unsigned hs = a->cfg.max_conns, open = a->cfg.max_conns;
+	unsigned n = a->cfg.max_conns, silent = n, hs = n, open = n;
 
-	for (unsigned i = 0; i < a->cfg.max_conns; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		const adm_slot *s = &a->slot[i];
 
-		if (s->state == SAF_ADM_HANDSHAKE &&
-		    (hs == a->cfg.max_conns ||
-		     s->since_ms < a->slot[hs].since_ms))
-			hs = i;
-		else if (s->state == SAF_ADM_OPEN &&
-			 elapsed(s->since_ms, now_ms) >=
-				 a->cfg.evict_quiet_ms &&
-			 (open == a->cfg.max_conns ||
-			  s->since_ms < a->slot[open].since_ms))
+		if (s->state == SAF_ADM_HANDSHAKE && !s->spoke) {
+			if (older(a, i, silent))
+				silent = i;
+		} else if (s->state == SAF_ADM_HANDSHAKE) {
+			if (older(a, i, hs))
+				hs = i;
+		} else if (s->state == SAF_ADM_OPEN &&
+			   elapsed(s->since_ms, now_ms) >=
+				   a->cfg.evict_quiet_ms &&
+			   older(a, i, open)) {
 			open = i;
+		}
 	}
-	return hs < a->cfg.max_conns ? hs : open;
+	return silent < n ? silent : hs < n ? hs : open;
 }
 
 saf_adm_verdict saf_adm_admit(saf_adm *a, const saf_addr *src, uint64_t now_ms,
@@ -236,6 +248,7 @@ saf_adm_verdict saf_adm_admit(saf_adm *a, const saf_addr *src, uint64_t now_ms,
 	}
 	a->src[b].count++;
 	a->slot[i].state = SAF_ADM_HANDSHAKE;
+	a->slot[i].spoke = false;
 	a->slot[i].since_ms = now_ms;
 	memcpy(a->slot[i].key, key, SRC_KEY_LEN);
 	a->k.handshaking++;
@@ -265,9 +278,15 @@ void saf_adm_established(saf_adm *a, unsigned slot, bool stream,
 
 void saf_adm_activity(saf_adm *a, unsigned slot, uint64_t now_ms)
 {
-	if (slot < a->cfg.max_conns && a->slot[slot].state == SAF_ADM_OPEN &&
-	    now_ms > a->slot[slot].since_ms)
-		a->slot[slot].since_ms = now_ms;
+	adm_slot *s;
+
+	if (slot >= a->cfg.max_conns)
+		return;
+	s = &a->slot[slot];
+	if (s->state == SAF_ADM_HANDSHAKE)
+		s->spoke = true; /* its deadline still runs from accept */
+	else if (s->state == SAF_ADM_OPEN && now_ms > s->since_ms)
+		s->since_ms = now_ms;
 }
 
 /* ms left before slot's deadline (0: passed), UINT64_MAX: none. */

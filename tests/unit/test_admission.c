@@ -289,6 +289,32 @@ static void test_evict_oldest_handshake(void **state)
 	saf_adm_free(a);
 }
 
+/* A silent handshake goes before an older one whose peer spoke; the
+ * deadline of one that spoke still runs from accept. */
+static void test_evict_silent_first(void **state)
+{
+	saf_adm *a = mk(3, 0, 5000, 0);
+	saf_addr s = v4(10, 0, 0, 1);
+	unsigned h0, h1, h2, slot;
+
+	(void)state;
+	assert_int_equal(saf_adm_admit(a, &s, 10, &h0), SAF_ADM_ACCEPT);
+	assert_int_equal(saf_adm_admit(a, &s, 20, &h1), SAF_ADM_ACCEPT);
+	assert_int_equal(saf_adm_admit(a, &s, 30, &h2), SAF_ADM_ACCEPT);
+	saf_adm_activity(a, h0, 40);
+	saf_adm_activity(a, h1, 40);
+	assert_int_equal(saf_adm_admit(a, &s, 50, &slot), SAF_ADM_EVICT);
+	assert_int_equal(slot, h2); /* the only silent one */
+	saf_adm_activity(a, h2, 60);
+	/* All spoke: the oldest (t=10) goes. */
+	assert_int_equal(saf_adm_admit(a, &s, 70, &slot), SAF_ADM_EVICT);
+	assert_int_equal(slot, h0);
+	/* h1 spoke but its deadline is 20 + 5000. */
+	assert_int_equal(saf_adm_check(a, h1, 5019), SAF_ADM_KEEP);
+	assert_int_equal(saf_adm_check(a, h1, 5020), SAF_ADM_HANDSHAKE_TIMEOUT);
+	saf_adm_free(a);
+}
+
 /* A handshake goes before a quiet open connection. */
 static void test_evict_prefers_handshake(void **state)
 {
@@ -441,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_idle_bound),
 		cmocka_unit_test(test_idle_off),
 		cmocka_unit_test(test_evict_oldest_handshake),
+		cmocka_unit_test(test_evict_silent_first),
 		cmocka_unit_test(test_evict_prefers_handshake),
 		cmocka_unit_test(test_evict_quiet_open),
 		cmocka_unit_test(test_full_of_streams),
