@@ -39,6 +39,7 @@
 #include "saf/cont.h"
 #include "saf/tcp.h"
 #include "saf/tls.h"
+#include "saf/admission.h"
 #include "saf/sched.h"
 
 #endif /* SAF_SAF_H */

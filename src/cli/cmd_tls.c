@@ -30,9 +30,11 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "cli.h"
+#include "saf/admission.h"
 #include "saf/cont.h"
 #include "saf/tls.h"
 #include "tls_serve.h"
@@ -241,6 +243,7 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			if (r > 0) {
 				c->c2b_off = 0;
 				c->c2b_len = (size_t)r;
+				c->moved++;
 				progress = true;
 			} else {
 				int e = SSL_get_error(c->ssl, r);
@@ -293,6 +296,7 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 			if (r > 0) {
 				c->b2c_off += (size_t)r;
 				c->b2c_len -= (size_t)r;
+				c->moved++;
 				progress = true;
 			} else {
 				int e = SSL_get_error(c->ssl, r);
@@ -309,9 +313,11 @@ static int pconn_step(pconn *c, const saf_addr *backend, bool verbose)
 	return 0;
 }
 
-static void print_counters(const saf_tls_server *srv, size_t live)
+static void print_counters(const saf_tls_server *srv, size_t live,
+			   const saf_adm *adm)
 {
 	saf_tls_server_counters k;
+	saf_adm_counters a;
 
 	saf_tls_server_counters_get(srv, &k);
 	printf("{\"connections\":%zu,\"handshakes_with_support\":%" PRIu64
@@ -338,6 +344,14 @@ static void print_counters(const saf_tls_server *srv, size_t live)
 		       q.live, q.orphaned, q.opened, q.resumed, q.unknown,
 		       q.expired, q.finished, q.violations);
 	}
+	saf_adm_counters_get(adm, &a);
+	printf(",\"admission\":{\"handshaking\":%zu,\"open\":%zu,"
+	       "\"streams\":%zu,\"sources\":%zu,\"handshake_timeouts\":%" PRIu64
+	       ",\"idle_timeouts\":%" PRIu64 ",\"per_source_refused\":%" PRIu64
+	       ",\"evicted\":%" PRIu64 ",\"full_refused\":%" PRIu64 "}",
+	       a.handshaking, a.open, a.streams, a.sources,
+	       a.handshake_timeouts, a.idle_timeouts, a.per_source_refused,
+	       a.evicted, a.full_refused);
 	printf("}\n");
 	fflush(stdout);
 }
@@ -345,9 +359,10 @@ static void print_counters(const saf_tls_server *srv, size_t live)
 /* Counters in Prometheus' text format, written atomically (tmp + rename)
  * for node_exporter's textfile collector. */
 static void write_prometheus(const saf_tls_server *srv, size_t live,
-			     const char *path)
+			     const saf_adm *adm, const char *path)
 {
 	saf_tls_server_counters k;
+	saf_adm_counters a;
 	char tmp[4096];
 	FILE *f;
 
@@ -395,6 +410,23 @@ static void write_prometheus(const saf_tls_server *srv, size_t live,
 			q.live - q.orphaned, q.orphaned, q.opened, q.resumed,
 			q.unknown, q.expired, q.finished, q.violations);
 	}
+	saf_adm_counters_get(adm, &a);
+	fprintf(f,
+		"# TYPE saf_tls_server_connections_by_state gauge\n"
+		"saf_tls_server_connections_by_state{state=\"handshake\"} %zu\n"
+		"saf_tls_server_connections_by_state{state=\"open\"} %zu\n"
+		"saf_tls_server_connections_by_state{state=\"stream\"} %zu\n"
+		"# TYPE saf_tls_server_sources gauge\n"
+		"saf_tls_server_sources %zu\n"
+		"# TYPE saf_tls_server_admission_total counter\n"
+		"saf_tls_server_admission_total{event=\"handshake_timeout\"} %" PRIu64 "\n"
+		"saf_tls_server_admission_total{event=\"idle_timeout\"} %" PRIu64 "\n"
+		"saf_tls_server_admission_total{event=\"per_source_refused\"} %" PRIu64 "\n"
+		"saf_tls_server_admission_total{event=\"evicted\"} %" PRIu64 "\n"
+		"saf_tls_server_admission_total{event=\"full_refused\"} %" PRIu64 "\n",
+		a.handshaking, a.open, a.streams, a.sources,
+		a.handshake_timeouts, a.idle_timeouts, a.per_source_refused,
+		a.evicted, a.full_refused);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
@@ -406,6 +438,8 @@ static void serve_usage(FILE *f)
 	      "         --cert FILE --key FILE --backend HOST:PORT\n"
 	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
 	      "         [--handshake-rate N]\n"
+	      "         [--max-per-source N] [--handshake-timeout MS]\n"
+	      "         [--idle-timeout S]\n"
 	      "         [--notify-target ADDR:PORT] [--metrics-file F]\n"
 	      "         [--no-continuity] [--stream-buffer BYTES]\n"
 	      "         [--stream-linger S] [-v]\n\n"
@@ -424,7 +458,28 @@ static void serve_usage(FILE *f)
 	      "replay\n"
 	      "                     cache holds lifetime x N nonces "
 	      "(default 1000)\n"
-	      "  --max-conns N      live connections at most (default 256)\n"
+	      "  --max-conns N      live connections at most (default 256). "
+	      "When all\n"
+	      "                     are taken, a newcomer evicts the oldest "
+	      "connection\n"
+	      "                     still in its handshake (silent ones "
+	      "first), else\n"
+	      "                     the one without a stream quiet longest "
+	      "(1 s at\n"
+	      "                     least), else it is closed: accept never "
+	      "stops\n"
+	      "  --max-per-source N live connections per IPv4 address or "
+	      "IPv6 /64\n"
+	      "                     (default 32; 0: no cap; 0..16384)\n"
+	      "  --handshake-timeout MS  a connection still in its handshake "
+	      "after\n"
+	      "                     MS is closed (default 5000; "
+	      "100..120000)\n"
+	      "  --idle-timeout S   a connection without a continuity "
+	      "stream that\n"
+	      "                     moved no data for S seconds is closed "
+	      "(default\n"
+	      "                     300; 0: never; 0..86400)\n"
 	      "  --notify-target A  target of migrate_notify (default: each\n"
 	      "                     connection's paired unicast address)\n"
 	      "  --no-continuity    never answer the continuity extension "
@@ -446,176 +501,328 @@ static void serve_usage(FILE *f)
 	      "stream (to the address it is on, unless --notify-target); "
 	      "SIGUSR2 prints the\n"
 	      "counters as one JSON line on stdout (also printed at exit).\n"
-	      "SSLKEYLOGFILE is honoured.\n",
+	      "The admission counters (handshake_timeouts, idle_timeouts,\n"
+	      "per_source_refused, evicted, full_refused) are in that JSON "
+	      "line and in --metrics-file.\n"
+	      "SSLKEYLOGFILE is honoured, with a warning on stderr: it writes "
+	      "every\n"
+	      "client's session keys to that file.\n",
 	      f);
 }
 
-static int serve_loop(SSL_CTX *ctx, saf_tls_server *srv, listener *ls,
-		      size_t nls, const saf_addr *backend, unsigned max_conns,
+/* Milliseconds on CLOCK_MONOTONIC: deadlines must not move with the
+ * wall clock. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Accepted per listener per poll round: drains a flood's backlog quickly
+ * while the other listeners and connections still get their turn. */
+#define SERVE_ACCEPT_BATCH 32u
+
+/* The poll loop's connections; slot i of the admission unit is conns[i]. */
+typedef struct serve_state {
+	SSL_CTX *ctx;
+	saf_adm *adm;
+	pconn *conns;
+	unsigned max_conns;
+	size_t live;
+} serve_state;
+
+/* conns[i] is closed; release: its slot is still the admission unit's
+ * (not when the unit itself timed it out or evicted it). */
+static void serve_drop(serve_state *st, unsigned i, bool release)
+{
+	pconn_close(&st->conns[i]);
+	if (release)
+		saf_adm_release(st->adm, i);
+	st->live--;
+}
+
+/* Tells the admission unit what conns[i] did in its last step. */
+static void serve_note(serve_state *st, unsigned i, bool was_done,
+		       uint64_t moved, uint64_t now)
+{
+	const pconn *c = &st->conns[i];
+
+	if (!c->hs_done) {
+		/* Past TLS_ST_BEFORE: a ClientHello came, the peer spoke. */
+		if (SSL_get_state(c->ssl) != TLS_ST_BEFORE)
+			saf_adm_activity(st->adm, i, now);
+	} else if (!was_done) {
+		saf_adm_established(st->adm, i, c->sess != NULL, now);
+	} else if (c->moved != moved) {
+		saf_adm_activity(st->adm, i, now);
+	}
+}
+
+/* Accepts what waits on l, a batch at most. Each newcomer gets a slot
+ * from the admission unit (perhaps by evicting a silent handshake or a
+ * quiet connection) or is closed at once: listeners are always polled,
+ * so peers that hold connections open can never stop accept. The
+ * newcomer takes its first step at once. */
+static void serve_accept(serve_state *st, const listener *l,
+			 const saf_addr *backend, bool verbose)
+{
+	for (unsigned b = 0; b < SERVE_ACCEPT_BATCH; b++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		saf_addr src;
+		saf_error e;
+		unsigned slot;
+		pconn *c;
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		if (saf_addr_from_sockaddr((struct sockaddr *)&ss, sl, &src,
+					   &e)) {
+			close(fd);
+			continue;
+		}
+		switch (saf_adm_admit(st->adm, &src, mono_ms(), &slot)) {
+		case SAF_ADM_EVICT:
+			serve_drop(st, slot, false);
+			break;
+		case SAF_ADM_ACCEPT:
+			break;
+		default: /* counted by the unit */
+			close(fd);
+			continue;
+		}
+		/* Whole TLS records: no Nagle (tickets then a reply would
+		 * wait a round trip for an ACK). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
+				 sizeof(int));
+		c = &st->conns[slot];
+		c->used = true;
+		c->cfd = fd;
+		c->bfd = -1;
+		c->l = l;
+		st->live++;
+		c->ssl = SSL_new(st->ctx);
+		if (!c->ssl) {
+			serve_drop(st, slot, true);
+			continue;
+		}
+		SSL_set_fd(c->ssl, fd);
+		SSL_set_app_data(c->ssl, c); /* cont_on_token */
+		if (l->anycast &&
+		    saf_tls_server_set_target(c->ssl, &l->unicast, &e))
+			fprintf(stderr, "saf tls serve: %s\n", e.msg);
+		/* The local address is read back from the socket
+		 * (getsockname) when a token arrives. */
+		/* A real client's ClientHello is usually there already:
+		 * read it now, so the slot counts as one that spoke before
+		 * the rest of this batch looks for silent ones to evict. */
+		if (pconn_step(c, backend, verbose))
+			serve_drop(st, slot, true);
+		else
+			serve_note(st, slot, false, 0, mono_ms());
+	}
+}
+
+/* SIGUSR1: migrate_notify on every connection that may move. */
+static void serve_notify_all(serve_state *st, const saf_addr *notify_target,
+			     bool verbose)
+{
+	for (unsigned i = 0; i < st->max_conns; i++) {
+		pconn *c = &st->conns[i];
+		const saf_addr *to;
+		saf_error e;
+
+		/* Continuity streams move on any address (by default to the
+		 * one they are on): the move is underneath, nothing is lost. */
+		if (!c->used || !c->hs_done || (!c->l->anycast && !c->sess))
+			continue;
+		to = notify_target    ? notify_target
+		     : c->l->anycast ? &c->l->unicast
+				     : &c->l->addr;
+		if (saf_tls_server_migrate_notify(c->ssl, to, &e)) {
+			if (verbose)
+				fprintf(stderr, "saf tls serve: %s\n", e.msg);
+			continue;
+		}
+		(void)SSL_do_handshake(c->ssl); /* flush */
+	}
+}
+
+/* The poll set: listeners (always), then two entries per slot. */
+static size_t serve_pollset(const serve_state *st, const listener *ls,
+			    size_t nls, struct pollfd *pfd)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nls; i++)
+		pfd[n++] = (struct pollfd){.fd = ls[i].fd, .events = POLLIN};
+	for (unsigned i = 0; i < st->max_conns; i++) {
+		const pconn *c = &st->conns[i];
+
+		if (c->used && c->sess) {
+			short cev, bev;
+			int bfd;
+
+			cont_events(c, &cev, &bfd, &bev);
+			pfd[n++] = (struct pollfd){.fd = c->cfd, .events = cev};
+			pfd[n++] = (struct pollfd){.fd = bfd, .events = bev};
+			continue;
+		}
+		pfd[n++] = (struct pollfd){
+			.fd = c->used ? c->cfd : -1,
+			.events = (short)(POLLIN |
+					  (c->want_write ? POLLOUT : 0))};
+		pfd[n++] = (struct pollfd){
+			.fd = c->used && c->bfd >= 0 ? c->bfd : -1,
+			.events = (short)((c->b2c_len ? 0 : POLLIN) |
+					  (c->c2b_len ? POLLOUT : 0))};
+	}
+	return n;
+}
+
+/* One round over the connections: deadlines first, then what moved. */
+static void serve_conns(serve_state *st, const struct pollfd *pfd,
+			const saf_addr *backend, bool verbose)
+{
+	uint64_t now = mono_ms();
+
+	for (unsigned i = 0; i < st->max_conns; i++) {
+		pconn *c = &st->conns[i];
+		short ev = (short)(pfd[2u * i].revents |
+				   pfd[2u * i + 1].revents);
+		bool was_done = c->hs_done;
+		uint64_t moved = c->moved;
+		saf_adm_expiry x;
+
+		if (!c->used)
+			continue;
+		if (c->kill) { /* its stream moved to a newer one */
+			serve_drop(st, i, true);
+			continue;
+		}
+		x = saf_adm_check(st->adm, i, now);
+		if (x != SAF_ADM_KEEP) { /* released and counted */
+			serve_drop(st, i, false);
+			continue;
+		}
+		/* Continuity: records already decrypted, or bytes the engine
+		 * holds, need no event. */
+		if (c->sess && (SSL_pending(c->ssl) > 0))
+			ev = POLLIN;
+		/* A fresh connection has no events yet: try it. */
+		if (!ev && c->hs_done)
+			continue;
+		if (pconn_step(c, backend, verbose)) {
+			serve_drop(st, i, true);
+			continue;
+		}
+		serve_note(st, i, was_done, moved, now);
+	}
+}
+
+static int serve_loop(serve_state *st, saf_tls_server *srv, listener *ls,
+		      size_t nls, const saf_addr *backend,
 		      const saf_addr *notify_target, bool verbose,
 		      const char *metrics_file, unsigned lifetime_s)
 {
 	time_t metrics_at = 0;
-	pconn *conns = calloc(max_conns, sizeof(*conns));
-	struct pollfd *pfd = calloc(nls + 2u * max_conns, sizeof(*pfd));
-	size_t live = 0;
+	struct pollfd *pfd = calloc(nls + 2u * st->max_conns, sizeof(*pfd));
 
-	if (!conns || !pfd) {
-		free(conns);
+	st->conns = calloc(st->max_conns, sizeof(*st->conns));
+	if (!st->conns || !pfd) {
+		free(st->conns);
 		free(pfd);
 		return saf_cli_fail("out of memory");
 	}
-	for (unsigned i = 0; i < max_conns; i++)
-		conns[i].cfd = conns[i].bfd = -1;
+	for (unsigned i = 0; i < st->max_conns; i++)
+		st->conns[i].cfd = st->conns[i].bfd = -1;
 	while (!got_term) {
-		size_t n = 0;
+		uint64_t next;
 
 		if (got_usr2) {
 			got_usr2 = 0;
-			print_counters(srv, live);
+			print_counters(srv, st->live, st->adm);
 		}
 		if (time(NULL) != metrics_at) {
 			metrics_at = time(NULL);
 			if (metrics_file)
-				write_prometheus(srv, live, metrics_file);
+				write_prometheus(srv, st->live, st->adm,
+						 metrics_file);
 			if (conts)
 				cont_tick(conts, lifetime_s);
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
-			for (unsigned i = 0; i < max_conns; i++) {
-				pconn *c = &conns[i];
-				saf_error e;
-
-				const saf_addr *to;
-
-				/* Continuity streams move on any address
-				 * (by default to the one they are on): the
-				 * move is underneath, nothing is lost. */
-				if (!c->used || !c->hs_done ||
-				    (!c->l->anycast && !c->sess))
-					continue;
-				to = notify_target    ? notify_target
-				     : c->l->anycast ? &c->l->unicast
-						     : &c->l->addr;
-				if (saf_tls_server_migrate_notify(c->ssl, to,
-								  &e)) {
-					if (verbose)
-						fprintf(stderr,
-							"saf tls serve: %s\n",
-							e.msg);
-					continue;
-				}
-				(void)SSL_do_handshake(c->ssl); /* flush */
-			}
+			serve_notify_all(st, notify_target, verbose);
 		}
-		for (size_t i = 0; i < nls; i++)
-			pfd[n++] = (struct pollfd){
-				.fd = live < max_conns ? ls[i].fd : -1,
-				.events = POLLIN};
-		for (unsigned i = 0; i < max_conns; i++) {
-			pconn *c = &conns[i];
-
-			if (c->used && c->sess) {
-				short cev, bev;
-				int bfd;
-
-				cont_events(c, &cev, &bfd, &bev);
-				pfd[n++] = (struct pollfd){.fd = c->cfd,
-							   .events = cev};
-				pfd[n++] = (struct pollfd){.fd = bfd,
-							   .events = bev};
-				continue;
-			}
-			pfd[n++] = (struct pollfd){
-				.fd = c->used ? c->cfd : -1,
-				.events =
-					(short)(POLLIN |
-						(c->want_write ? POLLOUT : 0))};
-			pfd[n++] = (struct pollfd){
-				.fd = c->used && c->bfd >= 0 ? c->bfd : -1,
-				.events = (short)((c->b2c_len ? 0 : POLLIN) |
-						  (c->c2b_len ? POLLOUT : 0))};
-		}
-		if (poll(pfd, n, 1000) < 0) {
+		/* Wake for the next deadline, at least once a second. */
+		next = saf_adm_next_ms(st->adm, mono_ms());
+		if (poll(pfd, serve_pollset(st, ls, nls, pfd),
+			 next < 1000 ? (int)next : 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		for (size_t i = 0; i < nls; i++) {
-			int fd;
-			unsigned slot;
-
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			fd = accept4(ls[i].fd, NULL, NULL,
-				     SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (fd < 0)
-				continue;
-			/* Whole TLS records: no Nagle (tickets then a reply
-			 * would wait a round trip for an ACK). */
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
-					 sizeof(int));
-			for (slot = 0; slot < max_conns && conns[slot].used;
-			     slot++)
-				;
-			if (slot == max_conns) {
-				close(fd);
-				continue;
-			}
-			pconn *c = &conns[slot];
-			saf_error e;
-
-			c->used = true;
-			c->cfd = fd;
-			c->bfd = -1;
-			c->l = &ls[i];
-			c->ssl = SSL_new(ctx);
-			if (!c->ssl) {
-				pconn_close(c);
-				continue;
-			}
-			SSL_set_fd(c->ssl, fd);
-			SSL_set_app_data(c->ssl, c); /* cont_on_token */
-			if (ls[i].anycast &&
-			    saf_tls_server_set_target(c->ssl, &ls[i].unicast,
-						      &e))
-				fprintf(stderr, "saf tls serve: %s\n", e.msg);
-			/* The local address is read back from the socket
-			 * (getsockname) when a token arrives. */
-			live++;
-		}
-		for (unsigned i = 0; i < max_conns; i++) {
-			pconn *c = &conns[i];
-			short ev = (short)(pfd[nls + 2u * i].revents |
-					   pfd[nls + 2u * i + 1].revents);
-
-			if (!c->used)
-				continue;
-			if (c->kill) { /* its stream moved to a newer one */
-				pconn_close(c);
-				live--;
-				continue;
-			}
-			/* Continuity: records already decrypted, or bytes the
-			 * engine holds, need no event. */
-			if (c->sess && (SSL_pending(c->ssl) > 0))
-				ev = POLLIN;
-			/* A fresh connection has no events yet: try it. */
-			if ((ev || !c->hs_done) &&
-			    pconn_step(c, backend, verbose)) {
-				pconn_close(c);
-				live--;
-			}
-		}
+		for (size_t i = 0; i < nls; i++)
+			if (pfd[i].revents & POLLIN)
+				serve_accept(st, &ls[i], backend, verbose);
+		serve_conns(st, pfd + nls, backend, verbose);
 	}
-	for (unsigned i = 0; i < max_conns; i++)
-		if (conns[i].used)
-			pconn_close(&conns[i]);
-	print_counters(srv, 0);
-	free(conns);
+	for (unsigned i = 0; i < st->max_conns; i++)
+		if (st->conns[i].used)
+			serve_drop(st, i, true);
+	print_counters(srv, 0, st->adm);
+	free(st->conns);
+	st->conns = NULL;
 	free(pfd);
 	return SAF_EXIT_OK;
+}
+
+/* How long the kernel keeps a connection that sent nothing out of accept
+ * (TCP_DEFER_ACCEPT, seconds; it retransmits the SYN-ACK meanwhile and
+ * hands the connection over on the next bare ACK after that). A client
+ * sends its ClientHello with the handshake's last ACK, so it is accepted
+ * with it: the admission unit sees it speak on its first step, and only
+ * silent peers, later, are the ones evicted first. */
+#define SERVE_DEFER_ACCEPT_S 1
+
+static int serve_listen(const saf_addr *a)
+{
+	int fd = listen_on(a);
+
+	if (fd >= 0 &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		       &(int){SERVE_DEFER_ACCEPT_S}, sizeof(int)))
+		fprintf(stderr, "saf tls serve: TCP_DEFER_ACCEPT: %s\n",
+			strerror(errno));
+	return fd;
+}
+
+/* The admission unit of this process (docs/tls.md, "Admission"). */
+static int serve_admission(serve_state *st, unsigned max_conns,
+			   unsigned per_source, unsigned hs_ms, unsigned idle_s)
+{
+	saf_adm_config cfg;
+	saf_error e = {0};
+
+	saf_adm_config_init(&cfg);
+	cfg.max_conns = max_conns;
+	cfg.max_per_source = per_source;
+	cfg.handshake_ms = hs_ms;
+	cfg.idle_ms = idle_s * 1000u;
+	/* A key per process: a peer cannot aim its /64s at one bucket. */
+	if (RAND_bytes((unsigned char *)cfg.hash_key, sizeof(cfg.hash_key)) !=
+	    1)
+		return saf_cli_fail("admission: no random bytes for its key");
+	st->adm = saf_adm_new(&cfg, &e);
+	if (!st->adm)
+		return saf_cli_fail("%s", e.msg);
+	st->max_conns = max_conns;
+	return 0;
 }
 
 static int tls_serve(int argc, char **argv)
@@ -630,6 +837,9 @@ static int tls_serve(int argc, char **argv)
 		{"lifetime", required_argument, NULL, 'l'},
 		{"handshake-rate", required_argument, NULL, 'R'},
 		{"max-conns", required_argument, NULL, 'm'},
+		{"max-per-source", required_argument, NULL, 'P'},
+		{"handshake-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
 		{"notify-target", required_argument, NULL, 'n'},
 		{"metrics-file", required_argument, NULL, 'M'},
 		{"no-continuity", no_argument, NULL, 'C'},
@@ -648,6 +858,10 @@ static int tls_serve(int argc, char **argv)
 	bool has_backend = false, has_notify = false, verbose = false;
 	unsigned lifetime = SAF_TOKEN_LIFETIME_DEFAULT_S, max_conns = 256;
 	unsigned rate = SAF_NODE_HANDSHAKES_PER_S_DEFAULT;
+	unsigned per_source = SAF_ADM_PER_SOURCE_DEFAULT;
+	unsigned hs_ms = SAF_ADM_HANDSHAKE_MS_DEFAULT;
+	unsigned idle_s = SAF_ADM_IDLE_S_DEFAULT;
+	serve_state st = {0};
 	listener ls[2 * MAX_PAIRS];
 	saf_tls_server_config cfg;
 	saf_tls_server *srv = NULL;
@@ -728,6 +942,25 @@ static int tls_serve(int argc, char **argv)
 				return saf_cli_usage_error(
 					"--max-conns: 1..16384");
 			break;
+		case 'P':
+			if (parse_uint("--max-per-source", optarg, 16384,
+				       &per_source))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'H':
+			if (parse_uint("--handshake-timeout", optarg,
+				       SAF_ADM_HANDSHAKE_MS_MAX, &hs_ms) ||
+			    hs_ms < SAF_ADM_HANDSHAKE_MS_MIN)
+				return saf_cli_usage_error(
+					"--handshake-timeout: %u..%u ms",
+					SAF_ADM_HANDSHAKE_MS_MIN,
+					SAF_ADM_HANDSHAKE_MS_MAX);
+			break;
+		case 'I':
+			if (parse_uint("--idle-timeout", optarg,
+				       SAF_ADM_IDLE_S_MAX, &idle_s))
+				return SAF_EXIT_USAGE;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -785,6 +1018,16 @@ static int tls_serve(int argc, char **argv)
 	}
 	if (keylog_setup(ctx))
 		goto out;
+	if (keylog)
+		fprintf(stderr,
+			"saf tls serve: WARNING: SSLKEYLOGFILE=%s: the session "
+			"keys of EVERY client connection are written there; "
+			"anyone who reads it decrypts their traffic. For "
+			"debugging only: unset it in production.\n",
+			getenv("SSLKEYLOGFILE"));
+	if (serve_admission(&st, max_conns, per_source, hs_ms, idle_s))
+		goto out;
+	st.ctx = ctx;
 	if (continuity) {
 		conts = cont_table_new(max_conns, stream_buffer, linger, &e);
 		if (!conts) {
@@ -804,7 +1047,7 @@ static int tls_serve(int argc, char **argv)
 	for (size_t i = 0; i < na; i++) {
 		ls[nls] = (listener){
 			.addr = any[i], .anycast = true, .unicast = uni[i]};
-		ls[nls].fd = listen_on(&any[i]);
+		ls[nls].fd = serve_listen(&any[i]);
 		if (ls[nls++].fd < 0)
 			goto out;
 		/* A unicast address may serve several anycast ones. */
@@ -814,7 +1057,7 @@ static int tls_serve(int argc, char **argv)
 		if (dup)
 			continue;
 		ls[nls] = (listener){.addr = uni[i], .anycast = false};
-		ls[nls].fd = listen_on(&uni[i]);
+		ls[nls].fd = serve_listen(&uni[i]);
 		if (ls[nls++].fd < 0)
 			goto out;
 	}
@@ -826,7 +1069,7 @@ static int tls_serve(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if (verbose)
 		fprintf(stderr, "saf tls serve: ready\n");
-	rc = serve_loop(ctx, srv, ls, nls, &backend, max_conns,
+	rc = serve_loop(&st, srv, ls, nls, &backend,
 			has_notify ? &notify : NULL, verbose, metrics_file,
 			lifetime);
 out:
@@ -835,6 +1078,7 @@ out:
 			close(ls[i].fd);
 	cont_table_free(conts);
 	conts = NULL;
+	saf_adm_free(st.adm);
 	SSL_CTX_free(ctx);
 	saf_tls_server_free(srv);
 	return rc;

@@ -36,6 +36,7 @@ typedef struct pconn {
 	SSL *ssl;
 	const listener *l;
 	bool hs_done, client_eof, backend_eof, want_write;
+	uint64_t moved; /* application reads and writes (admission) */
 	uint8_t c2b[SERVE_BUF_LEN], b2c[SERVE_BUF_LEN];
 	size_t c2b_off, c2b_len, b2c_off, b2c_len;
 	/* continuity */
