@@ -127,6 +127,10 @@ static int load(saf_run_config *c, saf_run_getenv_fn get, saf_error *err)
 {
 	const char *v;
 
+	/* First, so a later error is still reported on stderr. */
+	v = get(SAF_RUN_ENV_DEBUG);
+	if (v && parse_flag(SAF_RUN_ENV_DEBUG, v, &c->debug, err))
+		return -1;
 	v = get(SAF_RUN_ENV_PIN_DIR);
 	if (!v || !*v)
 		v = get("SAF_BPF_PIN_DIR");
@@ -142,9 +146,6 @@ static int load(saf_run_config *c, saf_run_getenv_fn get, saf_error *err)
 	}
 	v = get(SAF_RUN_ENV_TIMEOUT);
 	if (v && parse_timeout(v, &c->timeout_ms, err))
-		return -1;
-	v = get(SAF_RUN_ENV_DEBUG);
-	if (v && parse_flag(SAF_RUN_ENV_DEBUG, v, &c->debug, err))
 		return -1;
 	v = get(SAF_RUN_ENV_ALLOW_LOOPBACK);
 	if (v && parse_flag(SAF_RUN_ENV_ALLOW_LOOPBACK, v, &c->allow_loopback,

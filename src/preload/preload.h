@@ -60,9 +60,9 @@ void saf_sockopt_snapshot(int fd, int domain, saf_sock_snapshot *s);
  * *e its errno. */
 int saf_sockopt_apply(const saf_sock_snapshot *s, int old_fd, int nfd,
 		      const char **what, int *e);
-/* The names of the options copied, for --help and docs ("SO_KEEPALIVE",
- * ...), NULL-terminated. */
-extern const char *const saf_sockopt_names[];
+/* The name of the i-th option copied ("SO_KEEPALIVE"), in the order of
+ * saf_sock_snapshot.opt; NULL past the last. */
+const char *saf_sockopt_name(size_t i);
 
 /* ---- the advert of a socket (advert.c) --------------------------------- */
 
