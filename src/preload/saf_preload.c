@@ -358,6 +358,13 @@ static int follow_connect(connect_fn next, follow *f,
 	saf_sockopt_snapshot(f->fd, f->snap.domain, &f->snap);
 	if (next(f->fd, sa, len) < 0) {
 		e = errno;
+		if (e == EALREADY || e == EISCONN) {
+			/* A second call on a socket already on its way (an
+			 * application polling with connect()): no new
+			 * connection, no line. */
+			errno = e;
+			return -1;
+		}
 		if (e != EINPROGRESS || !(f->fl & O_NONBLOCK)) {
 			/* The application's own outcome, untouched. */
 			say(f, " not followed: connect to S failed", NULL);
