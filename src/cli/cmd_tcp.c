@@ -100,8 +100,10 @@ static int node_attach(int argc, char **argv)
 			if (c.n_allow == SAF_TCP_MAX_ALLOW)
 				return saf_cli_usage_error("--allow: at most %u",
 							   SAF_TCP_MAX_ALLOW);
-			if (saf_prefix_parse(optarg, &c.allow[c.n_allow],
-					     &c.allow_len[c.n_allow], &err))
+			if (saf_addr_prefix_parse(optarg,
+						  &c.allow[c.n_allow],
+						  &c.allow_len[c.n_allow],
+						  &err))
 				return saf_cli_usage_error("--allow: %s",
 							   err.msg);
 			c.n_allow++;
