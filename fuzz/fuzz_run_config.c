@@ -44,14 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			p += strlen(p) + 1;
 	}
 	rc = saf_run_config_load(&c, get, &err);
-	if (c.n_anycast > SAF_RUN_MAX_ANYCAST || c.n_allow > SAF_RUN_MAX_ALLOW ||
+	if (c.n_anycast > SAF_RUN_MAX_ANYCAST ||
+	    c.policy.n_allow > SAF_POLICY_MAX_ALLOW ||
 	    c.timeout_ms < 1 || c.timeout_ms > SAF_RUN_TIMEOUT_MAX_MS ||
 	    memchr(c.pin_dir, '\0', sizeof(c.pin_dir)) == NULL)
 		abort();
-	if (rc != 0 && (c.n_anycast || c.n_allow))
+	if (rc != 0 && (c.n_anycast || c.policy.n_allow))
 		abort();
-	for (size_t i = 0; i < c.n_allow; i++)
-		if (c.allow_len[i] > (c.allow[i].family == 4 ? 32u : 128u))
+	for (size_t i = 0; i < c.policy.n_allow; i++)
+		if (c.policy.allow[i].len >
+		    (c.policy.allow[i].addr.family == 4 ? 32u : 128u))
 			abort();
 	free(buf);
 	return 0;

@@ -18,6 +18,7 @@
 
 #include "saf/addr.h"
 #include "saf/error.h"
+#include "saf/policy.h"
 
 /* The environment, as `saf run --help` documents it. */
 #define SAF_RUN_ENV_ANYCAST "SAF_ANYCAST"   /* ADDR[:PORT],... */
@@ -28,7 +29,6 @@
 #define SAF_RUN_ENV_DEBUG "SAF_DEBUG"       /* 1: a line per connection */
 
 #define SAF_RUN_MAX_ANYCAST 16u
-#define SAF_RUN_MAX_ALLOW 16u
 #define SAF_RUN_PIN_DIR_MAX 256u
 /* Each wait inside connect() (for S, then for U) is bounded by this. One
  * second rather than saf_tcp_connect's three: an event loop (asyncio,
@@ -44,14 +44,12 @@ typedef struct saf_run_config {
 	 * port. None: the library does nothing. */
 	saf_addr anycast[SAF_RUN_MAX_ANYCAST];
 	size_t n_anycast;
-	/* Advert targets allowed (prefixes); none = every target that
-	 * passes the address-class checks. */
-	saf_addr allow[SAF_RUN_MAX_ALLOW];
-	unsigned allow_len[SAF_RUN_MAX_ALLOW];
-	size_t n_allow;
+	/* The client target policy (saf/policy.h) every advert passes:
+	 * SAF_ALLOW_TARGET fills its allow prefixes, SAF_ALLOW_LOOPBACK its
+	 * allow_loopback. None: global unicast only. */
+	saf_target_policy policy;
 	char pin_dir[SAF_RUN_PIN_DIR_MAX];
 	unsigned timeout_ms;
-	bool allow_loopback;
 	bool debug;
 } saf_run_config;
 
@@ -70,14 +68,8 @@ SAF_MUST_CHECK int saf_run_config_load(saf_run_config *c,
  * "[fd00:99::1]:443", "10.99.0.2") into c->anycast. */
 SAF_MUST_CHECK int saf_run_parse_anycast(saf_run_config *c, const char *list,
 					 saf_error *err);
-/* Parses a comma-separated list of PREFIX[/LEN] into c->allow. */
-SAF_MUST_CHECK int saf_run_parse_allow(saf_run_config *c, const char *list,
-				       saf_error *err);
 
 /* Whether a connect() to `dst` (with its port) is one to follow. */
 bool saf_run_is_anycast(const saf_run_config *c, const saf_addr *dst);
-
-/* Whether an advert's target passes the allow-list (true when empty). */
-bool saf_run_target_allowed(const saf_run_config *c, const saf_addr *t);
 
 #endif /* SAF_RUN_H */

@@ -56,29 +56,9 @@ static int one_anycast(saf_run_config *c, const char *item, saf_error *err)
 	return 0;
 }
 
-static int one_allow(saf_run_config *c, const char *item, saf_error *err)
-{
-	saf_error e;
-
-	if (c->n_allow == SAF_RUN_MAX_ALLOW)
-		return saf_fail(err, SAF_E_RANGE, "%s: at most %u prefixes",
-				SAF_RUN_ENV_ALLOW_TARGET, SAF_RUN_MAX_ALLOW);
-	if (saf_prefix_parse(item, &c->allow[c->n_allow],
-			     &c->allow_len[c->n_allow], &e))
-		return saf_fail(err, e.code, "%s: %s",
-				SAF_RUN_ENV_ALLOW_TARGET, e.msg);
-	c->n_allow++;
-	return 0;
-}
-
 int saf_run_parse_anycast(saf_run_config *c, const char *list, saf_error *err)
 {
 	return each_item(c, SAF_RUN_ENV_ANYCAST, list, one_anycast, err);
-}
-
-int saf_run_parse_allow(saf_run_config *c, const char *list, saf_error *err)
-{
-	return each_item(c, SAF_RUN_ENV_ALLOW_TARGET, list, one_allow, err);
 }
 
 static int parse_timeout(const char *s, unsigned *out, saf_error *err)
@@ -119,6 +99,7 @@ static int parse_flag(const char *name, const char *s, bool *out,
 static void defaults(saf_run_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	saf_target_policy_init(&c->policy);
 	c->timeout_ms = SAF_RUN_TIMEOUT_DEFAULT_MS;
 	memcpy(c->pin_dir, SAF_TCP_PIN_DIR, sizeof(SAF_TCP_PIN_DIR));
 }
@@ -148,12 +129,17 @@ static int load(saf_run_config *c, saf_run_getenv_fn get, saf_error *err)
 	if (v && parse_timeout(v, &c->timeout_ms, err))
 		return -1;
 	v = get(SAF_RUN_ENV_ALLOW_LOOPBACK);
-	if (v && parse_flag(SAF_RUN_ENV_ALLOW_LOOPBACK, v, &c->allow_loopback,
-			    err))
+	if (v && parse_flag(SAF_RUN_ENV_ALLOW_LOOPBACK, v,
+			    &c->policy.allow_loopback, err))
 		return -1;
 	v = get(SAF_RUN_ENV_ALLOW_TARGET);
-	if (v && *v && saf_run_parse_allow(c, v, err))
-		return -1;
+	if (v && *v) {
+		saf_error e;
+
+		if (saf_target_policy_allow(&c->policy, v, &e))
+			return saf_fail(err, e.code, "%s: %s",
+					SAF_RUN_ENV_ALLOW_TARGET, e.msg);
+	}
 	v = get(SAF_RUN_ENV_ANYCAST);
 	if (v && *v && saf_run_parse_anycast(c, v, err))
 		return -1;
@@ -184,29 +170,5 @@ bool saf_run_is_anycast(const saf_run_config *c, const saf_addr *dst)
 		    (!a->has_port || a->port == dst->port))
 			return true;
 	}
-	return false;
-}
-
-static bool in_prefix(const saf_addr *p, unsigned len, const saf_addr *a)
-{
-	unsigned bytes = len / 8, bits = len % 8;
-
-	if (p->family != a->family)
-		return false;
-	if (memcmp(p->bytes, a->bytes, bytes) != 0)
-		return false;
-	if (bits == 0)
-		return true;
-	return ((p->bytes[bytes] ^ a->bytes[bytes]) &
-		(uint8_t)(0xffu << (8 - bits))) == 0;
-}
-
-bool saf_run_target_allowed(const saf_run_config *c, const saf_addr *t)
-{
-	if (c->n_allow == 0)
-		return true;
-	for (size_t i = 0; i < c->n_allow; i++)
-		if (in_prefix(&c->allow[i], c->allow_len[i], t))
-			return true;
 	return false;
 }

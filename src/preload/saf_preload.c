@@ -187,21 +187,21 @@ static const char *advert_reason(saf_advert_rc rc)
 	return "no advert: the node sent none";
 }
 
-/* The advert's target, checked like saf_tcp_connect checks it; NULL when
- * it may be followed, else why not (f->line prepared by the caller). */
-static const char *target_refusal(const follow *f, const saf_addr *t)
+/* The advert's target, checked like saf_tcp_connect checks it (the
+ * client target policy, saf/policy.h); NULL when it may be followed, else
+ * why not, in e->msg or as a constant. */
+static const char *target_refusal(const follow *f, const saf_addr *t,
+				  saf_error *e)
 {
-	saf_addr_class c = saf_addr_classify(t);
-
-	if (c != SAF_ADDR_UNICAST &&
-	    !(c == SAF_ADDR_LOOPBACK && cfg.allow_loopback))
-		return saf_addr_class_name(c);
 	if (saf_addr_equal_ip(t, &f->dst))
 		return "the anycast address itself";
-	if (!saf_run_target_allowed(&cfg, t))
-		return "outside " SAF_RUN_ENV_ALLOW_TARGET;
 	if (f->snap.domain == AF_INET && t->family == 6)
 		return "IPv6 target for an IPv4 socket";
+	/* The policy formats its refusal with snprintf into e (a stack
+	 * buffer, %s and %u only: no allocation in glibc); the one call
+	 * here that is not on POSIX's async-signal-safe list. */
+	if (saf_target_policy_check(&cfg.policy, t, "advert", e))
+		return e->msg;
 	return NULL;
 }
 
@@ -306,6 +306,7 @@ static void follow_advert(connect_fn next, follow *f)
 {
 	saf_addr t;
 	saf_advert_rc rc;
+	saf_error e;
 	const char *why;
 	int nfd;
 
@@ -322,7 +323,11 @@ static void follow_advert(connect_fn next, follow *f)
 		say(f, " stayed on S: ", advert_reason(rc));
 		return;
 	}
-	why = target_refusal(f, &t);
+	why = target_refusal(f, &t, &e);
+	if (why == e.msg) {
+		say(f, " stayed on S: ", why);
+		return;
+	}
 	if (why) {
 		say_addr(f, " stayed on S: advert for ", &t, " rejected: ");
 		if (cfg.debug)

@@ -49,7 +49,10 @@ wait_listen saf-ru-n2 80 && wait_listen saf-ru-n3 80 && wait_listen saf-ru-n2 44
 saf_run() {
   local cg=$1 out=$2 err=$3; shift 3
   local opts=(--pin-dir "$PINS/client" --anycast 10.99.0.1:80 --anycast 10.99.0.1:443
-    --anycast '[fd00:99::1]:80' --debug ${RUN_OPTS:-})
+    --anycast '[fd00:99::1]:80' --debug)
+  # the lab's unicast addresses are private: the target policy must allow them
+  [[ -z ${NO_ALLOW:-} ]] && opts+=(--allow-target 10.30.0.0/16 --allow-target fd00:30::/32)
+  opts+=(${RUN_OPTS:-})
   [[ $cg != - ]] && opts+=(--cgroup "$CG/$cg")
   (run_in - saf-ru-c "$SAF" run "${opts[@]}" -- "$@" > "$out" 2> "$err")
 }
@@ -64,8 +67,10 @@ move() { # move K: R1 sends S (both families) to node K
 # Under saf run: curl (IPv4), wget (IPv6) and a slow python3 urllib reader;
 # plain curl in the same client cgroup is the control that breaks.
 cat > "$WORK/slow.py" <<'PY'
-import hashlib, sys, time, urllib.request
+import hashlib, os, sys, time, urllib.request
 r = urllib.request.urlopen(sys.argv[1], timeout=30)
+while not os.path.exists(sys.argv[2]):  # connected; read once told to
+    time.sleep(0.02)
 h = hashlib.sha256()
 while True:
     b = r.read(1 << 20)
@@ -76,15 +81,28 @@ while True:
 print(h.hexdigest())
 PY
 move 2
+wait_lines() { # wait_lines FILE...: each has its SAF_DEBUG line (connected), 30 s at most
+  for _ in $(seq 600); do
+    local f all=1
+    for f; do [[ -s $f ]] || all=0; done
+    ((all)) && return 0
+    sleep 0.05
+  done
+  echo "# no SAF_DEBUG line in $* after 30 s" >&2
+}
+# python connects first and reads only once the others are up: a loaded
+# machine starts it slowly, and it must not finish before R1 moves S
+saf_run saf-ru-client "$WORK/c3" "$WORK/c3.err" python3 "$WORK/slow.py" http://10.99.0.1/big "$WORK/go" & PIDS+=($!); C3=$!
+wait_lines "$WORK/c3.err"
 saf_run saf-ru-client "$WORK/c1" "$WORK/c1.err" curl -sS --limit-rate 12M http://10.99.0.1/big & PIDS+=($!); C1=$!
 saf_run saf-ru-client "$WORK/c2" "$WORK/c2.err" wget -q -O - --limit-rate=12m 'http://[fd00:99::1]/big' & PIDS+=($!); C2=$!
-saf_run saf-ru-client "$WORK/c3" "$WORK/c3.err" python3 "$WORK/slow.py" http://10.99.0.1/big & PIDS+=($!); C3=$!
 (run_in saf-ru-client saf-ru-c curl -sS --limit-rate 12M http://10.99.0.1/big > "$WORK/c4" 2> "$WORK/c4.err") & PIDS+=($!); C4=$!
-# each has connected once its line is out (python starts slowly when loaded)
-for _ in $(seq 100); do
-  [[ -s $WORK/c1.err && -s $WORK/c2.err && -s $WORK/c3.err ]] && break
+wait_lines "$WORK/c1.err" "$WORK/c2.err"
+for _ in $(seq 600); do # and the control is on S
+  ip netns exec saf-ru-n2 ss -Htn state established '( sport = :80 )' | grep -q '10.99.0.1:80 ' && break
   sleep 0.05
 done
+touch "$WORK/go"
 sleep 0.2
 ip netns exec saf-ru-n2 ss -Htn state established '( sport = :80 )' > "$WORK/ss"
 check "ss on n2: the saf run downloads are on U (10.30.2.2:80, twice)" \
@@ -188,9 +206,19 @@ check "U blocked: byte-exact on S" test "$(sha "$WORK/o")" = "$SMALL"
 check "U blocked: stayed on S, U did not answer within 300 ms" \
   test "$(cat "$WORK/e")" = "saf: connect 10.99.0.1:80 stayed on S: 10.30.2.2:80 did not answer within 300 ms"
 check "U blocked: the whole download took ${ms} ms (< 2000)" test "$ms" -lt 2000
+# The client target policy (saf/policy.h): without --allow-target only
+# global unicast adverts are followed; an allow-list that misses U refuses.
+NO_ALLOW=1 saf_run saf-ru-client "$WORK/o" "$WORK/e" curl -sS http://10.99.0.1/small
+check "default target policy: byte-exact on S" test "$(sha "$WORK/o")" = "$SMALL"
+check "default target policy: private U refused, the reason says so" \
+  grep -qx "saf: connect 10.99.0.1:80 stayed on S: advert for 10.30.2.2 rejected: private-use (RFC 1918) not allowed by the target policy" "$WORK/e"
+NO_ALLOW=1 RUN_OPTS="--allow-target 10.40.0.0/16" saf_run saf-ru-client "$WORK/o" "$WORK/e" curl -sS http://10.99.0.1/small
+check "--allow-target without U: stays on S, byte-exact" test "$(sha "$WORK/o")" = "$SMALL"
+check "--allow-target without U: outside the allowed prefix" \
+  grep -q "^saf: connect 10.99.0.1:80 stayed on S: advert for 10.30.2.2 rejected: .*outside the 1 allowed prefix of the target policy" "$WORK/e"
 # Without SAF_DEBUG: silent, and still on U.
 (run_in saf-ru-client saf-ru-c env LD_PRELOAD="$SAF_BUILD_DIR/libsaf-preload.so" \
-  SAF_ANYCAST=10.99.0.1 SAF_PIN_DIR="$PINS/client" python3 -c '
+  SAF_ANYCAST=10.99.0.1 SAF_PIN_DIR="$PINS/client" SAF_ALLOW_TARGET=10.30.0.0/16 python3 -c '
 import socket; s = socket.create_connection(("10.99.0.1", 80)); print(s.getpeername()[0])' > "$WORK/o" 2> "$WORK/e")
 check "without SAF_DEBUG: on U and nothing on stderr" test "$(cat "$WORK/o")" = 10.30.2.2 -a ! -s "$WORK/e"
 

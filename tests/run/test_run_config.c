@@ -52,11 +52,11 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(load(&c, &err, e), 0);
 	assert_int_equal(c.n_anycast, 0);
-	assert_int_equal(c.n_allow, 0);
+	assert_int_equal(c.policy.n_allow, 0);
 	assert_int_equal(c.timeout_ms, SAF_RUN_TIMEOUT_DEFAULT_MS);
 	assert_string_equal(c.pin_dir, SAF_TCP_PIN_DIR);
 	assert_false(c.debug);
-	assert_false(c.allow_loopback);
+	assert_false(c.policy.allow_loopback);
 }
 
 static void test_full(void **state)
@@ -78,7 +78,7 @@ static void test_full(void **state)
 	assert_string_equal(c.pin_dir, "/run/x");
 	assert_int_equal(c.timeout_ms, 250);
 	assert_true(c.debug);
-	assert_true(c.allow_loopback);
+	assert_true(c.policy.allow_loopback);
 	/* a port given: only that port; none: every port */
 	a = addr("10.99.0.1:80");
 	assert_true(saf_run_is_anycast(&c, &a));
@@ -94,15 +94,16 @@ static void test_full(void **state)
 	assert_true(saf_run_is_anycast(&c, &a));
 	a = addr("10.99.0.3:80");
 	assert_false(saf_run_is_anycast(&c, &a));
-	/* allow-list */
+	/* the allow prefixes reach the target policy */
+	assert_int_equal(c.policy.n_allow, 2);
 	a = addr("10.30.2.2");
-	assert_true(saf_run_target_allowed(&c, &a));
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
 	a = addr("10.31.2.2");
-	assert_false(saf_run_target_allowed(&c, &a));
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
 	a = addr("fd00:30:2::2");
-	assert_true(saf_run_target_allowed(&c, &a));
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
 	a = addr("fd00:31::2");
-	assert_false(saf_run_target_allowed(&c, &a));
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
 }
 
 static void test_bpf_pin_dir_fallback(void **state)
@@ -116,23 +117,22 @@ static void test_bpf_pin_dir_fallback(void **state)
 	assert_string_equal(c.pin_dir, "/run/y");
 }
 
-static void test_prefix_bits(void **state)
+/* Without SAF_ALLOW_TARGET, the default policy: global unicast only. */
+static void test_default_policy(void **state)
 {
+	static const char *const e[] = { "SAF_ANYCAST", "10.99.0.1", NULL };
 	saf_run_config c;
 	saf_error err;
 	saf_addr a;
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(saf_run_parse_allow(&c, "10.30.2.0/23", &err), 0);
-	a = addr("10.30.3.255");
-	assert_true(saf_run_target_allowed(&c, &a));
-	a = addr("10.30.4.0");
-	assert_false(saf_run_target_allowed(&c, &a));
-	a = addr("10.30.1.255");
-	assert_false(saf_run_target_allowed(&c, &a));
-	a = addr("::ffff:10.30.2.1"); /* another family */
-	assert_false(saf_run_target_allowed(&c, &a));
+	assert_int_equal(load(&c, &err, e), 0);
+	a = addr("10.30.2.2");
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	a = addr("192.0.2.1:80"); /* documentation: refused too */
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	a = addr("8.8.8.8");
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
 }
 
 static void refused(const char *name, const char *value, const char *msg)
@@ -167,7 +167,8 @@ static void test_refused(void **state)
 		"SAF_ALLOW_TARGET: prefix '10.30.0.0/33': length outside "
 		"0..32");
 	refused("SAF_ALLOW_TARGET", "10.30.0.0/16,,10.1.0.0/16",
-		"SAF_ALLOW_TARGET: empty item in '10.30.0.0/16,,10.1.0.0/16'");
+		"SAF_ALLOW_TARGET: allowed prefixes '10.30.0.0/16,,10.1.0.0/16': "
+		"empty entry");
 	memset(many, 'a', sizeof(many) - 1);
 	many[sizeof(many) - 1] = '\0';
 	refused("SAF_PIN_DIR", many, "SAF_PIN_DIR: 1031 characters, at most 255");
@@ -205,7 +206,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_bpf_pin_dir_fallback),
-		cmocka_unit_test(test_prefix_bits),
+		cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_anycast_refused),
 	};
