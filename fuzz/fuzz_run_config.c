@@ -12,8 +12,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
-	SAF_RUN_ENV_ANYCAST, SAF_RUN_ENV_PIN_DIR, SAF_RUN_ENV_TIMEOUT,
-	SAF_RUN_ENV_ALLOW_LOOPBACK, SAF_RUN_ENV_ALLOW_TARGET, SAF_RUN_ENV_DEBUG,
+	SAF_RUN_ENV_ANYCAST,	  SAF_RUN_ENV_PIN_DIR,
+	SAF_RUN_ENV_TIMEOUT,	  SAF_RUN_ENV_ALLOW_LOOPBACK,
+	SAF_RUN_ENV_ALLOW_TARGET, SAF_RUN_ENV_DEBUG,
 	"SAF_BPF_PIN_DIR",
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
@@ -45,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	rc = saf_run_config_load(&c, get, &err);
 	if (c.n_anycast > SAF_RUN_MAX_ANYCAST ||
-	    c.policy.n_allow > SAF_POLICY_MAX_ALLOW ||
-	    c.timeout_ms < 1 || c.timeout_ms > SAF_RUN_TIMEOUT_MAX_MS ||
+	    c.policy.n_allow > SAF_POLICY_MAX_ALLOW || c.timeout_ms < 1 ||
+	    c.timeout_ms > SAF_RUN_TIMEOUT_MAX_MS ||
 	    memchr(c.pin_dir, '\0', sizeof(c.pin_dir)) == NULL)
 		abort();
 	if (rc != 0 && (c.n_anycast || c.policy.n_allow))

@@ -21,12 +21,12 @@
 #include "saf/policy.h"
 
 /* The environment, as `saf run --help` documents it. */
-#define SAF_RUN_ENV_ANYCAST "SAF_ANYCAST"   /* ADDR[:PORT],... */
-#define SAF_RUN_ENV_PIN_DIR "SAF_PIN_DIR"   /* bpffs pin folder */
-#define SAF_RUN_ENV_TIMEOUT "SAF_TIMEOUT_MS" /* per wait, ms */
+#define SAF_RUN_ENV_ANYCAST	   "SAF_ANYCAST"	/* ADDR[:PORT],... */
+#define SAF_RUN_ENV_PIN_DIR	   "SAF_PIN_DIR"	/* bpffs pin folder */
+#define SAF_RUN_ENV_TIMEOUT	   "SAF_TIMEOUT_MS"	/* per wait, ms */
 #define SAF_RUN_ENV_ALLOW_LOOPBACK "SAF_ALLOW_LOOPBACK" /* 1: accept */
-#define SAF_RUN_ENV_ALLOW_TARGET "SAF_ALLOW_TARGET" /* PREFIX,... */
-#define SAF_RUN_ENV_DEBUG "SAF_DEBUG"       /* 1: a line per connection */
+#define SAF_RUN_ENV_ALLOW_TARGET   "SAF_ALLOW_TARGET"	/* PREFIX,... */
+#define SAF_RUN_ENV_DEBUG	   "SAF_DEBUG" /* 1: a line per connection */
 
 #define SAF_RUN_MAX_ANYCAST 16u
 #define SAF_RUN_PIN_DIR_MAX 256u
@@ -35,7 +35,7 @@
  * nginx) is blocked while the wrapper waits, so its cost must stay small;
  * a U that does not answer within it leaves the application on S. */
 #define SAF_RUN_TIMEOUT_DEFAULT_MS 1000u
-#define SAF_RUN_TIMEOUT_MAX_MS 60000u
+#define SAF_RUN_TIMEOUT_MAX_MS	   60000u
 /* An environment variable's value longer than this is refused. */
 #define SAF_RUN_VALUE_MAX 1024u
 
@@ -61,8 +61,8 @@ typedef char *(*saf_run_getenv_fn)(const char *name);
  * SAF_TCP_PIN_DIR). On error *c holds the defaults and no destination,
  * so a caller that goes on anyway follows nothing; err names the
  * variable and what is wrong with it. */
-SAF_MUST_CHECK int saf_run_config_load(saf_run_config *c,
-				       saf_run_getenv_fn get, saf_error *err);
+SAF_MUST_CHECK int saf_run_config_load(saf_run_config *c, saf_run_getenv_fn get,
+				       saf_error *err);
 
 /* Parses a comma-separated list of ADDR[:PORT] ("10.99.0.1:80",
  * "[fd00:99::1]:443", "10.99.0.2") into c->anycast. */

@@ -13,56 +13,88 @@
 #include "cli.h"
 #include "saf/run.h"
 
+/* clang-format off: the help text is laid out as printed */
 static const char run_help[] =
 	"usage: saf run --anycast S[:PORT] [--anycast ...] [--cgroup DIR]\n"
-	"               [--pin-dir DIR] [--timeout-ms N] [--allow-target PREFIX ...]\n"
-	"               [--allow-loopback] [--debug] [--preload PATH] -- CMD [ARGS...]\n"
+	"               [--pin-dir DIR] [--timeout-ms N] [--allow-target "
+	"PREFIX ...]\n"
+	"               [--allow-loopback] [--debug] [--preload PATH] -- CMD "
+	"[ARGS...]\n"
 	"\n"
 	"Runs CMD with libsaf-preload.so (LD_PRELOAD): a TCP connect() to an\n"
-	"anycast destination connects to S, reads the advert the client program\n"
-	"stored for that socket, connects a new socket to the advertised unicast\n"
-	"address U, moves it onto the application's descriptor (dup3) and closes\n"
-	"the first connection with RST. Any failure (no advert, U not answering\n"
-	"within the timeout, an option that cannot be copied) leaves CMD on its\n"
-	"connection to S. Dynamically linked programs only; the client program\n"
+	"anycast destination connects to S, reads the advert the client "
+	"program\n"
+	"stored for that socket, connects a new socket to the advertised "
+	"unicast\n"
+	"address U, moves it onto the application's descriptor (dup3) and "
+	"closes\n"
+	"the first connection with RST. Any failure (no advert, U not "
+	"answering\n"
+	"within the timeout, an option that cannot be copied) leaves CMD on "
+	"its\n"
+	"connection to S. Dynamically linked programs only; the client "
+	"program\n"
 	"must be attached (saf tcp client attach) and CMD in its cgroup.\n"
 	"\n"
-	"Options, and the environment variable each one sets (the library reads\n"
-	"only these; set them yourself with LD_PRELOAD to do without saf run):\n"
-	"  --anycast S[:PORT]   SAF_ANYCAST=S[:PORT],...  destinations to follow;\n"
+	"Options, and the environment variable each one sets (the library "
+	"reads\n"
+	"only these; set them yourself with LD_PRELOAD to do without saf "
+	"run):\n"
+	"  --anycast S[:PORT]   SAF_ANYCAST=S[:PORT],...  destinations to "
+	"follow;\n"
 	"                       without a port every port of S. Required (or\n"
 	"                       SAF_ANYCAST already set).\n"
-	"  --pin-dir DIR        SAF_PIN_DIR  bpffs folder of the client program's\n"
-	"                       pins (default $SAF_BPF_PIN_DIR, else /run/saf/bpf)\n"
-	"  --timeout-ms N       SAF_TIMEOUT_MS  bound of each wait inside connect():\n"
-	"                       for U, and for S when the socket is non-blocking\n"
-	"                       (default 1000, 1..60000). A non-blocking connect()\n"
-	"                       returns within 2*N ms; a blocking one waits for S\n"
+	"  --pin-dir DIR        SAF_PIN_DIR  bpffs folder of the client "
+	"program's\n"
+	"                       pins (default $SAF_BPF_PIN_DIR, else "
+	"/run/saf/bpf)\n"
+	"  --timeout-ms N       SAF_TIMEOUT_MS  bound of each wait inside "
+	"connect():\n"
+	"                       for U, and for S when the socket is "
+	"non-blocking\n"
+	"                       (default 1000, 1..60000). A non-blocking "
+	"connect()\n"
+	"                       returns within 2*N ms; a blocking one waits "
+	"for S\n"
 	"                       as it always would, then at most N ms for U.\n"
-	"  --allow-target P    SAF_ALLOW_TARGET=P,...  the client target policy\n"
-	"                       (saf/policy.h) every advert passes: without it\n"
-	"                       only global unicast targets are followed; with it\n"
-	"                       only targets inside these prefixes (private ones\n"
-	"                       such as 10.30.2.2 need --allow-target 10.30.0.0/16)\n"
+	"  --allow-target P    SAF_ALLOW_TARGET=P,...  the client target "
+	"policy\n"
+	"                       (saf/policy.h) every advert passes: without "
+	"it\n"
+	"                       only global unicast targets are followed; with "
+	"it\n"
+	"                       only targets inside these prefixes (private "
+	"ones\n"
+	"                       such as 10.30.2.2 need --allow-target "
+	"10.30.0.0/16)\n"
 	"  --allow-loopback     SAF_ALLOW_LOOPBACK=1  accept loopback targets\n"
-	"  --debug, -v          SAF_DEBUG=1  one line per followed connect() on\n"
+	"  --debug, -v          SAF_DEBUG=1  one line per followed connect() "
+	"on\n"
 	"                       stderr: \"saf: connect S -> U migrated\" or\n"
 	"                       \"saf: connect S stayed on S: <reason>\"\n"
-	"  --cgroup DIR         move CMD into this cgroup v2 folder (the client\n"
+	"  --cgroup DIR         move CMD into this cgroup v2 folder (the "
+	"client\n"
 	"                       program's) before exec\n"
 	"  --preload PATH       the library (default: next to saf, or\n"
 	"                       <prefix>/lib/saf/libsaf-preload.so)\n"
 	"\n"
 	"Copied from the application's socket to the new one when they differ\n"
 	"from a fresh socket's defaults: O_NONBLOCK and the other file status\n"
-	"flags, FD_CLOEXEC, the bound local address (a bound port is shared with\n"
-	"SO_REUSEADDR), IPV6_V6ONLY, SO_BINDTODEVICE, IP_BIND_ADDRESS_NO_PORT,\n"
-	"IP_FREEBIND, IP_TRANSPARENT, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE,\n"
-	"SO_LINGER, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO,\n"
-	"SO_PRIORITY, SO_MARK, SO_OOBINLINE, SO_TIMESTAMP, SO_ZEROCOPY, IP_TOS,\n"
+	"flags, FD_CLOEXEC, the bound local address (a bound port is shared "
+	"with\n"
+	"SO_REUSEADDR), IPV6_V6ONLY, SO_BINDTODEVICE, "
+	"IP_BIND_ADDRESS_NO_PORT,\n"
+	"IP_FREEBIND, IP_TRANSPARENT, SO_REUSEADDR, SO_REUSEPORT, "
+	"SO_KEEPALIVE,\n"
+	"SO_LINGER, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, "
+	"SO_RCVTIMEO,\n"
+	"SO_PRIORITY, SO_MARK, SO_OOBINLINE, SO_TIMESTAMP, SO_ZEROCOPY, "
+	"IP_TOS,\n"
 	"IP_TTL, IP_MTU_DISCOVER, IPV6_TCLASS, IPV6_UNICAST_HOPS,\n"
-	"IPV6_MTU_DISCOVER, TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL,\n"
+	"IPV6_MTU_DISCOVER, TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, "
+	"TCP_KEEPINTVL,\n"
 	"TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION.\n";
+/* clang-format on */
 
 #define LIST_MAX SAF_RUN_VALUE_MAX
 
@@ -83,8 +115,8 @@ static int append(char *list, const char *opt, const char *item)
  * prefix's lib/saf. */
 static int find_preload(char *out, size_t cap)
 {
-	static const char *const rel[] = { "/libsaf-preload.so",
-					   "/../lib/saf/libsaf-preload.so" };
+	static const char *const rel[] = {"/libsaf-preload.so",
+					  "/../lib/saf/libsaf-preload.so"};
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
@@ -154,16 +186,16 @@ typedef struct run_opts {
 static int parse(int argc, char **argv, run_opts *o)
 {
 	static const struct option lo[] = {
-		{ "anycast", required_argument, 0, 'a' },
-		{ "cgroup", required_argument, 0, 'c' },
-		{ "pin-dir", required_argument, 0, 'p' },
-		{ "timeout-ms", required_argument, 0, 't' },
-		{ "allow-target", required_argument, 0, 'A' },
-		{ "allow-loopback", no_argument, 0, 'L' },
-		{ "debug", no_argument, 0, 'v' },
-		{ "preload", required_argument, 0, 'P' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{"anycast", required_argument, 0, 'a'},
+		{"cgroup", required_argument, 0, 'c'},
+		{"pin-dir", required_argument, 0, 'p'},
+		{"timeout-ms", required_argument, 0, 't'},
+		{"allow-target", required_argument, 0, 'A'},
+		{"allow-loopback", no_argument, 0, 'L'},
+		{"debug", no_argument, 0, 'v'},
+		{"preload", required_argument, 0, 'P'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	int c;
 
@@ -179,18 +211,34 @@ static int parse(int argc, char **argv, run_opts *o)
 			if (append(o->allow, "--allow-target", optarg))
 				return SAF_EXIT_USAGE;
 			break;
-		case 'c': o->cgroup = optarg; break;
-		case 'p': o->pin_dir = optarg; break;
-		case 't': o->timeout = optarg; break;
-		case 'L': o->loopback = true; break;
-		case 'v': o->debug = true; break;
-		case 'P': o->preload = optarg; break;
-		case 'h': fputs(run_help, stdout); return -1;
-		default: return saf_cli_usage_error("see saf run --help");
+		case 'c':
+			o->cgroup = optarg;
+			break;
+		case 'p':
+			o->pin_dir = optarg;
+			break;
+		case 't':
+			o->timeout = optarg;
+			break;
+		case 'L':
+			o->loopback = true;
+			break;
+		case 'v':
+			o->debug = true;
+			break;
+		case 'P':
+			o->preload = optarg;
+			break;
+		case 'h':
+			fputs(run_help, stdout);
+			return -1;
+		default:
+			return saf_cli_usage_error("see saf run --help");
 		}
 	}
 	if (optind >= argc)
-		return saf_cli_usage_error("saf run: no command (saf run [options] -- CMD ...)");
+		return saf_cli_usage_error(
+			"saf run: no command (saf run [options] -- CMD ...)");
 	return 0;
 }
 
@@ -219,14 +267,15 @@ static int export_env(const run_opts *o)
 	if (saf_run_config_load(&cfg, getenv, &err))
 		return saf_cli_usage_error("%s", err.msg);
 	if (cfg.n_anycast == 0)
-		return saf_cli_usage_error("saf run: which destinations? give "
-					   "--anycast S[:PORT] (or set SAF_ANYCAST)");
+		return saf_cli_usage_error(
+			"saf run: which destinations? give "
+			"--anycast S[:PORT] (or set SAF_ANYCAST)");
 	return 0;
 }
 
 int saf_cmd_run(int argc, char **argv)
 {
-	run_opts o = { .cgroup = NULL };
+	run_opts o = {.cgroup = NULL};
 	char lib[PATH_MAX];
 	int rc = parse(argc, argv, &o);
 
@@ -236,9 +285,10 @@ int saf_cmd_run(int argc, char **argv)
 		return rc;
 	if (!o.preload) {
 		if (find_preload(lib, sizeof(lib)))
-			return saf_cli_fail("libsaf-preload.so not found next to "
-					    "saf or in <prefix>/lib/saf; give "
-					    "--preload PATH");
+			return saf_cli_fail(
+				"libsaf-preload.so not found next to "
+				"saf or in <prefix>/lib/saf; give "
+				"--preload PATH");
 		o.preload = lib;
 	}
 	if ((rc = set_preload(o.preload)))

@@ -21,8 +21,8 @@ static long sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
-saf_advert_rc saf_advert_read(const char *map_path, int fd,
-			      uint16_t conn_port, saf_addr *target)
+saf_advert_rc saf_advert_read(const char *map_path, int fd, uint16_t conn_port,
+			      saf_addr *target)
 {
 	union bpf_attr attr;
 	struct saf_sk_advert a;

@@ -23,8 +23,9 @@ static int each_item(saf_run_config *c, const char *what, const char *list,
 	char *p = buf;
 
 	if (n >= sizeof(buf))
-		return saf_fail(err, SAF_E_RANGE, "%s: %zu characters, at most %u",
-				what, n, SAF_RUN_VALUE_MAX - 1);
+		return saf_fail(err, SAF_E_RANGE,
+				"%s: %zu characters, at most %u", what, n,
+				SAF_RUN_VALUE_MAX - 1);
 	memcpy(buf, list, n + 1);
 	for (;;) {
 		char *comma = strchr(p, ',');
@@ -32,8 +33,8 @@ static int each_item(saf_run_config *c, const char *what, const char *list,
 		if (comma)
 			*comma = '\0';
 		if (*p == '\0')
-			return saf_fail(err, SAF_E_FORMAT, "%s: empty item in '%s'",
-					what, list);
+			return saf_fail(err, SAF_E_FORMAT,
+					"%s: empty item in '%s'", what, list);
 		if (one_fn(c, p, err))
 			return -1;
 		if (!comma)
@@ -66,7 +67,8 @@ static int parse_timeout(const char *s, unsigned *out, saf_error *err)
 	unsigned long v = 0;
 
 	if (!*s)
-		return saf_fail(err, SAF_E_FORMAT, "%s: empty", SAF_RUN_ENV_TIMEOUT);
+		return saf_fail(err, SAF_E_FORMAT, "%s: empty",
+				SAF_RUN_ENV_TIMEOUT);
 	for (const char *p = s; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return saf_fail(err, SAF_E_FORMAT,

@@ -36,7 +36,7 @@ static void hex16(saf_line *l, unsigned v)
 		unsigned nib = (v >> shift) & 0xfu;
 
 		if (nib || started || shift == 0) {
-			char c[2] = { x[nib], 0 };
+			char c[2] = {x[nib], 0};
 
 			saf_line_str(l, c);
 			started = true;

@@ -35,7 +35,7 @@ void saf_line_emit(saf_line *l);
 /* ---- socket options copied to the new socket (sockopt.c) --------------- */
 
 #define SAF_SOCKOPT_VAL_MAX 40u
-#define SAF_SOCKOPT_COUNT 32u
+#define SAF_SOCKOPT_COUNT   32u
 
 typedef struct saf_sockopt_val {
 	uint8_t len; /* 0: not readable on this socket */
@@ -68,14 +68,14 @@ const char *saf_sockopt_name(size_t i);
 
 typedef enum saf_advert_rc {
 	SAF_ADV_OK = 0,
-	SAF_ADV_NO_MAP,     /* client program not attached */
-	SAF_ADV_NOT_SENT,   /* no entry: SAF was not sent */
-	SAF_ADV_NONE,       /* the node sent no advert */
-	SAF_ADV_MALFORMED,  /* malformed advert ignored */
+	SAF_ADV_NO_MAP,	   /* client program not attached */
+	SAF_ADV_NOT_SENT,  /* no entry: SAF was not sent */
+	SAF_ADV_NONE,	   /* the node sent no advert */
+	SAF_ADV_MALFORMED, /* malformed advert ignored */
 } saf_advert_rc;
 
 /* Reads fd's advert from the map pinned at map_path (raw bpf(2)). */
-saf_advert_rc saf_advert_read(const char *map_path, int fd,
-			      uint16_t conn_port, saf_addr *target);
+saf_advert_rc saf_advert_read(const char *map_path, int fd, uint16_t conn_port,
+			      saf_addr *target);
 
 #endif /* SAF_PRELOAD_H */

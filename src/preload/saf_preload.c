@@ -44,7 +44,8 @@ static __thread int in_wrapper __attribute__((tls_model("initial-exec")));
  * two threads racing store the same pointer). */
 static connect_fn next_connect(void)
 {
-	connect_fn f = atomic_load_explicit(&real_connect, memory_order_acquire);
+	connect_fn f =
+		atomic_load_explicit(&real_connect, memory_order_acquire);
 
 	if (!f) {
 		void *p = dlsym(RTLD_NEXT, "connect");
@@ -59,7 +60,7 @@ __attribute__((constructor)) static void saf_preload_init(void)
 {
 	static const char sub[] = "/client/saf_adverts";
 	saf_error err;
-	saf_line l = { .len = 0 };
+	saf_line l = {.len = 0};
 	size_t n;
 
 	next_connect();
@@ -93,7 +94,7 @@ static enum wait_rc wait_connected(int fd, unsigned timeout_ms, bool consume,
 				   int *soerr)
 {
 	long deadline = now_ms() + (long)timeout_ms;
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	int n;
@@ -119,7 +120,7 @@ static enum wait_rc wait_connected(int fd, unsigned timeout_ms, bool consume,
 	if (p.revents & (POLLERR | POLLHUP))
 		return W_FAILED;
 	return getpeername(fd, (struct sockaddr *)&ss, &sl) ? W_FAILED
-							   : W_CONNECTED;
+							    : W_CONNECTED;
 }
 
 /* One connection being followed. */
@@ -144,8 +145,7 @@ static void say(follow *f, const char *a, const char *b)
 		saf_line_str(&f->line, b);
 }
 
-static void say_addr(follow *f, const char *a, const saf_addr *x,
-		     const char *b)
+static void say_addr(follow *f, const char *a, const saf_addr *x, const char *b)
 {
 	if (!cfg.debug)
 		return;
@@ -256,7 +256,8 @@ static int connect_target(connect_fn next, follow *f, const saf_addr *t)
 		case W_CONNECTED:
 			return nfd;
 		case W_TIMEOUT:
-			say_addr(f, " stayed on S: ", t, " did not answer within ");
+			say_addr(f, " stayed on S: ", t,
+				 " did not answer within ");
 			if (cfg.debug) {
 				saf_line_uint(&f->line, cfg.timeout_ms);
 				saf_line_str(&f->line, " ms");
@@ -280,7 +281,7 @@ static int connect_target(connect_fn next, follow *f, const saf_addr *t)
  * leaves the application where it was. */
 static int move_onto(follow *f, int nfd)
 {
-	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	static const struct linger rst = {.l_onoff = 1, .l_linger = 0};
 	int keep = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 
 	if (keep < 0) {
@@ -349,12 +350,13 @@ static bool peer_of(int fd, saf_addr *out)
 	socklen_t sl = sizeof(ss);
 
 	return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	       saf_addr_from_sockaddr((struct sockaddr *)&ss, sl, out, NULL) == 0;
+	       saf_addr_from_sockaddr((struct sockaddr *)&ss, sl, out, NULL) ==
+		       0;
 }
 
 /* The seed procedure under the application's connect(). */
-static int follow_connect(connect_fn next, follow *f,
-			  const struct sockaddr *sa, socklen_t len)
+static int follow_connect(connect_fn next, follow *f, const struct sockaddr *sa,
+			  socklen_t len)
 {
 	int saved = errno, e, soerr;
 
@@ -382,8 +384,9 @@ static int follow_connect(connect_fn next, follow *f,
 		 * be followed before the application sees the socket. */
 		if (wait_connected(f->fd, cfg.timeout_ms, false, &soerr) !=
 		    W_CONNECTED) {
-			say(f, " stayed on S: not followed, the connection to S "
-			       "was not up within the timeout (or failed)",
+			say(f,
+			    " stayed on S: not followed, the connection to S "
+			    "was not up within the timeout (or failed)",
 			    NULL);
 			emit(f);
 			errno = EINPROGRESS;
@@ -405,8 +408,7 @@ static int follow_connect(connect_fn next, follow *f,
 /* Only TCP stream sockets of the IPv4/IPv6 families, to a configured
  * destination: everything else (UDP, Unix sockets, other addresses)
  * goes straight through. */
-static bool wanted(int fd, const struct sockaddr *sa, socklen_t len,
-		   follow *f)
+static bool wanted(int fd, const struct sockaddr *sa, socklen_t len, follow *f)
 {
 	int type = 0, proto = 0, domain = 0;
 	socklen_t l = sizeof(int);
@@ -418,7 +420,8 @@ static bool wanted(int fd, const struct sockaddr *sa, socklen_t len,
 	if (saf_addr_from_sockaddr(sa, len, &f->dst, NULL) ||
 	    !saf_run_is_anycast(&cfg, &f->dst))
 		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) || type != SOCK_STREAM)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) ||
+	    type != SOCK_STREAM)
 		return false;
 	l = sizeof(int);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) ||

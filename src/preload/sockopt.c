@@ -18,7 +18,7 @@
 
 enum opt_kind {
 	K_RAW = 0, /* copied byte for byte */
-	K_HALF,    /* the kernel reports twice what was set (SO_*BUF) */
+	K_HALF,	   /* the kernel reports twice what was set (SO_*BUF) */
 	K_STRING,  /* a name: set without the trailing NULs read back */
 };
 
@@ -29,7 +29,10 @@ typedef struct opt_row {
 	enum opt_kind kind;
 } opt_row;
 
-#define ROW(lvl, o, d, k) { #o, lvl, o, d, k }
+#define ROW(lvl, o, d, k)                                                      \
+	{                                                                      \
+#o, lvl, o, d, k                                               \
+	}
 /* Order matters where one option constrains another: IPV6_V6ONLY and
  * IP_BIND_ADDRESS_NO_PORT before the bind, SO_BINDTODEVICE before it too. */
 static const opt_row rows[] = {

@@ -47,9 +47,10 @@ static void seti(int fd, int level, int opt, int v)
 
 static void test_options_copied(void **state)
 {
-	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
-	struct linger lg = { 1, 5 }, lg2;
-	struct timeval tv = { 3, 500000 }, tv2;
+	int a = socket(AF_INET, SOCK_STREAM, 0),
+	    b = socket(AF_INET, SOCK_STREAM, 0);
+	struct linger lg = {1, 5}, lg2;
+	struct timeval tv = {3, 500000}, tv2;
 	saf_sock_snapshot s;
 	const char *what = NULL;
 	char cc[16] = "";
@@ -63,9 +64,12 @@ static void test_options_copied(void **state)
 	seti(a, IPPROTO_TCP, TCP_USER_TIMEOUT, 4321);
 	seti(a, SOL_SOCKET, SO_RCVBUF, 100000);
 	seti(a, IPPROTO_IP, IP_TOS, 0x28);
-	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
-	assert_int_equal(setsockopt(a, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+	assert_int_equal(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
+			 0);
+	assert_int_equal(
+		setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(setsockopt(a, IPPROTO_TCP, TCP_CONGESTION, "reno", 4),
+			 0);
 	saf_sockopt_snapshot(a, AF_INET, &s);
 	assert_false(s.bound);
 	if (saf_sockopt_apply(&s, a, b, &what, &e))
@@ -114,7 +118,8 @@ static void test_bound_port_shared(void **state)
 {
 	struct sockaddr_in l1a, l2a, local, got;
 	int l1 = listener(&l1a), l2 = listener(&l2a);
-	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+	int a = socket(AF_INET, SOCK_STREAM, 0),
+	    b = socket(AF_INET, SOCK_STREAM, 0);
 	socklen_t len = sizeof(local);
 	saf_sock_snapshot s;
 	const char *what = NULL;
@@ -146,7 +151,8 @@ static void test_bound_port_shared(void **state)
  * (the wrapper then leaves the application on S). */
 static void test_copy_failure_named(void **state)
 {
-	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+	int a = socket(AF_INET, SOCK_STREAM, 0),
+	    b = socket(AF_INET, SOCK_STREAM, 0);
 	saf_sock_snapshot s;
 	const char *what = NULL;
 	int e = 0, i = opt_index("TCP_CONGESTION");
@@ -165,7 +171,7 @@ static void test_copy_failure_named(void **state)
 static void addr_text(const char *ip, uint16_t port)
 {
 	saf_addr a;
-	saf_line l = { .len = 0 };
+	saf_line l = {.len = 0};
 	char want[80], buf[INET6_ADDRSTRLEN];
 	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
 
@@ -185,10 +191,21 @@ static void addr_text(const char *ip, uint16_t port)
 static void test_addr_text(void **state)
 {
 	static const char *const ips[] = {
-		"10.30.2.2", "0.0.0.0", "255.255.255.255", "::", "::1",
-		"fd00:30:2::2", "fd00:99::1", "1::", "1:0:0:1:0:0:0:1",
-		"1:0:0:1:0:0:1:1", "0:0:1:0:0:0:0:0", "1:2:3:4:5:6:7:8",
-		"1:0:2:0:3:0:4:0", "2001:db8::ff00:42:8329", "fe80::1:0:0:0",
+		"10.30.2.2",
+		"0.0.0.0",
+		"255.255.255.255",
+		"::",
+		"::1",
+		"fd00:30:2::2",
+		"fd00:99::1",
+		"1::",
+		"1:0:0:1:0:0:0:1",
+		"1:0:0:1:0:0:1:1",
+		"0:0:1:0:0:0:0:0",
+		"1:2:3:4:5:6:7:8",
+		"1:0:2:0:3:0:4:0",
+		"2001:db8::ff00:42:8329",
+		"fe80::1:0:0:0",
 	};
 
 	(void)state;
@@ -198,7 +215,7 @@ static void test_addr_text(void **state)
 
 static void test_line_bounded(void **state)
 {
-	saf_line l = { .len = 0 };
+	saf_line l = {.len = 0};
 
 	(void)state;
 	for (int i = 0; i < 100; i++)

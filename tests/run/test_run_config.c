@@ -45,7 +45,7 @@ static saf_addr addr(const char *s)
 
 static void test_defaults(void **state)
 {
-	static const char *const e[] = { NULL };
+	static const char *const e[] = {NULL};
 	saf_run_config c;
 	saf_error err;
 
@@ -62,11 +62,21 @@ static void test_defaults(void **state)
 static void test_full(void **state)
 {
 	static const char *const e[] = {
-		"SAF_ANYCAST", "10.99.0.1:80,[fd00:99::1]:443,10.99.0.2,fd00:99::2",
-		"SAF_PIN_DIR", "/run/x", "SAF_BPF_PIN_DIR", "/run/ignored",
-		"SAF_TIMEOUT_MS", "250", "SAF_DEBUG", "1",
-		"SAF_ALLOW_LOOPBACK", "1",
-		"SAF_ALLOW_TARGET", "10.30.0.0/16,fd00:30::/32", NULL,
+		"SAF_ANYCAST",
+		"10.99.0.1:80,[fd00:99::1]:443,10.99.0.2,fd00:99::2",
+		"SAF_PIN_DIR",
+		"/run/x",
+		"SAF_BPF_PIN_DIR",
+		"/run/ignored",
+		"SAF_TIMEOUT_MS",
+		"250",
+		"SAF_DEBUG",
+		"1",
+		"SAF_ALLOW_LOOPBACK",
+		"1",
+		"SAF_ALLOW_TARGET",
+		"10.30.0.0/16,fd00:30::/32",
+		NULL,
 	};
 	saf_run_config c;
 	saf_error err;
@@ -97,18 +107,22 @@ static void test_full(void **state)
 	/* the allow prefixes reach the target policy */
 	assert_int_equal(c.policy.n_allow, 2);
 	a = addr("10.30.2.2");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 0);
 	a = addr("10.31.2.2");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 -1);
 	a = addr("fd00:30:2::2");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 0);
 	a = addr("fd00:31::2");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 -1);
 }
 
 static void test_bpf_pin_dir_fallback(void **state)
 {
-	static const char *const e[] = { "SAF_BPF_PIN_DIR", "/run/y", NULL };
+	static const char *const e[] = {"SAF_BPF_PIN_DIR", "/run/y", NULL};
 	saf_run_config c;
 	saf_error err;
 
@@ -120,7 +134,7 @@ static void test_bpf_pin_dir_fallback(void **state)
 /* Without SAF_ALLOW_TARGET, the default policy: global unicast only. */
 static void test_default_policy(void **state)
 {
-	static const char *const e[] = { "SAF_ANYCAST", "10.99.0.1", NULL };
+	static const char *const e[] = {"SAF_ANYCAST", "10.99.0.1", NULL};
 	saf_run_config c;
 	saf_error err;
 	saf_addr a;
@@ -128,17 +142,20 @@ static void test_default_policy(void **state)
 	(void)state;
 	assert_int_equal(load(&c, &err, e), 0);
 	a = addr("10.30.2.2");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 -1);
 	a = addr("192.0.2.1:80"); /* documentation: refused too */
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), -1);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 -1);
 	a = addr("8.8.8.8");
-	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err), 0);
+	assert_int_equal(saf_target_policy_check(&c.policy, &a, "advert", &err),
+			 0);
 }
 
 static void refused(const char *name, const char *value, const char *msg)
 {
-	const char *const e[] = { "SAF_DEBUG", "1", name, value,
-				  "SAF_ANYCAST", "10.99.0.1", NULL };
+	const char *const e[] = {"SAF_DEBUG",	"1",	     name, value,
+				 "SAF_ANYCAST", "10.99.0.1", NULL};
 	saf_run_config c;
 	saf_error err;
 
@@ -159,7 +176,8 @@ static void test_refused(void **state)
 		"SAF_TIMEOUT_MS: 60001 outside 1..60000 ms");
 	refused("SAF_TIMEOUT_MS", "99999999999999999999999",
 		"SAF_TIMEOUT_MS: 99999999999999999999999 outside 1..60000 ms");
-	refused("SAF_TIMEOUT_MS", "1s", "SAF_TIMEOUT_MS: '1s' is not a number of ms");
+	refused("SAF_TIMEOUT_MS", "1s",
+		"SAF_TIMEOUT_MS: '1s' is not a number of ms");
 	refused("SAF_TIMEOUT_MS", "", "SAF_TIMEOUT_MS: empty");
 	refused("SAF_ALLOW_LOOPBACK", "yes",
 		"SAF_ALLOW_LOOPBACK: 'yes', expected 0 or 1");
@@ -167,11 +185,13 @@ static void test_refused(void **state)
 		"SAF_ALLOW_TARGET: prefix '10.30.0.0/33': length outside "
 		"0..32");
 	refused("SAF_ALLOW_TARGET", "10.30.0.0/16,,10.1.0.0/16",
-		"SAF_ALLOW_TARGET: allowed prefixes '10.30.0.0/16,,10.1.0.0/16': "
+		"SAF_ALLOW_TARGET: allowed prefixes "
+		"'10.30.0.0/16,,10.1.0.0/16': "
 		"empty entry");
 	memset(many, 'a', sizeof(many) - 1);
 	many[sizeof(many) - 1] = '\0';
-	refused("SAF_PIN_DIR", many, "SAF_PIN_DIR: 1031 characters, at most 255");
+	refused("SAF_PIN_DIR", many,
+		"SAF_PIN_DIR: 1031 characters, at most 255");
 }
 
 static void test_anycast_refused(void **state)
