@@ -382,12 +382,22 @@ static int follow_connect(connect_fn next, follow *f, const struct sockaddr *sa,
 		}
 		/* Non-blocking: wait (bounded) for S here, so the advert can
 		 * be followed before the application sees the socket. */
-		if (wait_connected(f->fd, cfg.timeout_ms, false, &soerr) !=
-		    W_CONNECTED) {
-			say(f,
-			    " stayed on S: not followed, the connection to S "
-			    "was not up within the timeout (or failed)",
-			    NULL);
+		switch (wait_connected(f->fd, cfg.timeout_ms, false, &soerr)) {
+		case W_CONNECTED:
+			break;
+		case W_TIMEOUT:
+			/* The application finishes it itself, on S. */
+			say(f, " not followed: S not connected within ", NULL);
+			if (cfg.debug) {
+				saf_line_uint(&f->line, cfg.timeout_ms);
+				saf_line_str(&f->line, " ms");
+			}
+			emit(f);
+			errno = EINPROGRESS;
+			return -1;
+		case W_FAILED:
+			/* Its error stays for the application (SO_ERROR). */
+			say(f, " not followed: connect to S failed", NULL);
 			emit(f);
 			errno = EINPROGRESS;
 			return -1;

@@ -206,6 +206,28 @@ check "U blocked: byte-exact on S" test "$(sha "$WORK/o")" = "$SMALL"
 check "U blocked: stayed on S, U did not answer within 300 ms" \
   test "$(cat "$WORK/e")" = "saf: connect 10.99.0.1:80 stayed on S: 10.30.2.2:80 did not answer within 300 ms"
 check "U blocked: the whole download took ${ms} ms (< 2000)" test "$ms" -lt 2000
+# S refuses (nothing listens on port 81): the application's own error,
+# unchanged, and a line that says the connect was not followed.
+RUN_OPTS="--anycast 10.99.0.1:81" saf_run saf-ru-client "$WORK/o" "$WORK/e" curl -sS http://10.99.0.1:81/small
+check "S refuses: curl's own error" grep -q "curl: (7) Failed to connect" "$WORK/e"
+check "S refuses: not followed" grep -qx "saf: connect 10.99.0.1:81 not followed: connect to S failed" "$WORK/e"
+# An IPv4 destination on an AF_INET6 socket (::ffff:10.99.0.1, as dual-stack
+# programs connect): the new socket is of the application's family too.
+saf_run saf-ru-client "$WORK/o" "$WORK/e" python3 -c '
+import hashlib, socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.connect(("::ffff:10.99.0.1", 80))
+s.sendall(b"GET /small HTTP/1.0\r\n\r\n")
+d = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    d += b
+print(s.family == socket.AF_INET6, s.getpeername()[0], hashlib.sha256(d.split(b"\r\n\r\n", 1)[1]).hexdigest())'
+check "IPv4-mapped destination on an AF_INET6 socket: on ::ffff:10.30.2.2, byte-exact" \
+  grep -qx "True ::ffff:10.30.2.2 $SMALL" "$WORK/o"
+check "IPv4-mapped destination: migrated" test "$(cat "$WORK/e")" = "saf: connect 10.99.0.1:80 -> 10.30.2.2:80 migrated"
 # The client target policy (saf/policy.h): without --allow-target only
 # global unicast adverts are followed; an allow-list that misses U refuses.
 NO_ALLOW=1 saf_run saf-ru-client "$WORK/o" "$WORK/e" curl -sS http://10.99.0.1/small
