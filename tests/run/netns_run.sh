@@ -109,6 +109,8 @@ check "ss on n2: the saf run downloads are on U (10.30.2.2:80, twice)" \
   test "$(grep -c '10.30.2.2:80 ' "$WORK/ss")" -eq 2
 check "ss on n2: ... and on [fd00:30:2::2]:80" grep -q '\[fd00:30:2::2\]:80 ' "$WORK/ss"
 check "ss on n2: the only connection on S is plain curl's" test "$(grep -c '10.99.0.1:80 ' "$WORK/ss")" -eq 1
+# (a download that ended before the moves would prove nothing)
+check "all four downloads still running when R1 moves S" kill -0 $C1 $C2 $C3 $C4
 move 3; sleep 1; move 2 # n3 resets what reaches it: S's connections break
 wait $C1; rc1=$?; wait $C2; rc2=$?; wait $C3; rc3=$?; wait $C4; rc4=$?
 check "curl under saf run: 48 MiB byte-exact across two route changes (exit $rc1)" test "$(sha "$WORK/c1")" = "$BIG"
