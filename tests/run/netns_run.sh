@@ -240,6 +240,14 @@ NO_ALLOW=1 RUN_OPTS="--allow-target 10.40.0.0/16" saf_run saf-ru-client "$WORK/o
 check "--allow-target without U: stays on S, byte-exact" test "$(sha "$WORK/o")" = "$SMALL"
 check "--allow-target without U: outside the allowed prefix" \
   grep -q "^saf: connect 10.99.0.1:80 stayed on S: advert for 10.30.2.2 rejected: .*outside the 1 allowed prefix of the target policy" "$WORK/e"
+# A destination that is not in SAF_ANYCAST: the wrapper steps aside, the
+# program stays on S (its SYN still carries SAF: the client program's
+# own configuration), no line.
+(run_in saf-ru-client saf-ru-c env LD_PRELOAD="$SAF_BUILD_DIR/libsaf-preload.so" SAF_DEBUG=1 \
+  SAF_ANYCAST=10.99.0.2 SAF_PIN_DIR="$PINS/client" SAF_ALLOW_TARGET=10.30.0.0/16 \
+  curl -sS -w '%{remote_ip}' -o "$WORK/o" http://10.99.0.1/small > "$WORK/ip" 2> "$WORK/e")
+check "destination not in SAF_ANYCAST: on S, byte-exact, no line" \
+  test "$(sha "$WORK/o")" = "$SMALL" -a "$(cat "$WORK/ip")" = 10.99.0.1 -a ! -s "$WORK/e"
 # Without SAF_DEBUG: silent, and still on U.
 (run_in saf-ru-client saf-ru-c env LD_PRELOAD="$SAF_BUILD_DIR/libsaf-preload.so" \
   SAF_ANYCAST=10.99.0.1 SAF_PIN_DIR="$PINS/client" SAF_ALLOW_TARGET=10.30.0.0/16 python3 -c '
