@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* saf node agent: reports this node's metrics to the scheduler on R1. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,24 +23,34 @@ static const char agent_help[] =
 	"                      [--interval MS] [--duration SECONDS]\n"
 	"\n"
 	"Sends this node's compute metrics to the scheduler every interval\n"
-	"(HMAC-authenticated) and answers the scheduler's delay probes.\n"
+	"and answers the scheduler's delay probes, all HMAC-SHA256 signed "
+	"with\n"
+	"this node's own key: --key FILE holds 64 hex digits (mode 0600, a\n"
+	"regular file owned by the running user or root, not a symbolic "
+	"link);\n"
+	"the scheduler's key file has the same key on the line for NAME.\n"
+	"Reports carry this host's wall clock: keep it in sync with the\n"
+	"scheduler's (NTP); the scheduler refuses reports off by more than "
+	"its\n"
+	"--report-window.\n"
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
-	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n";
+	"one line 'LOAD [CAPACITY] [down]' in permille ('down': "
+	"unavailable).\n";
 
 static int agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "name", required_argument, 0, 'n' },
-		{ "sched", required_argument, 0, 's' },
-		{ "key", required_argument, 0, 'k' },
-		{ "load-file", required_argument, 0, 'l' },
-		{ "capacity", required_argument, 0, 'c' },
-		{ "interval", required_argument, 0, 'i' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{"name", required_argument, 0, 'n'},
+		{"sched", required_argument, 0, 's'},
+		{"key", required_argument, 0, 'k'},
+		{"load-file", required_argument, 0, 'l'},
+		{"capacity", required_argument, 0, 'c'},
+		{"interval", required_argument, 0, 'i'},
+		{"duration", required_argument, 0, 'd'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
-	saf_agent_opts o = { .stop = &stop_flag };
+	saf_agent_opts o = {.stop = &stop_flag};
 	const char *key_path = NULL, *sched = NULL;
 	saf_error err;
 	char *end;
@@ -93,7 +104,8 @@ static int agent(int argc, char **argv)
 			fputs(agent_help, stdout);
 			return SAF_EXIT_OK;
 		default:
-			return saf_cli_usage_error("see 'saf node agent --help'");
+			return saf_cli_usage_error(
+				"see 'saf node agent --help'");
 		}
 	}
 	if (optind != argc)
@@ -111,7 +123,7 @@ static int agent(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = saf_agent_run(&o, &err);
-	memset(o.key, 0, sizeof(o.key));
+	OPENSSL_cleanse(o.key, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;
@@ -120,7 +132,7 @@ static int agent(int argc, char **argv)
 int saf_cmd_node(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{ "agent", agent, "report metrics to the scheduler on R1" },
+		{"agent", agent, "report metrics to the scheduler on R1"},
 	};
 	return saf_cli_dispatch("saf node", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);
