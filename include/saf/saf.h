@@ -27,6 +27,7 @@
 #include "saf/error.h"
 #include "saf/constants.h"
 #include "saf/addr.h"
+#include "saf/policy.h"
 #include "saf/clock.h"
 #include "saf/cursor.h"
 #include "saf/hex.h"
@@ -39,5 +40,6 @@
 #include "saf/tcp.h"
 #include "saf/tls.h"
 #include "saf/sched.h"
+#include "saf/run.h"
 
 #endif /* SAF_SAF_H */
