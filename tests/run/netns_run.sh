@@ -13,14 +13,14 @@ SRC=${SAF_SOURCE_DIR:?}
 # shellcheck source=nginx_node.sh
 . "$SRC/tests/run/nginx_node.sh"
 PINS=/run/saf/run-test
-reset() { netns_reset saf-ru node2 node3 client; }
+reset() { netns_reset saf-ru node2 node3 client client-cache; }
 netns_test_start saf-ru
 for t in nginx curl wget openssl python3; do
   command -v $t >/dev/null || { echo "SKIP: $t not installed (scripts/install-deps)"; exit 77; }
 done
 
 "$LAB" up >/dev/null || { echo "FAIL - lab up"; exit 1; }
-for g in node2 node3 client; do mkdir -p "$CG/saf-ru-$g"; done
+for g in node2 node3 client client-cache; do mkdir -p "$CG/saf-ru-$g"; done
 for k in 2 3; do
   "$SAF" tcp node attach --cgroup "$CG/saf-ru-node$k" --pin-dir "$PINS/node$k" \
     --anycast 10.99.0.1 --unicast "10.30.$k.2" --anycast fd00:99::1 --unicast "fd00:30:$k::2" ||
@@ -248,6 +248,19 @@ check "--allow-target without U: outside the allowed prefix" \
   curl -sS -w '%{remote_ip}' -o "$WORK/o" http://10.99.0.1/small > "$WORK/ip" 2> "$WORK/e")
 check "destination not in SAF_ANYCAST: on S, byte-exact, no line" \
   test "$(sha "$WORK/o")" = "$SMALL" -a "$(cat "$WORK/ip")" = 10.99.0.1 -a ! -s "$WORK/e"
+# The kernel affinity cache (issue 15 part 1, cgroup/connect4): a client
+# program that caches the lab's (private) targets. The first connect()
+# migrates and fills the cache; the second is rewritten to U by the kernel,
+# getpeername() says U, and the wrapper keeps it (no second connect).
+"$SAF" tcp client attach --cgroup "$CG/saf-ru-client-cache" --pin-dir "$PINS/client-cache" \
+  --anycast 10.99.0.1 --allow-target 10.30.0.0/16 || bad "client attach with the cache"
+for i in 1 2; do
+  RUN_OPTS="--pin-dir $PINS/client-cache" saf_run saf-ru-client-cache "$WORK/o$i" "$WORK/e$i" curl -sS http://10.99.0.1/small
+done
+check "kernel cache: first connect migrated" test "$(cat "$WORK/e1")" = "saf: connect 10.99.0.1:80 -> 10.30.2.2:80 migrated"
+check "kernel cache: second connect already on U, kept" \
+  test "$(cat "$WORK/e2")" = "saf: connect 10.99.0.1:80 -> 10.30.2.2:80 kept: already on a unicast address (kernel affinity cache)"
+check "kernel cache: both byte-exact" test "$(sha "$WORK/o1")" = "$SMALL" -a "$(sha "$WORK/o2")" = "$SMALL"
 # Without SAF_DEBUG: silent, and still on U.
 (run_in saf-ru-client saf-ru-c env LD_PRELOAD="$SAF_BUILD_DIR/libsaf-preload.so" \
   SAF_ANYCAST=10.99.0.1 SAF_PIN_DIR="$PINS/client" SAF_ALLOW_TARGET=10.30.0.0/16 python3 -c '
