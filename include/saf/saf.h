@@ -41,5 +41,6 @@
 #include "saf/tls.h"
 #include "saf/admission.h"
 #include "saf/sched.h"
+#include "saf/run.h"
 
 #endif /* SAF_SAF_H */

@@ -58,5 +58,6 @@ int saf_cmd_tls(int argc, char **argv);
 int saf_cmd_sched(int argc, char **argv);
 int saf_cmd_node(int argc, char **argv);
 int saf_cmd_lab(int argc, char **argv);
+int saf_cmd_run(int argc, char **argv);
 
 #endif /* SAF_CLI_H */

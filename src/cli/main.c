@@ -17,6 +17,7 @@ static const saf_cmd top[] = {
 	{ "sched", saf_cmd_sched, "scheduler on the ingress router R1" },
 	{ "node", saf_cmd_node, "node agent that reports metrics to the scheduler" },
 	{ "lab", saf_cmd_lab, "network-namespace lab: up, down, status, exec" },
+	{ "run", saf_cmd_run, "run an unmodified program whose connections follow adverts" },
 };
 
 int main(int argc, char **argv)
