@@ -284,6 +284,11 @@ static int refuse(const saf_addr *target, const char *what, const char *reason,
 	char buf[SAF_ADDR_STR_LEN];
 	saf_addr ip = *target;
 
+	/* No message wanted: no formatting either, so that a caller in a
+	 * signal handler (the preload wrapper of saf run) stays
+	 * async-signal-safe. */
+	if (!err)
+		return -1;
 	ip.has_port = false;
 	return saf_fail(err, SAF_E_REFUSED,
 			"%s for %s rejected: %s%s%s not allowed by the target "
