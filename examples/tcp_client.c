@@ -4,8 +4,13 @@
  * the node's advert to its unicast address, send one line, print the reply.
  *
  *   cc tcp_client.c $(pkg-config --cflags --libs saf) -o tcp_client
- *   ./tcp_client 10.99.0.1:7000 "hello"     (run in the client cgroup that
- *                                            `saf tcp client attach` armed)
+ *   ./tcp_client 10.99.0.1:7000 "hello" 10.30.0.0/16
+ *                       (run in the client cgroup that `saf tcp client
+ *                       attach` armed)
+ *
+ * The optional prefixes after the line are the nodes' unicast prefixes
+ * the client may be sent to (its target policy); without them only
+ * global unicast targets are followed (docs/core.md, "Target policy").
  *
  * The pin folder of the client program comes from $SAF_BPF_PIN_DIR, or
  * /run/saf/bpf (saf_tcp_pin_dir).
@@ -20,16 +25,25 @@ int main(int argc, char **argv)
 {
 	saf_addr service;
 	saf_tcp_connect_opts opts = {.timeout_ms = 3000};
+	saf_target_policy policy;
 	saf_tcp_result res;
 	saf_error err = {0};
 	char where[SAF_ADDR_STR_LEN], reply[512];
 	ssize_t n;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s ADDRESS:PORT LINE\n", argv[0]);
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s ADDRESS:PORT LINE [PREFIX...]\n",
+			argv[0]);
 		return 2;
 	}
+	saf_target_policy_init(&policy);
+	for (int i = 3; i < argc; i++)
+		if (saf_target_policy_allow(&policy, argv[i], &err)) {
+			fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+			return 2;
+		}
+	opts.policy = &policy;
 	if (saf_addr_parse(argv[1], true, &service, &err)) {
 		fprintf(stderr, "%s: %s\n", argv[1], err.msg);
 		return 2;

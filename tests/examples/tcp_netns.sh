@@ -30,7 +30,7 @@ wait_listen saf-lx-n2 7000
 for kind in "" -static; do
   line="hello-$RANDOM"
   (SAF_BPF_PIN_DIR=$PINS/client LD_LIBRARY_PATH=$LIBDIR run_in saf-lx-client saf-lx-c \
-    "$WORK/tcp_client$kind" 10.99.0.1:7000 "$line" > "$WORK/out" 2> "$WORK/err")
+    "$WORK/tcp_client$kind" 10.99.0.1:7000 "$line" 10.30.0.0/16 > "$WORK/out" 2> "$WORK/err")
   check "tcp_client$kind: echoed" grep -qx "$line" "$WORK/out"
   check "tcp_client$kind: migrated to 10.30.2.2:7000" grep -q "^migrated: on 10.30.2.2:7000" "$WORK/err"
   cat "$WORK/err"

@@ -51,7 +51,9 @@ for p in libsaf0 libsaf-dev saf-lab; do
 done
 lib=$(pkg libsaf0) dev=$(pkg libsaf-dev) lab=$(pkg saf-lab)
 files "$deb" > "$T/saf.files"; files "$lib" > "$T/lib.files"; files "$dev" > "$T/dev.files"; files "$lab" > "$T/lab.files"
-check "saf: no library, header or lab tool" bash -c "! grep -E 'libsaf|include/|bin/saf-' '$T/saf.files'"
+check "saf: no library, header or lab tool" bash -c "! grep -E '/libsaf\\.|include/|bin/saf-' '$T/saf.files'"
+# saf run's preload library is a part of the tool, not of libsaf0.
+check "saf: the preload library of saf run" grep -q 'lib/saf/libsaf-preload\.so$' "$T/saf.files"
 check "libsaf0: exactly libsaf.so.0 and its file" bash -c "[[ \$(cat '$T/lib.files') == \$'usr/lib/libsaf.so.0\nusr/lib/libsaf.so.0.1.0' ]]"
 check "libsaf0: shlibs names libsaf0" bash -c "dpkg-deb -I '$lib' shlibs | grep -q '^libsaf 0 libsaf0'"
 check "libsaf0: ldconfig trigger" bash -c "dpkg-deb -I '$lib' triggers | grep -q 'activate-noawait ldconfig'"

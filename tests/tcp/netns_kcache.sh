@@ -212,13 +212,13 @@ PIDS+=($!)
 wait_listen saf-kc-n2 7000; wait_listen saf-kc-n3 7000
 echo hi > "$WORK/in"
 nr0=$(ctr client_saf_no_room) a0=$(ctr client_adverts)
-(run_in saf-kc-client/hog saf-kc-c "$SAF" tcp connect -v --pin-dir "$PINS/client" 10.99.0.1:7000 < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
+(run_in saf-kc-client/hog saf-kc-c "$SAF" tcp connect -v "${ALLOW[@]}" --pin-dir "$PINS/client" 10.99.0.1:7000 < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
 check "no room for SAF: counted" test "$(ctr client_saf_no_room)" -gt "$nr0"
 check "no room for SAF: the rogue advert is not taken ($(cat "$WORK/err"))" grep -q "no_advert: on 10.99.0.1:7000.*SAF not sent" "$WORK/err"
 check "no room for SAF: no advert counted" test "$(ctr client_adverts)" -eq "$a0"
 check "no room for SAF: no cache entry" test "$(entry 10.99.0.1:7000)" = none
 check "no room for SAF: data intact" cmp -s "$WORK/in" "$WORK/out"
-(run_in saf-kc-client saf-kc-c "$SAF" tcp connect -v --pin-dir "$PINS/client" 10.99.0.1:7000 < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
+(run_in saf-kc-client saf-kc-c "$SAF" tcp connect -v "${ALLOW[@]}" --pin-dir "$PINS/client" 10.99.0.1:7000 < "$WORK/in" > "$WORK/out" 2> "$WORK/err")
 check "control: SAF sent, the rogue SYN-ACK's advert is taken" grep -q "migrated: on 10.30.3.2:7000" "$WORK/err"
 check "control: and cached" test "$(entry 10.99.0.1:7000)" = 10.30.3.2:7000
 "$ROGUE" detach "$PINS/hog"; "$ROGUE" detach "$PINS/rogue"

@@ -287,7 +287,7 @@ check "--advert-rate 0: exit 2" bash -c "[[ $rc -eq 2 ]] && grep -q 'advert-rate
 # the control (--advert-rate-v6-prefix 128) gives each address its own.
 for i in 3 4 5 6; do ip -n saf-tc-c addr add "fd00:10::$i/64" dev saf-tc-cr1 nodad; done
 syns_from_one_64() {
-  (run_in saf-tc-client saf-tc-c python3 -c "
+  (run_in saf-tc-client-all saf-tc-c python3 -c "
 import socket
 for i in range(12):
     s = socket.socket(socket.AF_INET6)
