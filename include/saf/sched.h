@@ -211,6 +211,10 @@ typedef struct saf_agent_opts {
 	uint64_t interval_ms;   /* default 200 */
 	uint64_t duration_ms;
 	volatile int *stop;
+	/* Called with each report's metrics before it is sent (BGP
+	 * distributed mode, docs/bgp.md); sched family 0: no reports. */
+	void (*on_metrics)(void *ctx, const saf_sched_msg *m, uint64_t now_ms);
+	void *metrics_ctx;
 } saf_agent_opts;
 
 /* Sends reports every interval and answers R1's delay probes. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_bgp.h"
 #include "saf/sched.h"
 
 static volatile int stop_flag;
@@ -24,29 +25,51 @@ static const char agent_help[] =
 	"Sends this node's compute metrics to the scheduler every interval\n"
 	"(HMAC-authenticated) and answers the scheduler's delay probes.\n"
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
-	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n";
+	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n"
+	"\n"
+	"BGP distributed mode: --bgp exabgp announces S through a local "
+	"speaker\n"
+	"with the node's L2 score (MED 10 - score); --sched and --key are "
+	"then\n"
+	"optional.\n"
+	"  --bgp-anycast S       S to announce (one IPv4 and/or one IPv6)\n"
+	"  --bgp-nexthop ADDR    this node's unicast address per family\n"
+	"                        (default: --bgp-local)\n"
+	"  --bgp-link-bandwidth  also carry the score as link "
+	"bandwidth\n" SAF_CLI_BGP_HELP;
 
 static int agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "name", required_argument, 0, 'n' },
-		{ "sched", required_argument, 0, 's' },
-		{ "key", required_argument, 0, 'k' },
-		{ "load-file", required_argument, 0, 'l' },
-		{ "capacity", required_argument, 0, 'c' },
-		{ "interval", required_argument, 0, 'i' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{"name", required_argument, 0, 'n'},
+		{"sched", required_argument, 0, 's'},
+		{"key", required_argument, 0, 'k'},
+		{"load-file", required_argument, 0, 'l'},
+		{"capacity", required_argument, 0, 'c'},
+		{"interval", required_argument, 0, 'i'},
+		{"duration", required_argument, 0, 'd'},
+		{"help", no_argument, 0, 'h'},
+		SAF_CLI_BGP_LONGOPTS,
+		{0, 0, 0, 0},
 	};
-	saf_agent_opts o = { .stop = &stop_flag };
+	saf_agent_opts o = {.stop = &stop_flag};
+	saf_cli_bgp bgp;
+	saf_bgp_node node;
 	const char *key_path = NULL, *sched = NULL;
 	saf_error err;
 	char *end;
 	int c;
 
 	optind = 1;
+	saf_cli_bgp_init(&bgp);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int brc = saf_cli_bgp_opt(&bgp, c, optarg);
+
+		if (brc >= 0) {
+			if (brc)
+				return brc;
+			continue;
+		}
 		switch (c) {
 		case 'n':
 			if (strlen(optarg) == 0 ||
@@ -93,24 +116,36 @@ static int agent(int argc, char **argv)
 			fputs(agent_help, stdout);
 			return SAF_EXIT_OK;
 		default:
-			return saf_cli_usage_error("see 'saf node agent --help'");
+			return saf_cli_usage_error(
+				"see 'saf node agent --help'");
 		}
 	}
 	if (optind != argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
-	if (!o.name[0] || !sched || !key_path)
+	if (saf_cli_bgp_check(&bgp, true))
+		return SAF_EXIT_USAGE;
+	if (!o.name[0] || (!bgp.enabled && (!sched || !key_path)))
 		return saf_cli_usage_error(
 			"--name, --sched and --key are required");
-	if (saf_addr_parse(sched, false, &o.sched, &err))
+	if (!sched != !key_path)
+		return saf_cli_usage_error("--sched and --key go together");
+	if (sched && saf_addr_parse(sched, false, &o.sched, &err))
 		return saf_cli_usage_error("--sched: %s", err.msg);
-	if (!o.sched.has_port)
+	if (sched && !o.sched.has_port)
 		o.sched.port = SAF_SCHED_PORT_DEFAULT, o.sched.has_port = true;
-	if (saf_sched_key_load(key_path, o.key, &err))
+	if (key_path && saf_sched_key_load(key_path, o.key, &err))
 		return saf_cli_usage_error("%s", err.msg);
+	if (bgp.enabled) {
+		saf_bgp_node_init(&node, &bgp.speaker, &bgp.steer);
+		o.on_metrics = saf_bgp_node_on_metrics;
+		o.metrics_ctx = &node;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = saf_agent_run(&o, &err);
+	if (bgp.enabled)
+		saf_bgp_node_stop(&node); /* withdraws: the sessions close */
 	memset(o.key, 0, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
@@ -120,7 +155,7 @@ static int agent(int argc, char **argv)
 int saf_cmd_node(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{ "agent", agent, "report metrics to the scheduler on R1" },
+		{"agent", agent, "report metrics to the scheduler on R1"},
 	};
 	return saf_cli_dispatch("saf node", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

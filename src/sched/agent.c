@@ -75,34 +75,39 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 	 * restarted agent continues above its last report. */
 	uint64_t seq = now_ms(CLOCK_REALTIME) * 1000u;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 200;
-	int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* no scheduler (BGP distributed mode): the socket only idles */
+	int fd = socket(o->sched.family ? to.ss_family : AF_INET,
+			SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
 				strerror(errno));
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = now_ms(CLOCK_MONOTONIC);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 		size_t len;
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
 		if (now >= next) {
-			saf_sched_msg m = { .type = SAF_SCHED_REPORT,
-					    .seq = ++seq,
-					    .stamp = now_ms(CLOCK_REALTIME) };
+			saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+					   .seq = ++seq,
+					   .stamp = now_ms(CLOCK_REALTIME)};
 
 			memcpy(m.node, o->name, sizeof(m.node));
 			read_metrics(o, &m);
+			if (o->on_metrics)
+				o->on_metrics(o->metrics_ctx, &m, now);
 			if (saf_sched_msg_encode(&m, o->key, buf, sizeof(buf),
 						 &len, err)) {
 				close(fd);
 				return -1;
 			}
 			/* R1 may be unreachable for a while: keep trying. */
-			(void)sendto(fd, buf, len, 0, (struct sockaddr *)&to,
-				     tolen);
+			if (o->sched.family)
+				(void)sendto(fd, buf, len, 0,
+					     (struct sockaddr *)&to, tolen);
 			next = now + interval;
 		}
 		int wait = (int)(next > now ? next - now : 0);
@@ -119,9 +124,8 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 		    saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
 		    p.type != SAF_SCHED_PROBE)
 			continue; /* forged or stray: nothing to answer */
-		saf_sched_msg echo = { .type = SAF_SCHED_ECHO,
-				       .seq = p.seq,
-				       .stamp = p.stamp };
+		saf_sched_msg echo = {
+			.type = SAF_SCHED_ECHO, .seq = p.seq, .stamp = p.stamp};
 		memcpy(echo.node, o->name, sizeof(echo.node));
 		if (saf_sched_msg_encode(&echo, o->key, buf, sizeof(buf), &len,
 					 &derr) == 0)
