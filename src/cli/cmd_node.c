@@ -27,32 +27,30 @@ static const char agent_help[] =
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
 	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n"
 	"\n"
-	"BGP distributed mode: --bgp exabgp announces S through a local "
-	"speaker\n"
-	"with the node's L2 score (MED 10 - score); --sched and --key are "
-	"then\n"
-	"optional.\n"
+	"BGP distributed mode (docs/bgp.md): --bgp exabgp announces S through\n"
+	"a local speaker with the node's L2 score (MED 10 - score); --sched\n"
+	"and --key are then optional.\n"
 	"  --bgp-anycast S       S to announce (one IPv4 and/or one IPv6)\n"
 	"  --bgp-nexthop ADDR    this node's unicast address per family\n"
-	"                        (default: --bgp-local)\n"
-	"  --bgp-link-bandwidth  also carry the score as link "
-	"bandwidth\n" SAF_CLI_BGP_HELP;
+	"                        (IPv4 default: --bgp-local)\n"
+	"  --bgp-link-bandwidth  also carry the score as link bandwidth\n"
+	SAF_CLI_BGP_HELP;
 
 static int agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"name", required_argument, 0, 'n'},
-		{"sched", required_argument, 0, 's'},
-		{"key", required_argument, 0, 'k'},
-		{"load-file", required_argument, 0, 'l'},
-		{"capacity", required_argument, 0, 'c'},
-		{"interval", required_argument, 0, 'i'},
-		{"duration", required_argument, 0, 'd'},
-		{"help", no_argument, 0, 'h'},
+		{ "name", required_argument, 0, 'n' },
+		{ "sched", required_argument, 0, 's' },
+		{ "key", required_argument, 0, 'k' },
+		{ "load-file", required_argument, 0, 'l' },
+		{ "capacity", required_argument, 0, 'c' },
+		{ "interval", required_argument, 0, 'i' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "help", no_argument, 0, 'h' },
 		SAF_CLI_BGP_LONGOPTS,
-		{0, 0, 0, 0},
+		{ 0, 0, 0, 0 },
 	};
-	saf_agent_opts o = {.stop = &stop_flag};
+	saf_agent_opts o = { .stop = &stop_flag };
 	saf_cli_bgp bgp;
 	saf_bgp_node node;
 	const char *key_path = NULL, *sched = NULL;
@@ -116,8 +114,7 @@ static int agent(int argc, char **argv)
 			fputs(agent_help, stdout);
 			return SAF_EXIT_OK;
 		default:
-			return saf_cli_usage_error(
-				"see 'saf node agent --help'");
+			return saf_cli_usage_error("see 'saf node agent --help'");
 		}
 	}
 	if (optind != argc)
@@ -155,7 +152,7 @@ static int agent(int argc, char **argv)
 int saf_cmd_node(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{"agent", agent, "report metrics to the scheduler on R1"},
+		{ "agent", agent, "report metrics to the scheduler on R1" },
 	};
 	return saf_cli_dispatch("saf node", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

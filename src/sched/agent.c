@@ -84,16 +84,16 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 				strerror(errno));
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = now_ms(CLOCK_MONOTONIC);
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 		size_t len;
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
 		if (now >= next) {
-			saf_sched_msg m = {.type = SAF_SCHED_REPORT,
-					   .seq = ++seq,
-					   .stamp = now_ms(CLOCK_REALTIME)};
+			saf_sched_msg m = { .type = SAF_SCHED_REPORT,
+					    .seq = ++seq,
+					    .stamp = now_ms(CLOCK_REALTIME) };
 
 			memcpy(m.node, o->name, sizeof(m.node));
 			read_metrics(o, &m);
@@ -124,8 +124,9 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 		    saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
 		    p.type != SAF_SCHED_PROBE)
 			continue; /* forged or stray: nothing to answer */
-		saf_sched_msg echo = {
-			.type = SAF_SCHED_ECHO, .seq = p.seq, .stamp = p.stamp};
+		saf_sched_msg echo = { .type = SAF_SCHED_ECHO,
+				       .seq = p.seq,
+				       .stamp = p.stamp };
 		memcpy(echo.node, o->name, sizeof(echo.node));
 		if (saf_sched_msg_encode(&echo, o->key, buf, sizeof(buf), &len,
 					 &derr) == 0)
