@@ -94,7 +94,7 @@ static int prepare_dir(saf_bgp_speaker *sp, const saf_bgp_speaker_cfg *c,
 static void remove_dir(saf_bgp_speaker *sp)
 {
 	static const char *const files[] = {"in", "out", "relay",
-					    "exabgp.conf"};
+					    "exabgp.conf", "log"};
 	char path[128];
 
 	if (!sp->dir[0])
@@ -131,11 +131,11 @@ static void exec_speaker(const saf_bgp_speaker *sp,
 		_exit(127); /* the parent died before prctl */
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
 		setenv(env[i][0], env[i][1], 1);
-	setenv("exabgp.log.destination", c->log_path ? c->log_path : "syslog",
-	       1);
-	if (!c->log_path)
-		setenv("exabgp.log.enable", "false", 1);
-	fd = open(c->log_path ? c->log_path : "/dev/null",
+	/* exabgp.log.enable=false crashes ExaBGP 4.2.21 (logger.py): it
+	 * logs to its stdout, the log file or one in the private directory */
+	setenv("exabgp.log.destination", "stdout", 1);
+	snprintf(conf, sizeof(conf), "%s/log", sp->dir);
+	fd = open(c->log_path ? c->log_path : conf,
 		  O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);
