@@ -38,9 +38,9 @@ sp=$(speaker_of 4)
 check "node 4's speaker runs" test -n "$sp"
 kill -9 $sp
 check "speaker killed: its announcement withdrawn, S to n2" wait_for 3 routes_to 2
+check "new clients of S go to n2 (before the speaker is restarted)" bash -c "[[ \$($(declare -f ask inns); P=$P; ask c 10.99.0.1) == n2 ]]"
 check "n4's unicast address still answers through both routers" bash -c \
   "[[ \$($(declare -f ask inns); P=$P; ask c 10.30.4.2) == n4 && \$($(declare -f ask inns); P=$P; ask cb 10.30.4.2) == n4 ]]"
-check "new clients of S go to n2" bash -c "[[ \$($(declare -f ask inns); P=$P; ask c 10.99.0.1) == n2 ]]"
 check "the agent restarts its speaker and S returns to n4" wait_for 15 routes_to 4
 check "the agent logged the restart" grep -q "died; restarting" "$W/agent4.log"
 
