@@ -51,16 +51,51 @@ if(HELP2MAN)
   install(DIRECTORY ${PROJECT_BINARY_DIR}/man/ DESTINATION share/man OPTIONAL)
 endif()
 
+# Four packages (components): saf (the command, units, BPF objects, man
+# pages; every install() without a COMPONENT), libsaf0 (libsaf.so.0),
+# libsaf-dev (headers, saf.pc, libsaf.a, libsaf(3)) and saf-lab (the lab
+# and load tools: saf-delay, saf-load, saf-streams). tests/pkg/deb.sh
+# checks each one's files.
 set(CPACK_GENERATOR DEB)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL saf libsaf0 libsaf-dev saf-lab)
 set(CPACK_PACKAGE_NAME saf)
 set(CPACK_PACKAGE_VENDOR "saf developers")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Service affinity for anycast services (TCP option with eBPF, TLS 1.3 extensions)")
-set(CPACK_PACKAGE_FILE_NAME "saf_${PROJECT_VERSION}_amd64")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # NAME_VERSION_ARCH.deb
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "saf developers <saf@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "iproute2")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nftables, tshark")
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/pkg)
+
+set(CPACK_DEBIAN_SAF_PACKAGE_NAME saf)
+set(CPACK_DEBIAN_SAF_PACKAGE_DEPENDS "iproute2")
+set(CPACK_DEBIAN_SAF_PACKAGE_SUGGESTS "nftables, tshark, saf-lab")
+set(CPACK_COMPONENT_SAF_DESCRIPTION "Service affinity for anycast services: the saf command
+ The TCP Service Affinity option with eBPF, the TLS 1.3 migration
+ extensions and continuity, the scheduler and node agent, systemd units.")
+
+set(CPACK_DEBIAN_LIBSAF0_PACKAGE_NAME libsaf0)
+set(CPACK_DEBIAN_LIBSAF0_PACKAGE_SECTION libs)
+# ldconfig after install and removal, as every shared library package.
+set(CPACK_DEBIAN_LIBSAF0_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/dist/deb/libsaf0/triggers)
+set(CPACK_COMPONENT_LIBSAF0_DESCRIPTION "Service affinity for anycast services: shared library
+ libsaf.so.0, the library behind the saf command (libsaf(3)).")
+
+set(CPACK_DEBIAN_LIBSAF-DEV_PACKAGE_NAME libsaf-dev)
+set(CPACK_DEBIAN_LIBSAF-DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_LIBSAF-DEV_PACKAGE_DEPENDS
+  "libsaf0 (= ${PROJECT_VERSION}), libssl-dev, libbpf-dev, libmnl-dev, libelf-dev, zlib1g-dev")
+set(CPACK_COMPONENT_LIBSAF-DEV_DESCRIPTION "Service affinity for anycast services: development files
+ Headers under include/saf (<saf/saf.h>), saf.pc for pkg-config, the static
+ library libsaf.a and libsaf(3).")
+
+set(CPACK_DEBIAN_SAF-LAB_PACKAGE_NAME saf-lab)
+set(CPACK_DEBIAN_SAF-LAB_PACKAGE_DEPENDS "saf (= ${PROJECT_VERSION})")
+set(CPACK_COMPONENT_SAF-LAB_DESCRIPTION "Service affinity for anycast services: lab and load tools
+ saf-delay (a one-way link delay over NFQUEUE), saf-load (the hardening
+ load test's server and connection holder) and saf-streams (the stream
+ checker of the demo and lab tests).")
 include(CPack)

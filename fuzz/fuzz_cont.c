@@ -37,8 +37,36 @@ static void frames_round_trip(const uint8_t *data, size_t size)
 	}
 }
 
+/* What the peer sent, read from the input again on its own: the DATA
+ * frames' payload bytes and the highest stream offset they reach. The
+ * endpoint dies at the first bad frame, so frames after it count for
+ * nothing; counting up to it is an upper bound. */
+static void peer_sent(const uint8_t *data, size_t size, uint64_t *payload,
+		      uint64_t *max_end)
+{
+	size_t pos = 0;
+
+	*payload = *max_end = 0;
+	while (pos < size) {
+		saf_cont_frame f;
+		size_t used = 0;
+
+		if (saf_cont_frame_decode(data + pos, size - pos, &f, &used,
+					  NULL) != 1 ||
+		    used == 0)
+			return;
+		if (f.type == SAF_CONT_DATA) {
+			*payload += f.data_len;
+			if (f.value + f.data_len > *max_end)
+				*max_end = f.value + f.data_len;
+		}
+		pos += used;
+	}
+}
+
 static void endpoint(const uint8_t *data, size_t size)
 {
+	uint64_t taken = 0, fed = 0, sent_payload = 0, sent_end = 0;
 	static uint8_t junk[70000], out[2 * SAF_CONT_FRAME_MAX];
 	uint8_t mode;
 	size_t pos = 1, written;
@@ -68,14 +96,23 @@ static void endpoint(const uint8_t *data, size_t size)
 			break;
 		}
 		pos += used;
+		fed += used;
 		r = saf_cont_readable(c, &p);
 		if (r == 0 && used == 0)
 			abort(); /* neither progress nor anything to take */
 		saf_cont_consume(c, r);
+		taken += r;
 		(void)saf_cont_output(c, out, sizeof(out));
 	}
 	saf_cont_stats_get(c, &st);
 	if (st.acked > written || st.written != written)
+		abort();
+	/* Never more delivered than the peer sent: not more than the bytes
+	 * fed in, the DATA payload in them, or the stream offset they reach;
+	 * and the count says what the application took. */
+	peer_sent(data + 1, size - 1, &sent_payload, &sent_end);
+	if (taken > fed || taken > sent_payload || taken > sent_end ||
+	    st.delivered != taken)
 		abort();
 	saf_cont_free(c);
 }

@@ -2,8 +2,9 @@
 /*
  * libFuzzer: the two key file parsers, with the input as the file's
  * contents (a 0600 file in a private temporary folder): saf_tls_keys_load
- * (the service key file, "node_key HEX" / "ticket_keys HEX" lines) and
- * saf_sched_key_load (64 hex digits and at most one line end).
+ * (the service key file, "node_key HEX" / "ticket_keys HEX" lines),
+ * saf_sched_key_load (a node agent's key: 64 hex digits and at most one
+ * line end) and saf_sched_keys_load (R1's key file: "NAME KEY" lines).
  *
  * An oracle written again from the documented formats (docs/tls.md,
  * docs/sched.md), in another way (the whole buffer at once, memchr for
@@ -160,6 +161,71 @@ static int oracle_sched(const uint8_t *d, size_t size,
 	       (size == n + 2 && d[n] == '\r' && d[n + 1] == '\n');
 }
 
+static int name_ok(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > SAF_SCHED_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '.' ||
+		      p[i] == '_' || p[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* R1's key file (docs/sched.md): lines end with LF, or CRLF; the last may
+ * have none; no NUL and no other CR; a line is blank, a comment ('#' first
+ * after blanks) or exactly two blank-separated fields, a node name (1..32
+ * of [A-Za-z0-9._-]) and 64 hex digits; each name once; 1..16 keys. */
+static int oracle_keys(const uint8_t *d, size_t size, saf_sched_keyring *out)
+{
+	size_t pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (pos < size) {
+		const uint8_t *lf = memchr(d + pos, '\n', size - pos);
+		size_t end = lf ? (size_t)(lf - d) : size, next = end + 1;
+		const uint8_t *f[3];
+		size_t flen[3], nf = 0, i;
+
+		if (lf && end > pos && d[end - 1] == '\r')
+			end--;
+		if (memchr(d + pos, '\r', end - pos) ||
+		    memchr(d + pos, '\0', end - pos))
+			return 0;
+		for (i = pos; i < end && nf < 3;) {
+			size_t j = i;
+
+			if (is_blank(d[i])) {
+				i++;
+				continue;
+			}
+			while (j < end && !is_blank(d[j]))
+				j++;
+			f[nf] = d + i;
+			flen[nf++] = j - i;
+			i = j;
+		}
+		pos = next;
+		if (nf == 0 || f[0][0] == '#')
+			continue;
+		if (nf != 2 || !name_ok(f[0], flen[0]) ||
+		    out->n == SAF_SCHED_MAX_NODES)
+			return 0;
+		for (size_t k = 0; k < out->n; k++)
+			if (strlen(out->e[k].name) == flen[0] &&
+			    memcmp(out->e[k].name, f[0], flen[0]) == 0)
+				return 0;
+		if (!unhex(f[1], flen[1], out->e[out->n].key,
+			   SAF_SCHED_KEY_LEN))
+			return 0;
+		memcpy(out->e[out->n].name, f[0], flen[0]);
+		out->n++;
+	}
+	return out->n > 0;
+}
+
 /* No run of 8 hex digits of the message is in the input. */
 static void no_echo(const char *msg, const uint8_t *data, size_t size)
 {
@@ -216,11 +282,34 @@ static void sched_key(const uint8_t *data, size_t size)
 		abort();
 }
 
+static void sched_keys(const uint8_t *data, size_t size)
+{
+	saf_sched_keyring kr, want;
+	saf_error err;
+	int valid = size <= SAF_SCHED_KEYS_FILE_MAX &&
+		    oracle_keys(data, size, &want);
+
+	if (saf_sched_keys_load(path, &kr, &err)) {
+		if (valid)
+			abort();
+		no_echo(err.msg, data, size);
+		return;
+	}
+	if (!valid || kr.n != want.n)
+		abort();
+	for (size_t i = 0; i < kr.n; i++)
+		if (strcmp(kr.e[i].name, want.e[i].name) != 0 ||
+		    memcmp(kr.e[i].key, want.e[i].key, SAF_SCHED_KEY_LEN) != 0)
+			abort();
+	saf_sched_keyring_wipe(&kr);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	init_once();
 	write_file(data, size);
 	tls_keys(data, size);
 	sched_key(data, size);
+	sched_keys(data, size);
 	return 0;
 }

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !saf_addr_equal(&a, &b))
 			abort();
 	}
-	if (saf_prefix_parse(text, &a, &plen, &err) == 0 &&
+	if (saf_addr_prefix_parse(text, &a, &plen, &err) == 0 &&
 	    plen > (a.family == 4 ? 32u : 128u))
 		abort();
 	/* (void) does not silence warn_unused_result under gcc, and the

@@ -24,7 +24,12 @@
  *     access_denied for any other refusal;
  *   - accepted only when that oracle says valid; the good token is always
  *     accepted; an accepted token presented again is refused as replayed;
- *   - the server's counters moved by exactly that outcome.
+ *   - the server's counters moved by exactly that outcome;
+ *   - the same with a HelloRetryRequest (issue 14): for about half the
+ *     inputs (the parity of their byte sum) the node takes only P-256
+ *     while the client's first key share is X25519, so the token is parsed
+ *     in two ClientHellos; the client must have sent exactly two when
+ *     the token is accepted (a refusal ends the first).
  *
  * Reproducibility: OpenSSL's randomness is replaced by a fixed-seed
  * generator (re-seeded per input) and the certificate has fixed dates, so
@@ -140,6 +145,9 @@ static saf_token_keys skeys;	 /* of that session, for the oracle */
 static saf_addr target;		 /* tokens' target = the node's local */
 static saf_tlsext_codepoints cp; /* default code points */
 static uint64_t reached[SAF_VERDICT_COUNT]; /* presentations by outcome */
+static bool hrr;			    /* this input goes through an HRR */
+static uint64_t reached_hrr;		    /* presentations with an HRR */
+static int client_hellos; /* written by the client of present() */
 
 /* A certificate with fixed dates: its bytes are in the transcript, hence
  * in the resumption PSK. */
@@ -273,6 +281,8 @@ static void print_reached(void)
 		fprintf(stderr, "fuzz_tls_hello: %-18s %llu\n",
 			saf_verdict_name((saf_verdict)v),
 			(unsigned long long)reached[v]);
+	fprintf(stderr, "fuzz_tls_hello: %-18s %llu\n", "with_hrr",
+		(unsigned long long)reached_hrr);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -356,6 +366,18 @@ static saf_verdict oracle(const uint8_t *buf, size_t len)
 
 /* ---- one resumption ------------------------------------------------------ */
 
+static void count_client_hellos(int write_p, int version, int content_type,
+				const void *buf, size_t len, SSL *ssl,
+				void *arg)
+{
+	(void)version;
+	(void)ssl;
+	(void)arg;
+	if (write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const uint8_t *)buf)[0] == SSL3_MT_CLIENT_HELLO)
+		client_hellos++;
+}
+
 /* Resumes the session at the node presenting buf; checks the outcome
  * against `want` and returns whether the node accepted. */
 static bool present(const uint8_t *buf, size_t len, saf_verdict want)
@@ -382,8 +404,18 @@ static bool present(const uint8_t *buf, size_t len, saf_verdict want)
 	}
 	saf_tls_server_counters_get(node, &before);
 	reached[want]++;
+	client_hellos = 0;
+	SSL_set_msg_callback(cs, count_client_hellos);
+	if (hrr) {
+		check(SSL_set1_groups_list(cs, "X25519:P-256") == 1);
+		check(SSL_set1_groups_list(ss, "P-256") == 1);
+		reached_hrr++;
+	}
 
 	done = harness_handshake(cs, ss);
+	/* A refused token ends the handshake on the first ClientHello,
+	 * before any HRR; an accepted one went through both. */
+	check(client_hellos == (hrr && want == SAF_TOKEN_VALID ? 2 : 1));
 
 	check(saf_tls_server_conn_info(ss, &info) == 0);
 	check(info.offered_support);
@@ -438,12 +470,16 @@ static void present_checked(const uint8_t *buf, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t resigned[SAF_TOKEN_MAX_LEN + 64];
+	unsigned sum = 0;
 	saf_token t;
 	size_t n;
 
 	rng_seed(2);
 	if (!node)
 		node_new();
+	for (size_t i = 0; i < size; i++)
+		sum += data[i];
+	hrr = sum & 1u;
 	/* The good token is accepted whatever the harness did before. */
 	if (size == offer.token_len && memcmp(data, offer.token, size) == 0)
 		check(oracle(data, size) == SAF_TOKEN_VALID);

@@ -28,9 +28,10 @@ typedef struct saf_addr {
  * port is mandatory. Port 0 is refused when given. */
 SAF_MUST_CHECK int saf_addr_parse(const char *text, bool require_port,
 				  saf_addr *out, saf_error *err);
-/* Parses "PREFIX/LEN" (or a bare address = host prefix) into addr + len. */
-SAF_MUST_CHECK int saf_prefix_parse(const char *text, saf_addr *out,
-				    unsigned *prefix_len, saf_error *err);
+/* Parses "PREFIX/LEN" (or a bare address = host prefix) into addr + len.
+ * saf_prefix_parse (saf/policy.h) returns the same as one saf_prefix. */
+SAF_MUST_CHECK int saf_addr_prefix_parse(const char *text, saf_addr *out,
+					 unsigned *prefix_len, saf_error *err);
 
 /* Formats as "1.2.3.4", "1.2.3.4:80", "::1" or "[::1]:80" (port printed
  * only when has_port). Returns buf. */

@@ -108,7 +108,14 @@
 /* ---- Defaults and limits ----------------------------------------------- */
 
 #define SAF_TOKEN_LIFETIME_DEFAULT_S 600u
-#define SAF_REPLAY_CACHE_DEFAULT_ENTRIES 65536u
+/* A node's replay cache holds token_lifetime_s x handshakes_per_s nonces
+ * (docs/tls.md "Replay cache: size"): 600 s x 1000/s = 600,000 nonces,
+ * 48 MiB. A node that completes more handshakes per second says so. */
+#define SAF_NODE_HANDSHAKES_PER_S_DEFAULT 1000u
+/* One source (an IPv4 /24, an IPv6 /56) may hold 1/8 of the cache. */
+#define SAF_REPLAY_SOURCE_SHARE_DIV_DEFAULT 8u
+#define SAF_REPLAY_SOURCE_PREFIX4_DEFAULT 24u
+#define SAF_REPLAY_SOURCE_PREFIX6_DEFAULT 56u
 
 #define SAF_ERROR_MSG_LEN 160u
 

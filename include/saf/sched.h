@@ -21,13 +21,14 @@
 
 /* ---- wire: node report and delay probe -------------------------------- */
 
-#define SAF_SCHED_MAGIC "SAFR"
-#define SAF_SCHED_VERSION 1u
-#define SAF_SCHED_MAC_LEN 32u
-#define SAF_SCHED_KEY_LEN 32u
-#define SAF_SCHED_NAME_MAX 32u
-#define SAF_SCHED_MSG_MAX 128u
+#define SAF_SCHED_MAGIC	       "SAFR"
+#define SAF_SCHED_VERSION      2u
+#define SAF_SCHED_MAC_LEN      32u
+#define SAF_SCHED_KEY_LEN      32u
+#define SAF_SCHED_NAME_MAX     32u
+#define SAF_SCHED_MSG_MAX      128u
 #define SAF_SCHED_PORT_DEFAULT 7946u
+#define SAF_SCHED_MAX_NODES    16u
 
 typedef enum saf_sched_msg_type {
 	SAF_SCHED_REPORT = 1, /* agent -> R1: compute metrics */
@@ -35,16 +36,19 @@ typedef enum saf_sched_msg_type {
 	SAF_SCHED_ECHO = 3,   /* agent -> R1: the probe returned */
 } saf_sched_msg_type;
 
-/* One datagram. Every type ends with HMAC-SHA256 under the shared key over
- * all bytes before it, so a forged report or echo is dropped. */
+/* One datagram. Every type ends with HMAC-SHA256 over all bytes before it
+ * under the key of one node: the node named in a report or echo, the node
+ * probed for a probe. A node's key lets it speak for itself only. */
 typedef struct saf_sched_msg {
 	saf_sched_msg_type type;
 	char node[SAF_SCHED_NAME_MAX + 1]; /* report and echo */
-	uint64_t seq;       /* strictly increasing per sender */
-	uint64_t stamp;     /* report: agent's send time (ms); probe/echo:
-			       R1's send time (ns, echoed unchanged) */
-	uint16_t load;      /* permille of capacity in use, 0..1000 */
-	uint16_t capacity;  /* permille of the node's nominal capacity */
+	uint64_t seq;			   /* strictly increasing per sender */
+	uint64_t stamp;	   /* report: agent's wall clock at sending (ms
+			      since the epoch, checked by R1); probe/echo:
+			      R1's send time (informational) */
+	uint64_t nonce;	   /* probe: random; echo: the probe's, unchanged */
+	uint16_t load;	   /* permille of capacity in use, 0..1000 */
+	uint16_t capacity; /* permille of the node's nominal capacity */
 	bool available;
 } saf_sched_msg;
 
@@ -57,38 +61,82 @@ SAF_MUST_CHECK int saf_sched_msg_encode(const saf_sched_msg *m,
 SAF_MUST_CHECK int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 					const uint8_t key[SAF_SCHED_KEY_LEN],
 					saf_sched_msg *out, saf_error *err);
+/* The two halves of decode, for R1, which must read the node name to know
+ * which key to check: parse (no MAC check; nothing in *out may be trusted
+ * before verify succeeds) and verify (constant time, SAF_E_REFUSED). */
+SAF_MUST_CHECK int saf_sched_msg_parse(const uint8_t *buf, size_t len,
+				       saf_sched_msg *out, saf_error *err);
+SAF_MUST_CHECK int saf_sched_msg_verify(const uint8_t *buf, size_t len,
+					const uint8_t key[SAF_SCHED_KEY_LEN],
+					saf_error *err);
 
-/* Reads a 32-byte key from its file: exactly 64 hex digits (either case),
- * then at most one line end (LF, or CRLF), nothing before or after.
- * Refuses anything else, naming the line and column and what is wrong
- * (never a byte of the file), a file that is not a regular file, and one
- * readable by group or others. */
+/* Reads a node agent's own 32-byte key from its file: exactly 64 hex
+ * digits (either case), then at most one line end (LF, or CRLF), nothing
+ * before or after. Refuses anything else, naming the line and column and
+ * what is wrong (never a byte of the file); and a file that is a symbolic
+ * link, not a regular file, readable by group or others, or owned by
+ * neither the running user nor root. */
 SAF_MUST_CHECK int saf_sched_key_load(const char *path,
 				      uint8_t key[SAF_SCHED_KEY_LEN],
 				      saf_error *err);
 
+/* R1's key file: one key per node (docs/sched.md). */
+#define SAF_SCHED_KEYS_FILE_MAX 16384u
+typedef struct saf_sched_keyring {
+	size_t n;
+	struct {
+		char name[SAF_SCHED_NAME_MAX + 1];
+		uint8_t key[SAF_SCHED_KEY_LEN];
+	} e[SAF_SCHED_MAX_NODES];
+} saf_sched_keyring;
+
+/* Parses the text of R1's key file: lines "NAME KEY" (NAME 1..32 of
+ * [A-Za-z0-9._-], blanks, 64 hex digits, optional trailing blanks), blank
+ * lines and '#' comments; LF or CRLF; each name once; at most 16 keys.
+ * Errors name the file, the line and what is wrong, never a byte of it;
+ * on error *kr is wiped. */
+SAF_MUST_CHECK int saf_sched_keys_parse(const char *path, const char *text,
+					size_t n, saf_sched_keyring *kr,
+					saf_error *err);
+/* Loads R1's key file with the file checks of saf_sched_key_load; at most
+ * SAF_SCHED_KEYS_FILE_MAX bytes. */
+SAF_MUST_CHECK int saf_sched_keys_load(const char *path, saf_sched_keyring *kr,
+				       saf_error *err);
+/* Wipes every key (OPENSSL_cleanse). */
+void saf_sched_keyring_wipe(saf_sched_keyring *kr);
+
 /* ---- decision ---------------------------------------------------------- */
 
-#define SAF_SCHED_MAX_NODES 16u
-
 typedef struct saf_sched_weights {
-	double compute;     /* weight of (1 - load) * capacity */
-	double network;     /* weight of delay_ref / (delay_ref + delay) */
+	double compute; /* weight of (1 - load) * capacity */
+	double network; /* weight of delay_ref / (delay_ref + delay) */
 	double delay_ref_ms;
 } saf_sched_weights;
 
 typedef struct saf_sched_config {
 	saf_sched_weights w;
-	uint64_t min_dwell_ms;    /* no change sooner than this after one */
-	double min_improvement;   /* best must beat current by this much */
-	uint64_t node_timeout_ms; /* no report this long: node taken out */
-	bool multipath;           /* weighted ECMP instead of one best */
+	uint64_t min_dwell_ms;	   /* no change sooner than this after one */
+	double min_improvement;	   /* best must beat current by this much */
+	uint64_t node_timeout_ms;  /* no report this long: node taken out */
+	uint64_t report_window_ms; /* a report's stamp within this of R1's
+				      wall clock, or it is stale */
+	bool multipath;		   /* weighted ECMP instead of one best */
 } saf_sched_config;
 
 saf_sched_config saf_sched_config_default(void);
 
+/* Probes a node may have outstanding; an echo must answer one of them. */
+#define SAF_SCHED_PROBES_OUT   4u
+#define SAF_SCHED_PROBE_TTL_MS 2000u
+
 typedef struct saf_sched_node {
 	char name[SAF_SCHED_NAME_MAX + 1];
+	uint8_t key[SAF_SCHED_KEY_LEN]; /* this node's own key */
+	bool keyed;
+	struct {
+		uint64_t nonce, sent_ns; /* sent_ns 0: slot free */
+	} probes[SAF_SCHED_PROBES_OUT];
+	unsigned probe_next;
 	saf_addr nexthop4, nexthop6; /* family 0 when absent */
 	/* state from reports and probes */
 	bool reported;
@@ -96,15 +144,15 @@ typedef struct saf_sched_node {
 	uint16_t load, capacity;
 	bool available;
 	double delay_ms; /* smoothed one-way delay estimate; <0 unknown */
-	bool in;         /* counted in the decision now */
-	bool ever_in;    /* was in at some point: a return is counted */
+	bool in;	 /* counted in the decision now */
+	bool ever_in;	 /* was in at some point: a return is counted */
 	double score;
 	unsigned weight; /* multipath: 1..256; 0 = not in the route */
 } saf_sched_node;
 
 typedef struct saf_sched_counters {
-	uint64_t reports, forged, malformed, replayed, unknown_node;
-	uint64_t probes_sent, echoes;
+	uint64_t reports, forged, malformed, replayed, unknown_node, stale;
+	uint64_t probes_sent, echoes, echo_unsolicited, echo_wrong_source;
 	uint64_t route_changes, route_errors;
 	uint64_t node_timeouts, node_returns;
 } saf_sched_counters;
@@ -113,13 +161,16 @@ typedef struct saf_sched {
 	saf_sched_config cfg;
 	saf_sched_node nodes[SAF_SCHED_MAX_NODES];
 	size_t n_nodes;
-	int current;             /* index of the chosen node, -1 none */
+	int current;		 /* index of the chosen node, -1 none */
 	uint64_t last_change_ms; /* when the route last changed */
-	bool route_dirty;        /* the kernel must be (re)programmed */
-	bool started;            /* first decision made */
-	uint64_t started_ms;     /* when: a grace period of node_timeout
+	bool route_dirty;	 /* the kernel must be (re)programmed */
+	bool started;		 /* first decision made */
+	uint64_t started_ms;	 /* when: a grace period of node_timeout
 				    keeps a choice recovered from the kernel
 				    until its node had time to report */
+	uint64_t wall_start_ms;	 /* R1's wall clock at its start: a report
+				    stamped earlier was captured before a
+				    restart and is refused (stale) */
 	saf_sched_counters ctr;
 } saf_sched;
 
@@ -128,21 +179,44 @@ void saf_sched_init(saf_sched *s, const saf_sched_config *cfg);
 SAF_MUST_CHECK int saf_sched_add_node(saf_sched *s, const char *spec,
 				      saf_error *err);
 saf_sched_node *saf_sched_find(saf_sched *s, const char *name);
+/* Gives every configured node its key from kr; SAF_E_INVAL naming the
+ * first node without one. Keys for nodes not configured are ignored. */
+SAF_MUST_CHECK int saf_sched_set_keys(saf_sched *s, const saf_sched_keyring *kr,
+				      saf_error *err);
 
-/* Applies an authenticated report received at now_ms; counts replays and
- * unknown nodes. Returns the node or NULL when the report was dropped. */
+/* Applies an authenticated report received at now_ms (monotonic) and
+ * wall_ms (R1's wall clock). Dropped and counted: unknown node; stale
+ * (stamp further than report_window_ms from wall_ms, or before
+ * wall_start_ms); replayed (seq not above the node's last). Returns the
+ * node or NULL when the report was dropped. */
 saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
-				    uint64_t now_ms);
-/* One datagram from the report socket, received at now_ms: checks the MAC
- * (constant time) and decodes it. A bad MAC is counted as `forged`,
- * anything else undecodable as `malformed`; both are dropped (-1, *out
- * untouched). A report is then applied with saf_sched_on_report (*node is
- * the node, or NULL when it was dropped as a replay or unknown); a probe
- * or echo is returned in *out for the caller (*node NULL). */
+				    uint64_t now_ms, uint64_t wall_ms);
+/* One datagram from the report socket: finds the node it names and checks
+ * the MAC under that node's key only (constant time). An unknown name is
+ * counted as `unknown_node`, a bad MAC as `forged`, anything undecodable
+ * (and a probe, which R1 never receives) as `malformed`; all dropped (-1,
+ * *out untouched). A report is then applied with saf_sched_on_report
+ * (*node is the node, or NULL when it was dropped); for an echo *node is
+ * the node whose key signed it, for saf_sched_on_echo. */
 int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
-			  const uint8_t key[SAF_SCHED_KEY_LEN],
-			  uint64_t now_ms, saf_sched_msg *out,
+			  uint64_t now_ms, uint64_t wall_ms, saf_sched_msg *out,
 			  saf_sched_node **node);
+/* Builds the probe for node n with a fresh random nonce (the caller's),
+ * sent at now_ns (monotonic), and remembers it (SAF_SCHED_PROBES_OUT per
+ * node, the oldest replaced). */
+SAF_MUST_CHECK int saf_sched_probe(saf_sched *s, saf_sched_node *n,
+				   uint64_t nonce, uint64_t now_ns,
+				   uint8_t *buf, size_t cap, size_t *len,
+				   saf_error *err);
+/* An authenticated echo from node n, received at now_ns, from_probed when
+ * its source is the address n was probed at. Accepted only when it
+ * carries the nonce of an outstanding probe to n younger than
+ * SAF_SCHED_PROBE_TTL_MS; that probe is then forgotten (a replay finds
+ * nothing) and the round trip measured from R1's own send time. Counted:
+ * echo_wrong_source, echo_unsolicited (no such probe: unsolicited, late,
+ * or replayed). Returns true when accepted. */
+bool saf_sched_on_echo(saf_sched *s, saf_sched_node *n, const saf_sched_msg *m,
+		       bool from_probed, uint64_t now_ns);
 /* Applies a measured round trip to a node (one-way = rtt / 2, smoothed). */
 void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms);
 
@@ -174,24 +248,23 @@ SAF_MUST_CHECK int saf_route_replace(saf_route_sock *rs, const saf_addr *dst,
 SAF_MUST_CHECK int saf_route_get(saf_route_sock *rs, const saf_addr *dst,
 				 saf_addr *gw, saf_error *err);
 
-
 /* ---- the running scheduler and agent ----------------------------------- */
 
 typedef struct saf_sched_run_opts {
 	saf_sched_config cfg;
-	saf_addr anycast[2];  /* S: up to one IPv4 and one IPv6 */
+	saf_addr anycast[2]; /* S: up to one IPv4 and one IPv6 */
 	size_t n_anycast;
-	saf_addr listen;      /* reports in (UDP), default [::]:7946 */
-	uint8_t key[SAF_SCHED_KEY_LEN];
-	const char *state_path;  /* JSON status, rewritten each tick */
+	saf_addr listen;	 /* reports in (UDP), default [::]:7946 */
+	const char *state_path;	 /* JSON status, rewritten each tick */
 	const char *events_path; /* JSON lines, one per route change */
-	saf_addr metrics;        /* Prometheus text over HTTP; family 0 off */
+	saf_addr metrics;	 /* Prometheus text over HTTP; family 0 off */
 	uint64_t probe_interval_ms;
-	uint64_t duration_ms;    /* 0: until SIGINT/SIGTERM */
-	volatile int *stop;      /* set non-zero to stop */
+	uint64_t duration_ms; /* 0: until SIGINT/SIGTERM */
+	volatile int *stop;   /* set non-zero to stop */
 } saf_sched_run_opts;
 
-/* Runs the scheduler loop on an initialised saf_sched with its nodes.
+/* Runs the scheduler loop on an initialised saf_sched with its nodes and
+ * their keys (saf_sched_set_keys).
  * Returns 0 when stopped, -1 on a setup error. Route errors are counted,
  * reported on stderr and retried; they do not stop the loop. */
 SAF_MUST_CHECK int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o,
@@ -204,11 +277,11 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f);
 
 typedef struct saf_agent_opts {
 	char name[SAF_SCHED_NAME_MAX + 1];
-	saf_addr sched;                /* R1's report address */
-	uint8_t key[SAF_SCHED_KEY_LEN];
-	const char *load_file;  /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
-	uint16_t capacity;      /* permille, default 1000 */
-	uint64_t interval_ms;   /* default 200 */
+	saf_addr sched;			/* R1's report address */
+	uint8_t key[SAF_SCHED_KEY_LEN]; /* this node's own key */
+	const char *load_file; /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
+	uint16_t capacity;     /* permille, default 1000 */
+	uint64_t interval_ms;  /* default 200 */
 	uint64_t duration_ms;
 	volatile int *stop;
 	/* Called with each report's metrics before it is sent (BGP

@@ -18,6 +18,7 @@
 
 #include "saf/addr.h"
 #include "saf/error.h"
+#include "saf/policy.h"
 
 #define SAF_TCP_PIN_DIR "/run/saf/bpf"
 #define SAF_TCP_MAX_PAIRS 16u
@@ -86,7 +87,23 @@ typedef struct saf_tcp_client_config {
 	size_t n_anycast;                    /* 0: every destination */
 	uint8_t kind;
 	uint16_t exid;
+	/* The kernel affinity cache (docs/tcp.md): lifetime of an entry in
+	 * seconds (0: SAF_TCP_CACHE_LIFETIME_DEFAULT, SAF_TCP_CACHE_OFF: no
+	 * cache), entries per client host (0: the default); targets cached
+	 * only when allowed by the target policy: allow_target prefixes
+	 * (--allow-target), or when there are none, not in the
+	 * special-purpose table (saf/policy.h). */
+	uint32_t cache_lifetime;
+	uint32_t cache_size;
+	saf_prefix allow_target[SAF_POLICY_MAX_ALLOW];
+	size_t n_allow_target;
 } saf_tcp_client_config;
+
+#define SAF_TCP_CACHE_OFF UINT32_MAX
+#define SAF_TCP_CACHE_LIFETIME_DEFAULT 600u
+#define SAF_TCP_CACHE_SIZE_DEFAULT 4096u
+#define SAF_TCP_CACHE_LIFETIME_MAX 86400u
+#define SAF_TCP_CACHE_SIZE_MAX 1048576u
 
 /* Loads, configures, attaches and pins the node (or client) program.
  * Mounts bpffs on the pin folder when needed. Errors name the cause: not
@@ -115,6 +132,48 @@ typedef enum saf_tcp_status_format {
 SAF_MUST_CHECK int saf_tcp_status(const char *pin_dir,
 				  saf_tcp_status_format format, FILE *out,
 				  saf_error *err);
+
+/* ---- kernel affinity cache (src/tcp/kcache.c) --------------------------- */
+
+/* Prints the cache of the client program pinned under pin_dir: every
+ * entry (network namespace cookie, S:port, U:port, seconds left), in text
+ * or JSON (format SAF_TCP_STATUS_JSON). Expired entries not yet dropped
+ * are shown with 0 s left. */
+SAF_MUST_CHECK int saf_tcp_cache_list(const char *pin_dir,
+				      saf_tcp_status_format format, FILE *out,
+				      saf_error *err);
+/* Removes every entry; *n (may be NULL) gets how many. */
+SAF_MUST_CHECK int saf_tcp_cache_flush(const char *pin_dir, size_t *n,
+				       saf_error *err);
+
+/* Marks the not yet connected TCP socket fd so the kernel cache leaves
+ * its connect() alone (the library follows adverts itself; a prefetch
+ * probe must reach S); probe adds the probe mark (counted). 0 when marked,
+ * -1 when the client program is not attached under pin_dir. */
+int saf_tcp_cache_exempt(int fd, const char *pin_dir, bool probe);
+
+typedef struct saf_tcp_prefetch {
+	saf_addr service[SAF_TCP_MAX_PAIRS]; /* S:port, port required */
+	unsigned interval_s[SAF_TCP_MAX_PAIRS]; /* 0: lifetime / 2 */
+	size_t n;
+} saf_tcp_prefetch;
+
+/* Parses "S:PORT[,INTERVAL]" (INTERVAL in seconds, 1..86400) into the
+ * next slot of p. */
+SAF_MUST_CHECK int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p,
+					  saf_error *err);
+
+/* Keeps the cache warm: joins `cgroup` (the client program's), then
+ * probes each service (a SAF SYN to S; the advert refreshes the entry; the
+ * connection is reset at once) now and every interval, until *stop is set
+ * (by a signal handler). One probe per service per interval, each bounded
+ * by 3 s. Runs in the caller's network namespace. Messages to log. */
+SAF_MUST_CHECK int saf_tcp_prefetch_run(const saf_tcp_prefetch *p,
+					const char *cgroup,
+					const char *pin_dir,
+					uint32_t lifetime_s,
+					volatile int *stop, FILE *log,
+					saf_error *err);
 
 /* ---- client library ----------------------------------------------------- */
 

@@ -14,8 +14,14 @@
  *                   valid (session, token) pair per connection, notices
  *                   migrate_notify in both forms (ticket and alert 0xF0).
  *
- * Neither object locks: use one per thread, or serialise around it (the
- * replay cache and the counters are shared by every SSL of the server).
+ * Neither object locks. A server object and its counters belong to one
+ * thread at a time (or serialise around it). A node that runs several
+ * threads builds one server object (and SSL_CTX) per thread and gives
+ * them all the same replay cache (saf_tls_server_config.replay, made
+ * with saf_replay_cache_create): the cache locks, and records a nonce in
+ * one test-and-insert step, so a token is accepted at most once in the
+ * process. Separate caches for one address would accept a token once in
+ * each.
  */
 #ifndef SAF_TLS_H
 #define SAF_TLS_H
@@ -95,9 +101,24 @@ typedef struct saf_tls_server_config {
 	uint8_t ticket_keys[SAF_TLS_TICKET_KEYS_LEN];
 	bool has_ticket_keys;
 	uint32_t token_lifetime_s; /* 0: SAF_TOKEN_LIFETIME_DEFAULT_S */
-	size_t replay_entries;	   /* 0: SAF_REPLAY_CACHE_DEFAULT_ENTRIES */
-	saf_tlsext_codepoints cp;  /* from saf_tlsext_codepoints_default() */
-	saf_clock_fn clock;	   /* NULL: realtime (tests inject) */
+	/* Replay cache (docs/tls.md "Replay cache"). Its size is the
+	 * nonces redeemable within one token lifetime at the node's full
+	 * handshake rate, so that filling it costs an attacker the node's
+	 * whole handshake capacity for a lifetime. */
+	uint32_t handshakes_per_s; /* 0: SAF_NODE_HANDSHAKES_PER_S_DEFAULT */
+	size_t replay_entries;	   /* 0: token_lifetime_s * handshakes_per_s */
+	/* Live nonces one client source (address prefix below) may hold;
+	 * 0: replay_entries / SAF_REPLAY_SOURCE_SHARE_DIV_DEFAULT;
+	 * SIZE_MAX: no share. */
+	size_t replay_source_share;
+	uint8_t source_prefix4; /* 0: SAF_REPLAY_SOURCE_PREFIX4_DEFAULT */
+	uint8_t source_prefix6; /* 0: SAF_REPLAY_SOURCE_PREFIX6_DEFAULT */
+	/* A cache shared with the other server objects of this process
+	 * (one per thread); not owned, must outlive the server. NULL: the
+	 * server makes its own from the fields above. */
+	saf_replay_cache *replay;
+	saf_tlsext_codepoints cp; /* from saf_tlsext_codepoints_default() */
+	saf_clock_fn clock;	  /* NULL: realtime (tests inject) */
 	void *clock_arg;
 	/* Answer the continuity extension (docs/continuity.md). On a
 	 * connection that negotiated it, tickets carry tokens even without
@@ -134,6 +155,12 @@ SAF_MUST_CHECK int saf_tls_server_set_target(SSL *ssl, const saf_addr *target,
 SAF_MUST_CHECK int saf_tls_server_set_local(SSL *ssl, const saf_addr *local,
 					    saf_error *err);
 
+/* The client's address, whose prefix is charged for the nonce a
+ * migration records (replay_source_share). Without it, getpeername() on
+ * SSL_get_fd(ssl); with neither, no source is charged. */
+SAF_MUST_CHECK int saf_tls_server_set_peer(SSL *ssl, const saf_addr *peer,
+					   saf_error *err);
+
 /* Why a migration was refused, beyond the token verdicts. */
 typedef enum saf_tls_refusal {
 	SAF_TLS_REFUSE_NONE = 0,
@@ -142,6 +169,12 @@ typedef enum saf_tls_refusal {
 	SAF_TLS_REFUSE_NOT_RESUMED, /* token on a ClientHello that did not
 				       resume (unknown or expired ticket) */
 	SAF_TLS_REFUSE_NO_LOCAL,    /* local address unknown */
+	/* token on a resumption without (EC)DHE (psk_ke): a leaked ticket
+	 * key would expose the migrated connection (issue 17) */
+	SAF_TLS_REFUSE_PSK_KE,
+	/* this client's address prefix holds its share of the replay
+	 * cache (replay_source_share) */
+	SAF_TLS_REFUSE_SOURCE_SHARE,
 	SAF_TLS_REFUSE_COUNT
 } saf_tls_refusal;
 const char *saf_tls_refusal_name(saf_tls_refusal r);
@@ -175,6 +208,8 @@ typedef struct saf_tls_server_counters {
 	uint64_t handshakes_with_support; /* ClientHellos with support */
 	uint64_t tokens_issued;
 	uint64_t notifies_sent;
+	/* counted once per connection, when the handshake completes and
+	 * the nonce is recorded (never twice through a HelloRetryRequest) */
 	uint64_t migrations_accepted;
 	uint64_t refused[SAF_TLS_REFUSE_COUNT];	     /* by refusal */
 	uint64_t refused_verdict[SAF_VERDICT_COUNT]; /* by token verdict */
@@ -318,7 +353,7 @@ typedef struct saf_tls_stream saf_tls_stream;
 
 typedef struct saf_tls_stream_opts {
 	saf_tls_connect_opts conn;
-	size_t send_buffer;	   /* 0: SAF_CONT_SEND_DEFAULT */
+	size_t send_buffer; /* 0: SAF_CONT_SEND_DEFAULT */
 	/* tries to come back in a row; 0: SAF_CONT_COMEBACK_TRIES_DEFAULT */
 	unsigned max_attempts;
 	/* first pause between them, doubling; 0:

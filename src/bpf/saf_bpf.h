@@ -58,6 +58,48 @@ struct saf_bpf_config {
 	__u16 keepalive_intvl;
 	__u8 keepalive_cnt;
 	__u8 pad2[3];
+	/* client: the kernel affinity cache (docs/tcp.md). Lifetime of an
+	 * entry in seconds (0 = no cache); whether the allow trie has
+	 * entries (then only allowed targets are cached). */
+	__u32 cache_lifetime;
+	__u8 cache_allow_only;
+	__u8 pad3[3];
+};
+
+/* Client: the kernel affinity cache, S:port -> U:port, per network
+ * namespace, in an LRU hash (bounded: --cache-size). */
+struct saf_kcache_key {
+	__u64 netns;              /* bpf_get_netns_cookie of the client */
+	struct saf_bpf_addr addr; /* S, mapped */
+	__u16 port;               /* host order */
+	__u16 pad[3];
+};
+
+struct saf_kcache_val {
+	struct saf_bpf_addr addr; /* U, mapped */
+	__u16 port;               /* host order */
+	__u8 family;              /* 4 or 6 */
+	__u8 pad[5];
+	__u64 expires_ns;         /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+#define SAF_KCACHE_ENTRIES_DEFAULT 4096u
+/* saf_kcache_rev: {netns, U, port} -> the S key whose entry names it. */
+#define SAF_KCACHE_LIFETIME_DEFAULT 600u
+/* A rewritten connect gives up after this many SYN retransmissions
+ * (1 + 2 + 4 s: ETIMEDOUT after 7 s instead of the kernel's 127 s). */
+#define SAF_KCACHE_SYN_RETRIES 2
+
+/* Client target policy: LPM tries per family (deny: the special-purpose
+ * table; allow: --allow-target). */
+struct saf_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct saf_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
 };
 
 /* Node: the per-client advert rate limit, a GCRA ("virtual scheduling")
@@ -66,6 +108,7 @@ struct saf_bpf_config {
 
 /* Client: what the SYN-ACK said, per socket (SK_STORAGE). */
 enum saf_sk_state {
+	SAF_SK_NONE = 0,      /* SAF not (yet) written into a SYN */
 	SAF_SK_SENT_SAF = 1,  /* SAF went out in the SYN */
 	SAF_SK_ADVERT = 2,    /* a valid advert arrived */
 	SAF_SK_NO_ADVERT = 3, /* SYN-ACK had none */
@@ -78,9 +121,18 @@ struct saf_sk_advert {
 	__u8 has_port;
 	__u8 opt_len; /* length of the option seen */
 	__u16 port;  /* host order, when has_port */
-	__u16 pad;
+	__u8 flags;  /* SAF_SKF_* */
+	__u8 pad;
 	__u8 addr[16]; /* IPv4 in the first 4 bytes */
 };
+
+/* saf_sk_advert.flags. No per-socket mark for a rewritten connect: the
+ * socket storage it would need costs ~1.7 us to create per connection
+ * (measured, bench/kcache), so sock_ops finds a connect to a cached U
+ * through the reverse map saf_kcache_rev instead. */
+#define SAF_SKF_NO_REWRITE 0x02 /* set by user space before connect():
+				   the library and prefetch probes go to S */
+#define SAF_SKF_PROBE 0x04 /* a prefetch probe (counted) */
 
 /* Per-CPU counters, one array index each. */
 enum saf_counter {
@@ -101,6 +153,13 @@ enum saf_counter {
 	SAF_CTR_CLIENT_NO_ADVERT,      /* SAF sent, no advert back */
 	SAF_CTR_CLIENT_MALFORMED,      /* malformed adverts ignored */
 	SAF_CTR_CLIENT_NO_ROOM,        /* SAF not sent: no option space */
+	SAF_CTR_CLIENT_CACHE_HIT,      /* connect() to S rewritten to U */
+	SAF_CTR_CLIENT_CACHE_MISS,     /* connect() to S, no entry */
+	SAF_CTR_CLIENT_CACHE_EXPIRED,  /* entry found past its lifetime */
+	SAF_CTR_CLIENT_CACHE_INVALID,  /* entry dropped: U failed */
+	SAF_CTR_CLIENT_CACHE_STORED,   /* entries created or refreshed */
+	SAF_CTR_CLIENT_CACHE_REFUSED,  /* advert not cached: target policy */
+	SAF_CTR_CLIENT_PREFETCH,       /* prefetch probes sent */
 	SAF_CTR_COUNT
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "saf/hex.h"
 #include "saf/tcpopt.h"
 #include "saf/token.h"
@@ -51,28 +52,14 @@ static const struct option inspect_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int parse_uint(const char *text, int base, unsigned long max,
-		      unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!*text || *text == '-' || *text == '+')
-		return -1;
-	v = strtoul(text, &end, base);
-	if (*end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Parses the options shared by both subcommands (anywhere on the line);
  * leaves the single positional HEX in *hex. Returns -1 to continue, else an
  * exit code. */
 static int parse_args(int argc, char **argv, const char *usage, bool *json,
 		      saf_tcpopt_cfg *cfg, const char **hex)
 {
-	unsigned long v;
+	uint64_t v;
+	saf_error e;
 	int c;
 
 	optind = 0;
@@ -85,19 +72,18 @@ static int parse_args(int argc, char **argv, const char *usage, bool *json,
 		case OPT_KIND:
 			if (!cfg)
 				goto unknown;
-			if (parse_uint(optarg, 10, 255, &v))
-				return saf_cli_usage_error(
-					"%s: --kind '%s' is not 0..255",
-					argv[0], optarg);
+			if (saf_opt_uint("--kind", optarg, 10, 0, 255, &v, &e))
+				return saf_cli_usage_error("%s: %s", argv[0],
+							   e.msg);
 			cfg->kind = (uint8_t)v;
 			break;
 		case OPT_EXID:
 			if (!cfg)
 				goto unknown;
-			if (parse_uint(optarg, 16, 0xffff, &v))
-				return saf_cli_usage_error(
-					"%s: --exid '%s' is not hex 0..ffff",
-					argv[0], optarg);
+			if (saf_opt_uint("--exid", optarg, 16, 0, 0xffff, &v,
+					 &e))
+				return saf_cli_usage_error("%s: %s", argv[0],
+							   e.msg);
 			cfg->exid = (uint16_t)v;
 			break;
 		case 'h':

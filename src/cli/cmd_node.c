@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* saf node agent: reports this node's metrics to the scheduler on R1. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,19 @@ static const char agent_help[] =
 	"                      [--interval MS] [--duration SECONDS]\n"
 	"\n"
 	"Sends this node's compute metrics to the scheduler every interval\n"
-	"(HMAC-authenticated) and answers the scheduler's delay probes.\n"
+	"and answers the scheduler's delay probes, all HMAC-SHA256 signed "
+	"with\n"
+	"this node's own key: --key FILE holds 64 hex digits (mode 0600, a\n"
+	"regular file owned by the running user or root, not a symbolic "
+	"link);\n"
+	"the scheduler's key file has the same key on the line for NAME.\n"
+	"Reports carry this host's wall clock: keep it in sync with the\n"
+	"scheduler's (NTP); the scheduler refuses reports off by more than "
+	"its\n"
+	"--report-window.\n"
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
-	"one line 'LOAD [CAPACITY] [down]' in permille ('down': unavailable).\n"
+	"one line 'LOAD [CAPACITY] [down]' in permille ('down': "
+	"unavailable).\n"
 	"\n"
 	"BGP distributed mode (docs/bgp.md): --bgp exabgp announces S through\n"
 	"a local speaker with the node's L2 score (MED 10 - score); --sched\n"
@@ -39,18 +50,18 @@ static const char agent_help[] =
 static int agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "name", required_argument, 0, 'n' },
-		{ "sched", required_argument, 0, 's' },
-		{ "key", required_argument, 0, 'k' },
-		{ "load-file", required_argument, 0, 'l' },
-		{ "capacity", required_argument, 0, 'c' },
-		{ "interval", required_argument, 0, 'i' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "help", no_argument, 0, 'h' },
+		{"name", required_argument, 0, 'n'},
+		{"sched", required_argument, 0, 's'},
+		{"key", required_argument, 0, 'k'},
+		{"load-file", required_argument, 0, 'l'},
+		{"capacity", required_argument, 0, 'c'},
+		{"interval", required_argument, 0, 'i'},
+		{"duration", required_argument, 0, 'd'},
+		{"help", no_argument, 0, 'h'},
 		SAF_CLI_BGP_LONGOPTS,
-		{ 0, 0, 0, 0 },
+		{0, 0, 0, 0},
 	};
-	saf_agent_opts o = { .stop = &stop_flag };
+	saf_agent_opts o = {.stop = &stop_flag};
 	saf_cli_bgp bgp;
 	saf_bgp_node node;
 	const char *key_path = NULL, *sched = NULL;
@@ -114,7 +125,8 @@ static int agent(int argc, char **argv)
 			fputs(agent_help, stdout);
 			return SAF_EXIT_OK;
 		default:
-			return saf_cli_usage_error("see 'saf node agent --help'");
+			return saf_cli_usage_error(
+				"see 'saf node agent --help'");
 		}
 	}
 	if (optind != argc)
@@ -143,7 +155,7 @@ static int agent(int argc, char **argv)
 	int rc = saf_agent_run(&o, &err);
 	if (bgp.enabled)
 		saf_bgp_node_stop(&node); /* withdraws: the sessions close */
-	memset(o.key, 0, sizeof(o.key));
+	OPENSSL_cleanse(o.key, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;
@@ -152,7 +164,7 @@ static int agent(int argc, char **argv)
 int saf_cmd_node(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{ "agent", agent, "report metrics to the scheduler on R1" },
+		{"agent", agent, "report metrics to the scheduler on R1"},
 	};
 	return saf_cli_dispatch("saf node", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

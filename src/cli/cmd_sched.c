@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* saf sched run|status: the scheduler on R1. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +20,26 @@ static void on_signal(int sig)
 }
 
 static const char run_help[] =
-	"usage: saf sched run --anycast S [--anycast S6] --node NAME=NH4[,NH6]...\n"
-	"                     --key FILE [options]\n"
+	"usage: saf sched run --anycast S [--anycast S6] --node "
+	"NAME=NH4[,NH6]...\n"
+	"                     --keys FILE [options]\n"
 	"\n"
 	"Chooses the best node for the anycast address S from the nodes'\n"
-	"reports and R1's own delay probes, and programs R1's route for S over\n"
+	"reports and R1's own delay probes, and programs R1's route for S "
+	"over\n"
 	"rtnetlink. Keeps no per-client or per-flow state.\n"
 	"\n"
 	"  --anycast ADDR        S (one IPv4 and/or one IPv6)\n"
 	"  --node NAME=NH[,NH6]  a node and its next hop(s) from R1 (repeat)\n"
-	"  --key FILE            shared HMAC key: 64 hex digits, mode 0600\n"
+	"  --keys FILE           one key per node: lines 'NAME KEY' (KEY: 64 "
+	"hex\n"
+	"                        digits, the node agent's --key), '#' "
+	"comments;\n"
+	"                        mode 0600, owned by the running user or "
+	"root,\n"
+	"                        not a symbolic link. A report or echo is "
+	"checked\n"
+	"                        with the key of the node it names only\n"
 	"  --listen ADDR:PORT    reports in (default [::]:7946)\n"
 	"  --multipath           weighted multipath route instead of one best\n"
 	"  --weight-compute W    weight of the compute score (default 0.7)\n"
@@ -37,6 +48,10 @@ static const char run_help[] =
 	"  --min-dwell MS        least time between changes (default 2000)\n"
 	"  --min-improvement X   least score gain for a change (default 0.05)\n"
 	"  --node-timeout MS     silence before a node is out (default 1500)\n"
+	"  --report-window MS    a report's wall-clock stamp may differ from\n"
+	"                        ours by this much (default 5000); reports\n"
+	"                        stamped before this scheduler started are\n"
+	"                        refused (captured before a restart)\n"
 	"  --probe-interval MS   delay probes (default 200)\n"
 	"  --state FILE          JSON status (default " STATE_DEFAULT ")\n"
 	"  --events FILE         append one JSON line per route change\n"
@@ -59,31 +74,34 @@ static int parse_double(const char *opt, const char *v, double min, double max,
 static int sched_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "anycast", required_argument, 0, 'a' },
-		{ "node", required_argument, 0, 'n' },
-		{ "key", required_argument, 0, 'k' },
-		{ "listen", required_argument, 0, 'l' },
-		{ "multipath", no_argument, 0, 'm' },
-		{ "weight-compute", required_argument, 0, 'C' },
-		{ "weight-network", required_argument, 0, 'N' },
-		{ "delay-ref", required_argument, 0, 'R' },
-		{ "min-dwell", required_argument, 0, 'D' },
-		{ "min-improvement", required_argument, 0, 'I' },
-		{ "node-timeout", required_argument, 0, 'T' },
-		{ "probe-interval", required_argument, 0, 'P' },
-		{ "state", required_argument, 0, 's' },
-		{ "events", required_argument, 0, 'e' },
-		{ "metrics", required_argument, 0, 'M' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{"anycast", required_argument, 0, 'a'},
+		{"node", required_argument, 0, 'n'},
+		{"keys", required_argument, 0, 'k'},
+		{"key", required_argument, 0, 'K'},
+		{"report-window", required_argument, 0, 'W'},
+		{"listen", required_argument, 0, 'l'},
+		{"multipath", no_argument, 0, 'm'},
+		{"weight-compute", required_argument, 0, 'C'},
+		{"weight-network", required_argument, 0, 'N'},
+		{"delay-ref", required_argument, 0, 'R'},
+		{"min-dwell", required_argument, 0, 'D'},
+		{"min-improvement", required_argument, 0, 'I'},
+		{"node-timeout", required_argument, 0, 'T'},
+		{"probe-interval", required_argument, 0, 'P'},
+		{"state", required_argument, 0, 's'},
+		{"events", required_argument, 0, 'e'},
+		{"metrics", required_argument, 0, 'M'},
+		{"duration", required_argument, 0, 'd'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
-	saf_sched_run_opts o = { .cfg = saf_sched_config_default(),
-				 .state_path = STATE_DEFAULT,
-				 .stop = &stop_flag };
+	saf_sched_run_opts o = {.cfg = saf_sched_config_default(),
+				.state_path = STATE_DEFAULT,
+				.stop = &stop_flag};
 	const char *nodes[SAF_SCHED_MAX_NODES];
 	size_t n_nodes = 0;
 	const char *key_path = NULL;
+	saf_sched_keyring kr;
 	saf_sched *s;
 	saf_error err;
 	double d;
@@ -97,7 +115,8 @@ static int sched_run(int argc, char **argv)
 		case 'a':
 			if (o.n_anycast == 2)
 				return saf_cli_usage_error(
-					"--anycast: at most one IPv4 and one IPv6");
+					"--anycast: at most one IPv4 and one "
+					"IPv6");
 			if (saf_addr_parse(optarg, false,
 					   &o.anycast[o.n_anycast], &err))
 				return saf_cli_usage_error("--anycast: %s",
@@ -117,6 +136,15 @@ static int sched_run(int argc, char **argv)
 			break;
 		case 'k':
 			key_path = optarg;
+			break;
+		case 'K':
+			return saf_cli_usage_error(
+				"--key: the scheduler takes --keys FILE, one "
+				"'NAME KEY' line per node (docs/sched.md)");
+		case 'W':
+			if (parse_double("--report-window", optarg, 1, 1e9, &d))
+				return SAF_EXIT_USAGE;
+			o.cfg.report_window_ms = (uint64_t)d;
 			break;
 		case 'l':
 			if (saf_addr_parse(optarg, true, &o.listen, &err))
@@ -157,7 +185,8 @@ static int sched_run(int argc, char **argv)
 			o.cfg.node_timeout_ms = (uint64_t)d;
 			break;
 		case 'P':
-			if (parse_double("--probe-interval", optarg, 1, 1e7, &d))
+			if (parse_double("--probe-interval", optarg, 1, 1e7,
+					 &d))
 				return SAF_EXIT_USAGE;
 			o.probe_interval_ms = (uint64_t)d;
 			break;
@@ -181,7 +210,8 @@ static int sched_run(int argc, char **argv)
 			fputs(run_help, stdout);
 			return SAF_EXIT_OK;
 		default:
-			return saf_cli_usage_error("see 'saf sched run --help'");
+			return saf_cli_usage_error(
+				"see 'saf sched run --help'");
 		}
 	}
 	if (optind != argc)
@@ -192,9 +222,7 @@ static int sched_run(int argc, char **argv)
 	if (n_nodes == 0)
 		return saf_cli_usage_error("at least one --node is required");
 	if (!key_path)
-		return saf_cli_usage_error("--key is required");
-	if (saf_sched_key_load(key_path, o.key, &err))
-		return saf_cli_usage_error("%s", err.msg);
+		return saf_cli_usage_error("--keys is required");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return saf_cli_fail("out of memory");
@@ -218,12 +246,22 @@ static int sched_run(int argc, char **argv)
 			}
 		}
 	}
+	/* The keys live in s from here on: every way out wipes it. */
+	if (saf_sched_keys_load(key_path, &kr, &err) ||
+	    saf_sched_set_keys(s, &kr, &err)) {
+		/* err names the file (load) or the node (set_keys). */
+		saf_sched_keyring_wipe(&kr);
+		OPENSSL_cleanse(s, sizeof(*s));
+		free(s);
+		return saf_cli_usage_error("--keys: %s", err.msg);
+	}
+	saf_sched_keyring_wipe(&kr);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	rc = saf_sched_run(s, &o, &err);
+	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
-	memset(o.key, 0, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;
@@ -264,8 +302,9 @@ static int sched_status(int argc, char **argv)
 int saf_cmd_sched(int argc, char **argv)
 {
 	static const saf_cmd table[] = {
-		{ "run", sched_run, "run the scheduler (on R1)" },
-		{ "status", sched_status, "print the running scheduler's status" },
+		{"run", sched_run, "run the scheduler (on R1)"},
+		{"status", sched_status,
+		 "print the running scheduler's status"},
 	};
 	return saf_cli_dispatch("saf sched", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

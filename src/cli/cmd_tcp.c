@@ -100,8 +100,10 @@ static int node_attach(int argc, char **argv)
 			if (c.n_allow == SAF_TCP_MAX_ALLOW)
 				return saf_cli_usage_error("--allow: at most %u",
 							   SAF_TCP_MAX_ALLOW);
-			if (saf_prefix_parse(optarg, &c.allow[c.n_allow],
-					     &c.allow_len[c.n_allow], &err))
+			if (saf_addr_prefix_parse(optarg,
+						  &c.allow[c.n_allow],
+						  &c.allow_len[c.n_allow],
+						  &err))
 				return saf_cli_usage_error("--allow: %s",
 							   err.msg);
 			c.n_allow++;
@@ -194,11 +196,76 @@ static int node_attach(int argc, char **argv)
 
 static const char client_help[] =
 	"usage: saf tcp client attach --cgroup PATH [--anycast S ...] [--pin-dir DIR]\n"
+	"                             [--allow-target PREFIX ...]\n"
+	"                             [--cache-lifetime SECONDS|off] [--cache-size N]\n"
+	"                             [--prefetch S:PORT[,INTERVAL] ...]\n"
 	"\n"
 	"Attaches the client program to the cgroup: connections from its\n"
 	"processes to the given anycast addresses (or to every address when\n"
 	"none is given) carry SAF in the SYN, and the advert in the SYN-ACK\n"
-	"is kept per socket for 'saf tcp connect' and the library.\n";
+	"is kept per socket for 'saf tcp connect' and the library.\n"
+	"\n"
+	"Kernel affinity cache: an accepted advert on a connection to a given\n"
+	"--anycast address also records S:PORT -> U:PORT (per network\n"
+	"namespace), and a later TCP connect() to S:PORT from any program in\n"
+	"the cgroup goes straight to U:PORT (getpeername() says U). UDP is left\n"
+	"alone. An entry lives --cache-lifetime seconds (default 600, 'off' for\n"
+	"no cache; each advert refreshes it); at most --cache-size entries\n"
+	"(default 4096, least recently used go first). A connect to a cached U\n"
+	"that fails (reset, unreachable, or its SYN unanswered for 1 s) drops\n"
+	"the entry, so the retry goes to S; a connect to an unanswering U\n"
+	"fails after 7 s instead of the kernel's 127 s.\n"
+	"Targets are cached only if the target policy allows them: without\n"
+	"--allow-target global unicast only (the IANA special-purpose table is\n"
+	"refused); with it, only targets inside its prefixes (repeatable, or\n"
+	"comma-separated), e.g. private node addresses. Unspecified, multicast,\n"
+	"broadcast, loopback and the anycast addresses are never cached.\n"
+	"--prefetch keeps the entry for S:PORT warm: the command stays in the\n"
+	"foreground, joins the cgroup and, in its own network namespace, sends\n"
+	"one probe (a SAF SYN to S, reset at once) now and every INTERVAL\n"
+	"seconds (default half the lifetime), until SIGTERM (the programs stay\n"
+	"attached: 'saf tcp detach client'). New connections then follow R1's\n"
+	"choice with at most INTERVAL of lag.\n";
+
+static volatile int prefetch_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	prefetch_stop = 1;
+}
+
+static int client_prefetch(const saf_tcp_client_config *c,
+			   const saf_tcp_prefetch *pf)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	saf_error err;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (saf_tcp_prefetch_run(pf, c->cgroup, c->pin_dir,
+				 c->cache_lifetime == SAF_TCP_CACHE_OFF
+					 ? 0
+					 : c->cache_lifetime,
+				 &prefetch_stop, stderr, &err))
+		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static int parse_u32(const char *opt, const char *arg, uint32_t max,
+		     uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || v == 0 || v > max)
+		return saf_cli_usage_error("%s: 1..%u", opt, max);
+	*out = (uint32_t)v;
+	return 0;
+}
 
 static int client_attach(int argc, char **argv)
 {
@@ -208,15 +275,23 @@ static int client_attach(int argc, char **argv)
 		{ "pin-dir", required_argument, 0, 'p' },
 		{ "kind", required_argument, 0, 'k' },
 		{ "exid", required_argument, 0, 'x' },
+		{ "allow-target", required_argument, 0, 'T' },
+		{ "cache-lifetime", required_argument, 0, 'L' },
+		{ "cache-size", required_argument, 0, 'S' },
+		{ "prefetch", required_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	static saf_tcp_client_config c;
+	static saf_tcp_prefetch pf;
+	static saf_target_policy pol;
 	saf_error err;
 	char *end;
 	int o;
 
 	memset(&c, 0, sizeof(c));
+	memset(&pf, 0, sizeof(pf));
+	saf_target_policy_init(&pol);
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (o) {
@@ -246,6 +321,28 @@ static int client_attach(int argc, char **argv)
 			c.exid = (uint16_t)v;
 			break;
 		}
+		case 'T':
+			if (saf_target_policy_allow(&pol, optarg, &err))
+				return saf_cli_usage_error("--allow-target: %s",
+							   err.msg);
+			break;
+		case 'L':
+			if (strcmp(optarg, "off") == 0)
+				c.cache_lifetime = SAF_TCP_CACHE_OFF;
+			else if (parse_u32("--cache-lifetime", optarg,
+					   SAF_TCP_CACHE_LIFETIME_MAX,
+					   &c.cache_lifetime))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'S':
+			if (parse_u32("--cache-size", optarg,
+				      SAF_TCP_CACHE_SIZE_MAX, &c.cache_size))
+				return SAF_EXIT_USAGE;
+			break;
+		case 'P':
+			if (saf_tcp_prefetch_parse(optarg, &pf, &err))
+				return saf_cli_usage_error("%s", err.msg);
+			break;
 		case 'h':
 			fputs(client_help, stdout);
 			return SAF_EXIT_OK;
@@ -259,9 +356,15 @@ static int client_attach(int argc, char **argv)
 					   argv[optind]);
 	if (!c.cgroup)
 		return saf_cli_usage_error("--cgroup is required");
+	if (pf.n && (c.n_anycast == 0 || c.cache_lifetime == SAF_TCP_CACHE_OFF))
+		return saf_cli_usage_error(
+			"--prefetch needs the cache: --anycast addresses and "
+			"a --cache-lifetime");
+	memcpy(c.allow_target, pol.allow, sizeof(pol.allow));
+	c.n_allow_target = pol.n_allow;
 	if (saf_tcp_client_attach(&c, &err))
 		return saf_cli_fail("%s", err.msg);
-	return SAF_EXIT_OK;
+	return pf.n ? client_prefetch(&c, &pf) : SAF_EXIT_OK;
 }
 
 static int one_attach(int argc, char **argv, saf_cmd_fn fn, const char *who)
@@ -343,6 +446,45 @@ static int detach(int argc, char **argv)
 		return r == -1 ? SAF_EXIT_OK : SAF_EXIT_USAGE;
 	if (saf_tcp_detach(pin_dir, which, &err))
 		return saf_cli_fail("%s", err.msg);
+	return SAF_EXIT_OK;
+}
+
+static int cache_cmd(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: saf tcp cache list [--json] [--pin-dir DIR]\n"
+		"       saf tcp cache flush [--pin-dir DIR]\n\n"
+		"The kernel affinity cache of the client program: every entry\n"
+		"(network namespace cookie, S:PORT, U:PORT, seconds left), or\n"
+		"remove them all (the next connect to each S learns afresh).\n";
+	const char *pin_dir = NULL;
+	int format = SAF_TCP_STATUS_TEXT;
+	bool list;
+	saf_error err;
+	size_t n;
+	int r;
+
+	if (argc < 2 || saf_cli_is_help(argv[1])) {
+		fputs(usage, stdout);
+		return argc < 2 ? SAF_EXIT_USAGE : SAF_EXIT_OK;
+	}
+	list = strcmp(argv[1], "list") == 0;
+	if (!list && strcmp(argv[1], "flush") != 0)
+		return saf_cli_usage_error("saf tcp cache: list or flush, not "
+					   "'%s'",
+					   argv[1]);
+	r = pin_dir_only(argc - 1, argv + 1, usage, &pin_dir,
+			 list ? &format : NULL, NULL);
+	if (r)
+		return r == -1 ? SAF_EXIT_OK : SAF_EXIT_USAGE;
+	if (format == SAF_TCP_STATUS_PROMETHEUS)
+		return saf_cli_usage_error("cache list: --json or text");
+	if (list ? saf_tcp_cache_list(pin_dir, (saf_tcp_status_format)format,
+				      stdout, &err)
+		 : saf_tcp_cache_flush(pin_dir, &n, &err))
+		return saf_cli_fail("%s", err.msg);
+	if (!list)
+		printf("flushed %zu entries\n", n);
 	return SAF_EXIT_OK;
 }
 
@@ -479,6 +621,7 @@ int saf_cmd_tcp(int argc, char **argv)
 		{ "status", status, "counters and configuration" },
 		{ "detach", detach, "detach the programs" },
 		{ "connect", tcp_connect, "nc-like client that follows adverts" },
+		{ "cache", cache_cmd, "list or flush the kernel affinity cache" },
 	};
 	return saf_cli_dispatch("saf tcp", table,
 				sizeof(table) / sizeof(table[0]), argc, argv);

@@ -405,6 +405,7 @@ static void serve_usage(FILE *f)
 	      "[--anycast ... --unicast ...]\n"
 	      "         --cert FILE --key FILE --backend HOST:PORT\n"
 	      "         [--keys FILE] [--lifetime S] [--max-conns N]\n"
+	      "         [--handshake-rate N]\n"
 	      "         [--notify-target ADDR:PORT] [--metrics-file F]\n"
 	      "         [--no-continuity] [--stream-buffer BYTES]\n"
 	      "         [--stream-linger S] [-v]\n\n"
@@ -419,6 +420,10 @@ static void serve_usage(FILE *f)
 	      "                     (saf tls keygen; mode 0600). Default: "
 	      "random.\n"
 	      "  --lifetime S       token lifetime in seconds (default 600)\n"
+	      "  --handshake-rate N handshakes/s this node completes; the "
+	      "replay\n"
+	      "                     cache holds lifetime x N nonces "
+	      "(default 1000)\n"
 	      "  --max-conns N      live connections at most (default 256)\n"
 	      "  --notify-target A  target of migrate_notify (default: each\n"
 	      "                     connection's paired unicast address)\n"
@@ -623,6 +628,7 @@ static int tls_serve(int argc, char **argv)
 		{"backend", required_argument, NULL, 'b'},
 		{"keys", required_argument, NULL, 'K'},
 		{"lifetime", required_argument, NULL, 'l'},
+		{"handshake-rate", required_argument, NULL, 'R'},
 		{"max-conns", required_argument, NULL, 'm'},
 		{"notify-target", required_argument, NULL, 'n'},
 		{"metrics-file", required_argument, NULL, 'M'},
@@ -641,6 +647,7 @@ static int tls_serve(int argc, char **argv)
 	const char *cert = NULL, *key = NULL, *keys = NULL;
 	bool has_backend = false, has_notify = false, verbose = false;
 	unsigned lifetime = SAF_TOKEN_LIFETIME_DEFAULT_S, max_conns = 256;
+	unsigned rate = SAF_NODE_HANDSHAKES_PER_S_DEFAULT;
 	listener ls[2 * MAX_PAIRS];
 	saf_tls_server_config cfg;
 	saf_tls_server *srv = NULL;
@@ -707,6 +714,13 @@ static int tls_serve(int argc, char **argv)
 			if (parse_uint("--lifetime", optarg, 86400, &lifetime))
 				return SAF_EXIT_USAGE;
 			break;
+		case 'R':
+			if (parse_uint("--handshake-rate", optarg, 1000000,
+				       &rate) ||
+			    rate == 0)
+				return saf_cli_usage_error(
+					"--handshake-rate: 1..1000000");
+			break;
 		case 'm':
 			if (parse_uint("--max-conns", optarg, 16384,
 				       &max_conns) ||
@@ -737,6 +751,7 @@ static int tls_serve(int argc, char **argv)
 
 	saf_tls_server_config_init(&cfg);
 	cfg.token_lifetime_s = lifetime;
+	cfg.handshakes_per_s = rate;
 	if (keys) {
 		saf_tls_keys k;
 

@@ -143,8 +143,8 @@ static bool host_bits_clear(const saf_addr *a, unsigned len)
 	return true;
 }
 
-int saf_prefix_parse(const char *text, saf_addr *out, unsigned *prefix_len,
-		     saf_error *err)
+int saf_addr_prefix_parse(const char *text, saf_addr *out, unsigned *prefix_len,
+			  saf_error *err)
 {
 	char buf[ADDR_TEXT_MAX];
 	const char *slash;

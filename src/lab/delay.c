@@ -22,6 +22,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "saf/clock.h"
+#include "cli/opt.h"
+
 typedef struct held {
 	uint32_t id;
 	uint64_t due_us;
@@ -43,14 +46,6 @@ static void on_signal(int s)
 	stop = 1;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg,
 		     struct nfq_data *nfa, void *data)
 {
@@ -67,14 +62,14 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg,
 		return nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL);
 	}
 	d->ring[(d->head + d->len) % d->cap] =
-		(held){ .id = id, .due_us = now_us() + d->delay_us };
+		(held){ .id = id, .due_us = saf_clock_mono_us() + d->delay_us };
 	d->len++;
 	return 0;
 }
 
 static void release_due(delay_state *d)
 {
-	uint64_t t = now_us();
+	uint64_t t = saf_clock_mono_us();
 
 	while (d->len && d->ring[d->head].due_us <= t) {
 		nfq_set_verdict(d->qh, d->ring[d->head].id, NF_ACCEPT, 0, NULL);
@@ -95,16 +90,30 @@ int main(int argc, char **argv)
 	};
 	delay_state d = { .cap = 65536 };
 	long queue = -1;
-	double delay_ms = -1;
+	long long delay_us = -1;
+	uint64_t v;
+	saf_error err;
 	char buf[65536 + 256];
 	struct nfq_handle *h;
 	int o, fd;
 
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (o) {
-		case 'q': queue = strtol(optarg, NULL, 10); break;
-		case 'd': delay_ms = strtod(optarg, NULL); break;
-		case 'm': d.cap = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'q':
+			if (saf_opt_uint("--queue", optarg, 10, 0, 65535, &v, &err))
+				return fprintf(stderr, "saf-delay: %s\n", err.msg), 2;
+			queue = (long)v;
+			break;
+		case 'd': /* MS, or with a unit: 0..10 s */
+			if (saf_opt_duration_us("--delay", optarg, "ms", 0, 10000000u, &v, &err))
+				return fprintf(stderr, "saf-delay: %s\n", err.msg), 2;
+			delay_us = (long long)v;
+			break;
+		case 'm':
+			if (saf_opt_uint("--max-held", optarg, 10, 1, 1u << 20, &v, &err))
+				return fprintf(stderr, "saf-delay: %s\n", err.msg), 2;
+			d.cap = (size_t)v;
+			break;
 		case 'h':
 			puts("usage: saf-delay --queue N --delay MS [--max-held PACKETS]\n"
 			     "Holds each packet of NFQUEUE N for MS milliseconds, in order.");
@@ -113,13 +122,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (queue < 0 || queue > 65535 || delay_ms < 0 || delay_ms > 10000 ||
-	    d.cap == 0 || d.cap > (1u << 20)) {
+	if (queue < 0 || delay_us < 0) {
 		fprintf(stderr, "saf-delay: need --queue 0..65535 and --delay 0..10000 ms "
 				"(--max-held 1..1048576)\n");
 		return 2;
 	}
-	d.delay_us = (uint64_t)(delay_ms * 1000.0);
+	d.delay_us = (uint64_t)delay_us;
 	d.ring = calloc(d.cap, sizeof(held));
 	h = nfq_open();
 	if (!d.ring || !h) {
@@ -141,7 +149,7 @@ int main(int argc, char **argv)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		if (d.len) {
-			uint64_t t = now_us(), due = d.ring[d.head].due_us;
+			uint64_t t = saf_clock_mono_us(), due = d.ring[d.head].due_us;
 			wait_ms = due > t ? (int)((due - t + 999) / 1000) : 0;
 		}
 		if (poll(&p, 1, wait_ms) > 0) {

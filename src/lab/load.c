@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #include "saf/addr.h"
+#include "saf/clock.h"
+#include "cli/opt.h"
 #include "checked_bytes.h"
 #include "saf/tcp.h"
 
@@ -49,14 +51,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* A saf node resets nothing, but the client side holds count + closing
@@ -147,15 +141,21 @@ static int cmd_echo(int argc, char **argv)
 		{ 0 },
 	};
 	long port = 0, max_conns = 65536;
+	uint64_t v;
+	saf_error err;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (o) {
 		case 'p':
-			port = strtol(optarg, NULL, 10);
+			if (saf_opt_uint("--port", optarg, 10, 1, 65535, &v, &err))
+				return fprintf(stderr, "saf-load echo: %s\n", err.msg), 2;
+			port = (long)v;
 			break;
 		case 'm':
-			max_conns = strtol(optarg, NULL, 10);
+			if (saf_opt_uint("--max-conns", optarg, 10, 1, INT32_MAX, &v, &err))
+				return fprintf(stderr, "saf-load echo: %s\n", err.msg), 2;
+			max_conns = (long)v;
 			break;
 		case 'h':
 			printf("usage: saf-load echo --port P [--max-conns N]\n"
@@ -362,7 +362,7 @@ static void lose(runner *r, size_t i, const char *why)
 	r->st.bytes_missing += c->sent - c->received;
 	note_reason(&r->st, "connection to %s lost after %.1f s: %s",
 		    r->st.targets[c->target],
-		    (double)(now_us() - c->opened_us) / 1e6, why);
+		    (double)(saf_clock_mono_us() - c->opened_us) / 1e6, why);
 	release(r, i);
 }
 
@@ -378,10 +378,10 @@ static bool open_one(runner *r)
 				   .pin_dir = r->cfg.pin_dir };
 	saf_tcp_result res;
 	saf_error err = { 0 };
-	uint64_t t0 = now_us();
+	uint64_t t0 = saf_clock_mono_us();
 	int fd = saf_tcp_connect(&r->cfg.service, &o, &res, &err);
 
-	record_connect_time(&r->st, now_us() - t0);
+	record_connect_time(&r->st, saf_clock_mono_us() - t0);
 	if (fd < 0) {
 		r->st.connect_errors++;
 		note_reason(&r->st, "connect to the service failed: %s", err.msg);
@@ -407,7 +407,7 @@ static bool open_one(runner *r)
 	c->target = target_index(&r->st, &res.final);
 	r->st.target_count[c->target]++;
 	c->tx_state = c->rx_state = 0x9E3779B97F4A7C15ULL * ++r->seed_counter;
-	c->opened_us = now_us();
+	c->opened_us = saf_clock_mono_us();
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
 				  .data.u64 = i };
 
@@ -617,20 +617,6 @@ static void run_usage(FILE *out)
 		MAX_CHUNK);
 }
 
-static bool parse_ulong(const char *s, unsigned long lo, unsigned long hi,
-			unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (errno || end == s || *end || v < lo || v > hi || s[0] == '-')
-		return false;
-	*out = v;
-	return true;
-}
-
 static int parse_run(int argc, char **argv, run_config *c)
 {
 	static const struct option lo[] = {
@@ -649,7 +635,7 @@ static int parse_run(int argc, char **argv, run_config *c)
 		{ 0 },
 	};
 	bool have_service = false;
-	unsigned long v;
+	uint64_t v = 0;
 	saf_error err = { 0 };
 	int o;
 
@@ -667,33 +653,33 @@ static int parse_run(int argc, char **argv, run_config *c)
 			have_service = true;
 			break;
 		case 'n':
-			if (!parse_ulong(optarg, 1, 1000000, &v))
-				bad = "--count: 1..1000000";
+			if (saf_opt_uint("--count", optarg, 10, 1, 1000000, &v, &err))
+				bad = err.msg;
 			c->count = v;
 			break;
 		case 'r':
-			if (!parse_ulong(optarg, 0, 100000, &v))
-				bad = "--rate: 0..100000";
+			if (saf_opt_uint("--rate", optarg, 10, 0, 100000, &v, &err))
+				bad = err.msg;
 			c->rate = (double)v;
 			break;
 		case 'd':
-			if (!parse_ulong(optarg, 1, 86400, &v))
-				bad = "--duration: 1..86400 seconds";
+			if (saf_opt_uint("--duration", optarg, 10, 1, 86400, &v, &err))
+				bad = err.msg;
 			c->duration_s = (unsigned)v;
 			break;
 		case 'i':
-			if (!parse_ulong(optarg, TICK_MS, 3600000, &v))
-				bad = "--interval: 10..3600000 ms";
+			if (saf_opt_uint("--interval", optarg, 10, TICK_MS, 3600000, &v, &err))
+				bad = err.msg;
 			c->interval_ms = (unsigned)v;
 			break;
 		case 'c':
-			if (!parse_ulong(optarg, 1, MAX_CHUNK, &v))
-				bad = "--chunk: 1..1024 bytes";
+			if (saf_opt_uint("--chunk", optarg, 10, 1, MAX_CHUNK, &v, &err))
+				bad = err.msg;
 			c->chunk = v;
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 1, 600000, &v))
-				bad = "--timeout: 1..600000 ms";
+			if (saf_opt_uint("--timeout", optarg, 10, 1, 600000, &v, &err))
+				bad = err.msg;
 			c->timeout_ms = (unsigned)v;
 			break;
 		case 'p':
@@ -716,7 +702,7 @@ static int parse_run(int argc, char **argv, run_config *c)
 			return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "saf-load run: %s (got '%s')\n", bad, optarg);
+			fprintf(stderr, "saf-load run: %s\n", bad);
 			return 2;
 		}
 	}
@@ -757,14 +743,14 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const size_t buckets = r.cfg.interval_ms / TICK_MS;
-	const uint64_t t0 = now_us(), end = t0 + (uint64_t)r.cfg.duration_s * 1000000u;
+	const uint64_t t0 = saf_clock_mono_us(), end = t0 + (uint64_t)r.cfg.duration_s * 1000000u;
 	uint64_t last_credit = t0, next_tick = t0, next_progress = t0;
 	uint64_t tick = 0;
 	double credit = 0;
 	bool ramped = false;
 
-	while (!stop_requested && now_us() < end) {
-		uint64_t now = now_us();
+	while (!stop_requested && saf_clock_mono_us() < end) {
+		uint64_t now = saf_clock_mono_us();
 
 		/* Opens (ramp) and replacements, at the configured rate. */
 		credit += (double)(now - last_credit) / 1e6 * (r.cfg.rate > 0 ? r.cfg.rate : 1e9);
@@ -804,9 +790,9 @@ static int cmd_run(int argc, char **argv)
 
 	/* Drain: every byte back, then a graceful close of every connection
 	 * (a connection still writing its last chunk is closed once it has). */
-	uint64_t drain_end = now_us() + DRAIN_MS * 1000u;
+	uint64_t drain_end = saf_clock_mono_us() + DRAIN_MS * 1000u;
 
-	while (r.st.live + r.st.closing > 0 && now_us() < drain_end) {
+	while (r.st.live + r.st.closing > 0 && saf_clock_mono_us() < drain_end) {
 		for (size_t i = 0; i < r.n_slots; i++) {
 			conn *c = &r.slots[i];
 
@@ -822,9 +808,9 @@ static int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < r.n_slots; i++)
 		if (r.slots[i].state != C_FREE)
 			lose(&r, i, "no FIN from the echo server within the drain time");
-	write_progress(&r, (now_us() - t0) / 1000u);
+	write_progress(&r, (saf_clock_mono_us() - t0) / 1000u);
 
-	double seconds = (double)(now_us() - t0) / 1e6;
+	double seconds = (double)(saf_clock_mono_us() - t0) / 1e6;
 	FILE *out = stdout;
 
 	if (r.cfg.json_path && (out = fopen(r.cfg.json_path, "w")) == NULL) {

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "saf/addr.h"
+#include "saf/clock.h"
+#include "cli/opt.h"
 #include "checked_bytes.h"
 
 #define MAX_STREAMS 512
@@ -46,20 +48,12 @@ typedef struct stream {
 	EVP_MD_CTX *tx_hash, *rx_hash;
 } stream;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void mark_broken(stream *st, const char *why)
 {
 	if (st->broken)
 		return;
 	st->broken = true;
-	st->broke_at_ms = now_ms();
+	st->broke_at_ms = saf_clock_wall_ms();
 	snprintf(st->why, sizeof(st->why), "%s", why);
 }
 
@@ -246,7 +240,7 @@ int main(int argc, char **argv)
 	const char *name = "streams", *cmd = NULL, *json = NULL, *progress = NULL;
 	const char *target_text = NULL;
 	long count = 10, interval = 100, chunk = 256;
-	double duration = 10;
+	uint64_t duration_ms = 10000, v;
 	bool mptcp = false;
 	saf_addr target = { 0 };
 	saf_error err;
@@ -256,12 +250,28 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (o) {
 		case 'n': name = optarg; break;
-		case 'c': count = strtol(optarg, NULL, 10); break;
-		case 'd': duration = strtod(optarg, NULL); break;
+		case 'c':
+			if (saf_opt_uint("--count", optarg, 10, 1, MAX_STREAMS, &v, &err))
+				goto bad;
+			count = (long)v;
+			break;
+		case 'd': /* S, or with a unit; at least 1 ms, at most a week */
+			if (saf_opt_duration_us("--duration", optarg, "s", 1000u, 604800000000u, &v, &err))
+				goto bad;
+			duration_ms = v / 1000u;
+			break;
 		case 't': target_text = optarg; break;
 		case 'C': cmd = optarg; break;
-		case 'i': interval = strtol(optarg, NULL, 10); break;
-		case 'k': chunk = strtol(optarg, NULL, 10); break;
+		case 'i':
+			if (saf_opt_uint("--interval", optarg, 10, 1, 3600000, &v, &err))
+				goto bad;
+			interval = (long)v;
+			break;
+		case 'k':
+			if (saf_opt_uint("--chunk", optarg, 10, 1, 65536, &v, &err))
+				goto bad;
+			chunk = (long)v;
+			break;
 		case 'j': json = optarg; break;
 		case 'p': progress = optarg; break;
 		case 'M': mptcp = true; break;
@@ -269,13 +279,12 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (count < 1 || count > MAX_STREAMS || duration <= 0 ||
-	    interval < 1 || chunk < 1 || chunk > 65536 ||
-	    (!cmd == !target_text)) {
+	if (!cmd == !target_text) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (target_text && saf_addr_parse(target_text, true, &target, &err)) {
+	if (target_text && saf_opt_addr_port("--target", target_text, &target, &err)) {
+bad:
 		fprintf(stderr, "saf-streams: %s\n", err.msg);
 		return 2;
 	}
@@ -304,14 +313,14 @@ int main(int argc, char **argv)
 		}
 	}
 
-	uint64_t start = now_ms(), end = start + (uint64_t)(duration * 1000);
+	uint64_t start = saf_clock_wall_ms(), end = start + duration_ms;
 	uint64_t next_send = start, next_progress = start;
 	bool draining = false;
 	uint64_t drain_until = 0;
 
 	for (;;) {
 		struct pollfd p[MAX_STREAMS];
-		uint64_t t = now_ms();
+		uint64_t t = saf_clock_wall_ms();
 		long alive = 0;
 
 		if (!draining && t >= end) {

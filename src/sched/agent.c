@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node agent: reports this node's compute metrics to R1 every interval
- * and answers R1's delay probes, all on one UDP socket.
+ * and answers R1's delay probes, all on one UDP socket. Everything it
+ * sends and accepts is signed with this node's own key; a report carries
+ * the wall clock, which R1 checks against its own (docs/sched.md).
  *
  * Load comes from a file when given ("LOAD [CAPACITY] [down]", permille;
  * the demo shifts load this way), otherwise from /proc/loadavg over the
@@ -84,16 +86,16 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 				strerror(errno));
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = now_ms(CLOCK_MONOTONIC);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 		size_t len;
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
 		if (now >= next) {
-			saf_sched_msg m = { .type = SAF_SCHED_REPORT,
-					    .seq = ++seq,
-					    .stamp = now_ms(CLOCK_REALTIME) };
+			saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+					   .seq = ++seq,
+					   .stamp = now_ms(CLOCK_REALTIME)};
 
 			memcpy(m.node, o->name, sizeof(m.node));
 			read_metrics(o, &m);
@@ -124,9 +126,11 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 		    saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
 		    p.type != SAF_SCHED_PROBE)
 			continue; /* forged or stray: nothing to answer */
-		saf_sched_msg echo = { .type = SAF_SCHED_ECHO,
-				       .seq = p.seq,
-				       .stamp = p.stamp };
+		/* The probe's nonce is what binds this echo to it at R1. */
+		saf_sched_msg echo = {.type = SAF_SCHED_ECHO,
+				      .seq = p.seq,
+				      .stamp = p.stamp,
+				      .nonce = p.nonce};
 		memcpy(echo.node, o->name, sizeof(echo.node));
 		if (saf_sched_msg_encode(&echo, o->key, buf, sizeof(buf), &len,
 					 &derr) == 0)

@@ -20,10 +20,11 @@
 saf_sched_config saf_sched_config_default(void)
 {
 	return (saf_sched_config){
-		.w = { .compute = 0.7, .network = 0.3, .delay_ref_ms = 10.0 },
+		.w = {.compute = 0.7, .network = 0.3, .delay_ref_ms = 10.0},
 		.min_dwell_ms = 2000,
 		.min_improvement = 0.05,
 		.node_timeout_ms = 1500,
+		.report_window_ms = 5000,
 		.multipath = false,
 	};
 }
@@ -38,7 +39,7 @@ void saf_sched_init(saf_sched *s, const saf_sched_config *cfg)
 int saf_sched_add_node(saf_sched *s, const char *spec, saf_error *err)
 {
 	char buf[160], *eq, *comma;
-	saf_sched_node n = { 0 };
+	saf_sched_node n = {0};
 
 	if (s->n_nodes >= SAF_SCHED_MAX_NODES)
 		return saf_fail(err, SAF_E_RANGE, "at most %u nodes",
@@ -85,13 +86,45 @@ saf_sched_node *saf_sched_find(saf_sched *s, const char *name)
 	return NULL;
 }
 
+int saf_sched_set_keys(saf_sched *s, const saf_sched_keyring *kr,
+		       saf_error *err)
+{
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		saf_sched_node *n = &s->nodes[i];
+		size_t k = 0;
+
+		while (k < kr->n && strcmp(kr->e[k].name, n->name) != 0)
+			k++;
+		if (k == kr->n)
+			return saf_fail(err, SAF_E_INVAL,
+					"node '%s' has no key in the key file "
+					"(add a line '%s KEY')",
+					n->name, n->name);
+		memcpy(n->key, kr->e[k].key, SAF_SCHED_KEY_LEN);
+		n->keyed = true;
+	}
+	return 0;
+}
+
 saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
-				    uint64_t now_ms)
+				    uint64_t now_ms, uint64_t wall_ms)
 {
 	saf_sched_node *n = saf_sched_find(s, m->node);
+	uint64_t win = s->cfg.report_window_ms;
 
 	if (!n) {
 		s->ctr.unknown_node++;
+		return NULL;
+	}
+	/* Freshness by the agent's wall clock against R1's: a report held
+	 * back longer than the window is refused, and so is one stamped
+	 * before R1 started, which was captured before a restart (the
+	 * sequence numbers below are R1's memory and a restart loses it). */
+	bool old = m->stamp < wall_ms && wall_ms - m->stamp > win;
+	bool ahead = m->stamp > wall_ms && m->stamp - wall_ms > win;
+
+	if (old || ahead || m->stamp < s->wall_start_ms) {
+		s->ctr.stale++;
 		return NULL;
 	}
 	/* A captured report sent again must not keep a dead node alive. */
@@ -110,23 +143,33 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 }
 
 int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
-			  const uint8_t key[SAF_SCHED_KEY_LEN],
-			  uint64_t now_ms, saf_sched_msg *out,
+			  uint64_t now_ms, uint64_t wall_ms, saf_sched_msg *out,
 			  saf_sched_node **node)
 {
+	saf_sched_node *n;
 	saf_sched_msg m;
 	saf_error err;
 
 	*node = NULL;
-	if (saf_sched_msg_decode(buf, len, key, &m, &err)) {
-		if (err.code == SAF_E_REFUSED)
-			s->ctr.forged++;
-		else
-			s->ctr.malformed++;
+	if (saf_sched_msg_parse(buf, len, &m, &err) ||
+	    m.type == SAF_SCHED_PROBE) {
+		s->ctr.malformed++;
 		return -1;
 	}
-	if (m.type == SAF_SCHED_REPORT)
-		*node = saf_sched_on_report(s, &m, now_ms);
+	/* The name is not trusted yet: it only picks the key, and only that
+	 * node's key can verify. One node's key cannot speak for another. */
+	n = saf_sched_find(s, m.node);
+	if (!n || !n->keyed) {
+		s->ctr.unknown_node++;
+		return -1;
+	}
+	if (saf_sched_msg_verify(buf, len, n->key, &err)) {
+		s->ctr.forged++;
+		return -1;
+	}
+	*node = m.type == SAF_SCHED_REPORT
+			? saf_sched_on_report(s, &m, now_ms, wall_ms)
+			: n;
 	*out = m;
 	return 0;
 }
@@ -137,8 +180,9 @@ void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms)
 
 	s->ctr.echoes++;
 	/* EWMA as TCP's SRTT (RFC 6298, alpha = 1/8). */
-	n->delay_ms = n->delay_ms < 0 ? one_way
-				      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
+	n->delay_ms = n->delay_ms < 0
+			      ? one_way
+			      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
 }
 
 static double score_of(const saf_sched_config *c, const saf_sched_node *n)
@@ -180,7 +224,7 @@ static bool decide_single(saf_sched *s, uint64_t now_ms)
 
 static bool decide_multipath(saf_sched *s, uint64_t now_ms)
 {
-	unsigned want[SAF_SCHED_MAX_NODES] = { 0 };
+	unsigned want[SAF_SCHED_MAX_NODES] = {0};
 	double top = 0;
 	bool changed = false, set_changed = false;
 	int first = -1;
@@ -228,8 +272,8 @@ bool saf_sched_decide(saf_sched *s, uint64_t now_ms)
 	}
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		saf_sched_node *n = &s->nodes[i];
-		bool fresh = n->reported &&
-			     now_ms - n->last_report_ms < s->cfg.node_timeout_ms;
+		bool fresh = n->reported && now_ms - n->last_report_ms <
+						    s->cfg.node_timeout_ms;
 		bool in = fresh && n->available && n->capacity > 0;
 
 		if (n->in && !fresh)

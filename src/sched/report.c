@@ -2,31 +2,25 @@
 /*
  * Node reports and delay probes between agents and R1: a compact binary
  * datagram, parsed with the bounds-checked cursor, authenticated with
- * HMAC-SHA256 under a key shared by R1 and its nodes.
+ * HMAC-SHA256 under the key of one node (each node has its own).
  *
- *   "SAFR" | version u8 | type u8 | seq u64 | stamp u64 |
+ *   "SAFR" | version u8 (2) | type u8 | seq u64 | stamp u64 |
  *   report: node<1..32> load u16 capacity u16 available u8
- *   probe:  (nothing)
- *   echo:   node<1..32>
+ *   probe:  nonce u64
+ *   echo:   node<1..32> nonce u64
  *   | mac[32]
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "saf/cursor.h"
-#include "saf/hex.h"
 #include "saf/sched.h"
 
-static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p,
-	       size_t n, uint8_t out[SAF_SCHED_MAC_LEN], saf_error *err)
+static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p, size_t n,
+	       uint8_t out[SAF_SCHED_MAC_LEN], saf_error *err)
 {
 	unsigned int len = 0;
 
@@ -61,6 +55,8 @@ int saf_sched_msg_encode(const saf_sched_msg *m,
 	saf_put_u64(&w, m->stamp);
 	if (m->type != SAF_SCHED_PROBE)
 		saf_put_vec8(&w, (const uint8_t *)m->node, name_len);
+	if (m->type != SAF_SCHED_REPORT)
+		saf_put_u64(&w, m->nonce);
 	if (m->type == SAF_SCHED_REPORT) {
 		saf_put_u16(&w, m->load);
 		saf_put_u16(&w, m->capacity);
@@ -76,21 +72,17 @@ int saf_sched_msg_encode(const saf_sched_msg *m,
 	return 0;
 }
 
-int saf_sched_msg_decode(const uint8_t *buf, size_t len,
-			 const uint8_t key[SAF_SCHED_KEY_LEN],
-			 saf_sched_msg *out, saf_error *err)
+int saf_sched_msg_parse(const uint8_t *buf, size_t len, saf_sched_msg *out,
+			saf_error *err)
 {
-	uint8_t expect[SAF_SCHED_MAC_LEN];
-	saf_sched_msg m = { 0 };
-	saf_slice magic, name, tag;
+	saf_sched_msg m = {0};
+	saf_slice magic, name;
 	uint8_t version, type, avail;
 	saf_reader r;
-	size_t body;
 
 	if (len < SAF_SCHED_MAC_LEN + 6)
 		return saf_fail(err, SAF_E_SHORT, "report: %zu bytes", len);
-	body = len - SAF_SCHED_MAC_LEN;
-	saf_reader_init(&r, buf, body);
+	saf_reader_init(&r, buf, len - SAF_SCHED_MAC_LEN);
 	if (saf_get_bytes(&r, 4, &magic, "report: magic", err) ||
 	    saf_get_u8(&r, &version, "report: version", err) ||
 	    saf_get_u8(&r, &type, "report: type", err))
@@ -118,6 +110,9 @@ int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 			return saf_fail(err, SAF_E_FORMAT,
 					"report: NUL in node name");
 	}
+	if (m.type != SAF_SCHED_REPORT &&
+	    saf_get_u64(&r, &m.nonce, "report: nonce", err))
+		return -1;
 	if (m.type == SAF_SCHED_REPORT) {
 		if (saf_get_u16(&r, &m.load, "report: load", err) ||
 		    saf_get_u16(&r, &m.capacity, "report: capacity", err) ||
@@ -130,124 +125,37 @@ int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 	}
 	if (saf_reader_expect_end(&r, "report", err))
 		return -1;
-	tag = (saf_slice){ buf + body, SAF_SCHED_MAC_LEN };
-	if (mac(key, buf, body, expect, err))
-		return -1;
-	if (CRYPTO_memcmp(expect, tag.base, SAF_SCHED_MAC_LEN) != 0)
-		return saf_fail(err, SAF_E_REFUSED,
-				"report: MAC does not verify (forged, or "
-				"another key)");
 	*out = m;
 	return 0;
 }
 
-static bool is_hex(char c)
+int saf_sched_msg_verify(const uint8_t *buf, size_t len,
+			 const uint8_t key[SAF_SCHED_KEY_LEN], saf_error *err)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
+	uint8_t expect[SAF_SCHED_MAC_LEN];
+	size_t body;
 
-/* The file's bytes against its format: 64 hex digits, then at most one
- * line end (LF, or CRLF), nothing else. Messages say where and what, never
- * which byte (it could be part of a key). */
-static int key_text(const char *path, char *t, size_t n,
-		    uint8_t key[SAF_SCHED_KEY_LEN], saf_error *err)
-{
-	const size_t want = 2u * SAF_SCHED_KEY_LEN;
-	size_t i = 0;
-
-	while (i < n && i < want && is_hex(t[i]))
-		i++;
-	if (n == 0)
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: empty; expected %zu hex digits",
-				path, want);
-	if (i < want && i < n && t[i] != '\n' && t[i] != '\r')
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 1, column %zu: not a hex "
-				"digit (expected %zu hex digits)",
-				path, i + 1, want);
-	if (i < want)
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 1: expected %zu hex digits, "
-				"found %zu",
-				path, want, i);
-	if (n > want && is_hex(t[want]))
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 1: more than %zu hex digits",
-				path, want);
-	if (n > want && t[want] == '\r' &&
-	    (n == want + 1 || t[want + 1] != '\n'))
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 1, column %zu: CR not "
-				"followed by LF (a CR may only end a CRLF "
-				"line)",
-				path, want + 1);
-	if (n > want && t[want] != '\n' && t[want] != '\r')
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 1, column %zu: unexpected "
-				"character after the %zu hex digits",
-				path, want + 1, want);
-	if (n > want + (t[want] == '\r' ? 2u : 1u))
-		return saf_fail(err, SAF_E_FORMAT,
-				"key file %s: line 2: unexpected text after "
-				"the key (the file holds the key and at most "
-				"one line end)",
-				path);
-	/* Exactly the key's digits now, all hex: the decoder cannot fail
-	 * (nor quote a character of the key in an error). */
-	size_t klen = 0;
-
-	t[want] = '\0';
-	if (saf_hex_decode(t, key, SAF_SCHED_KEY_LEN, &klen, NULL) ||
-	    klen != SAF_SCHED_KEY_LEN)
-		return saf_fail(err, SAF_E_FORMAT, "key file %s: not a key",
-				path);
+	if (len < SAF_SCHED_MAC_LEN)
+		return saf_fail(err, SAF_E_SHORT, "report: %zu bytes", len);
+	body = len - SAF_SCHED_MAC_LEN;
+	if (mac(key, buf, body, expect, err))
+		return -1;
+	if (CRYPTO_memcmp(expect, buf + body, SAF_SCHED_MAC_LEN) != 0)
+		return saf_fail(err, SAF_E_REFUSED,
+				"report: MAC does not verify (forged, or "
+				"another key)");
 	return 0;
 }
 
-int saf_sched_key_load(const char *path, uint8_t key[SAF_SCHED_KEY_LEN],
-		       saf_error *err)
+int saf_sched_msg_decode(const uint8_t *buf, size_t len,
+			 const uint8_t key[SAF_SCHED_KEY_LEN],
+			 saf_sched_msg *out, saf_error *err)
 {
-	/* The longest valid file (key, CR, LF) and one byte more, to see
-	 * that nothing follows. O_NONBLOCK: a FIFO must not hang the open
-	 * (it is refused as not a regular file). */
-	char text[2 * SAF_SCHED_KEY_LEN + 3];
-	struct stat st;
-	size_t n = 0;
-	ssize_t got = 0;
-	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	saf_sched_msg m;
 
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
-				strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return saf_fail(err, SAF_E_REFUSED,
-				"key file %s: not a regular file", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return saf_fail(err, SAF_E_REFUSED,
-				"key file %s is readable by others (chmod "
-				"600 it)",
-				path);
-	}
-	while (n < sizeof(text) &&
-	       ((got = read(fd, text + n, sizeof(text) - n)) > 0 ||
-		(got < 0 && errno == EINTR)))
-		n += got > 0 ? (size_t)got : 0u;
-	if (got < 0) {
-		rc = saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
-			      strerror(errno));
-		close(fd);
-		OPENSSL_cleanse(text, sizeof(text));
-		return rc;
-	}
-	close(fd);
-	rc = key_text(path, text, n, key, err);
-	OPENSSL_cleanse(text, sizeof(text));
-	if (rc)
-		OPENSSL_cleanse(key, SAF_SCHED_KEY_LEN);
-	return rc;
+	if (saf_sched_msg_parse(buf, len, &m, err) ||
+	    saf_sched_msg_verify(buf, len, key, err))
+		return -1;
+	*out = m;
+	return 0;
 }

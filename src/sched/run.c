@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,29 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The same address and port: an echo must come from where its probe went. */
+static bool same_peer(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+					 *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+					  *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}
+
 static int udp_socket(const saf_addr *listen, saf_error *err)
 {
 	struct sockaddr_storage ss;
@@ -71,8 +95,8 @@ static int tcp_listener(const saf_addr *a, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
 
 	if (fd < 0)
@@ -98,32 +122,56 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"# HELP saf_sched_reports_total Node reports accepted.\n"
 		"# TYPE saf_sched_reports_total counter\n"
 		"saf_sched_reports_total %" PRIu64 "\n"
-		"# HELP saf_sched_reports_dropped_total Node reports dropped, by reason.\n"
+		"# HELP saf_sched_reports_dropped_total Node reports dropped, "
+		"by reason.\n"
 		"# TYPE saf_sched_reports_dropped_total counter\n"
-		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} %" PRIu64 "\n"
-		"# HELP saf_sched_probes_sent_total Delay probes sent to nodes.\n"
+		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64
+		"\n"
+		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} "
+		"%" PRIu64 "\n"
+		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64
+		"\n"
+		"# HELP saf_sched_probes_sent_total Delay probes sent to "
+		"nodes.\n"
 		"# TYPE saf_sched_probes_sent_total counter\n"
 		"saf_sched_probes_sent_total %" PRIu64 "\n"
-		"# HELP saf_sched_route_changes_total Changes of the route for S.\n"
+		"# HELP saf_sched_echoes_total Probe echoes accepted.\n"
+		"# TYPE saf_sched_echoes_total counter\n"
+		"saf_sched_echoes_total %" PRIu64 "\n"
+		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, "
+		"by reason.\n"
+		"# TYPE saf_sched_echoes_dropped_total counter\n"
+		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} "
+		"%" PRIu64 "\n"
+		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} "
+		"%" PRIu64 "\n"
+		"# HELP saf_sched_route_changes_total Changes of the route for "
+		"S.\n"
 		"# TYPE saf_sched_route_changes_total counter\n"
 		"saf_sched_route_changes_total %" PRIu64 "\n"
-		"# HELP saf_sched_route_errors_total Route updates the kernel refused.\n"
+		"# HELP saf_sched_route_errors_total Route updates the kernel "
+		"refused.\n"
 		"# TYPE saf_sched_route_errors_total counter\n"
 		"saf_sched_route_errors_total %" PRIu64 "\n"
-		"# HELP saf_sched_node_timeouts_total Nodes taken out for silence.\n"
+		"# HELP saf_sched_node_timeouts_total Nodes taken out for "
+		"silence.\n"
 		"# TYPE saf_sched_node_timeouts_total counter\n"
 		"saf_sched_node_timeouts_total %" PRIu64 "\n"
-		"# HELP saf_sched_seconds_since_change Seconds since the route last changed.\n"
+		"# HELP saf_sched_seconds_since_change Seconds since the route "
+		"last changed.\n"
 		"# TYPE saf_sched_seconds_since_change gauge\n"
 		"saf_sched_seconds_since_change %.3f\n",
 		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->probes_sent, c->route_changes,
+		c->unknown_node, c->stale, c->probes_sent, c->echoes,
+		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
 		c->route_errors, c->node_timeouts,
-		s->last_change_ms ? (double)(now_ms - s->last_change_ms) / 1000.0
-				  : 0.0);
+		s->last_change_ms
+			? (double)(now_ms - s->last_change_ms) / 1000.0
+			: 0.0);
 	fputs("# HELP saf_sched_node_score Node score, 0..1.\n"
 	      "# TYPE saf_sched_node_score gauge\n",
 	      f);
@@ -142,9 +190,12 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 	for (size_t i = 0; i < s->n_nodes; i++)
 		if (s->nodes[i].delay_ms >= 0)
 			fprintf(f,
-				"saf_sched_node_delay_seconds{node=\"%s\"} %.6f\n",
-				s->nodes[i].name, s->nodes[i].delay_ms / 1000.0);
-	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the node.\n"
+				"saf_sched_node_delay_seconds{node=\"%s\"} "
+				"%.6f\n",
+				s->nodes[i].name,
+				s->nodes[i].delay_ms / 1000.0);
+	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the "
+	      "node.\n"
 	      "# TYPE saf_sched_node_chosen gauge\n",
 	      f);
 	for (size_t i = 0; i < s->n_nodes; i++) {
@@ -177,22 +228,24 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 			"\"ms_since_report\":%" PRId64 "}",
 			i ? "," : "", n->name, n->in ? "true" : "false",
 			n->score, n->load, n->capacity,
-			n->available ? "true" : "false", n->delay_ms,
-			n->weight,
+			n->available ? "true" : "false", n->delay_ms, n->weight,
 			n->reported ? (int64_t)(now_ms - n->last_report_ms)
 				    : -1);
 	}
 	fprintf(f,
 		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
 		",\"malformed\":%" PRIu64 ",\"replayed\":%" PRIu64
-		",\"unknown_node\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-		",\"echoes\":%" PRIu64 ",\"route_changes\":%" PRIu64
+		",\"unknown_node\":%" PRIu64 ",\"stale\":%" PRIu64
+		",\"probes_sent\":%" PRIu64 ",\"echoes\":%" PRIu64
+		",\"echo_unsolicited\":%" PRIu64
+		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
 		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
 		",\"node_returns\":%" PRIu64 "},"
 		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
 		"\"bytes\":%zu}}\n",
 		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->probes_sent, c->echoes, c->route_changes,
+		c->unknown_node, c->stale, c->probes_sent, c->echoes,
+		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
 		c->route_errors, c->node_timeouts, c->node_returns, s->n_nodes,
 		sizeof(*s));
 }
@@ -202,7 +255,8 @@ static void write_state(const saf_sched *s, const char *path, uint64_t now)
 	char tmp[4096];
 	FILE *f;
 
-	if (!path || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (!path ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return;
 	f = fopen(tmp, "w");
 	if (!f)
@@ -236,8 +290,8 @@ static void program(saf_sched *s, saf_route_sock *rs,
 			if (use && gw->family)
 				nh[n++] = (saf_route_nexthop){
 					.gw = *gw,
-					.weight = node->weight ? node->weight : 1
-				};
+					.weight = node->weight ? node->weight
+							       : 1};
 		}
 		if (n == 0)
 			continue;
@@ -259,7 +313,8 @@ static void program(saf_sched *s, saf_route_sock *rs,
 static void log_event(const saf_sched *s, FILE *events, const char *kind)
 {
 	if (events) {
-		fprintf(events, "{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
+		fprintf(events,
+			"{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
 			wall_ms(), kind);
 		if (s->current >= 0)
 			fprintf(events, "\"%s\"", s->nodes[s->current].name);
@@ -269,8 +324,9 @@ static void log_event(const saf_sched *s, FILE *events, const char *kind)
 		for (size_t i = 0; i < s->n_nodes; i++)
 			fprintf(events, "%s\"%s\":%u", i ? "," : "",
 				s->nodes[i].name,
-				s->cfg.multipath ? s->nodes[i].weight
-						 : (unsigned)((int)i == s->current));
+				s->cfg.multipath
+					? s->nodes[i].weight
+					: (unsigned)((int)i == s->current));
 		fputs("}}\n", events);
 		fflush(events);
 	}
@@ -288,7 +344,7 @@ static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
 		return;
 	/* The request itself does not matter: every path gets the metrics.
 	 * A short timeout keeps a silent client from stalling the loop. */
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	(void)!read(fd, req, sizeof(req));
@@ -309,8 +365,8 @@ static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
 int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
-	socklen_t agent_len[SAF_SCHED_MAX_NODES] = { 0 };
-	uint64_t start = mono_ms(), next_probe = 0, probe_seq = 0;
+	socklen_t agent_len[SAF_SCHED_MAX_NODES] = {0};
+	uint64_t start = mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
@@ -341,19 +397,21 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 
 		if (saf_route_get(rs, &o->anycast[0], &gw, &ignore) == 0)
 			for (size_t i = 0; i < s->n_nodes; i++) {
-				const saf_addr *h = gw.family == 4
-							    ? &s->nodes[i].nexthop4
-							    : &s->nodes[i].nexthop6;
+				const saf_addr *h =
+					gw.family == 4 ? &s->nodes[i].nexthop4
+						       : &s->nodes[i].nexthop6;
 				if (h->family && saf_addr_equal_ip(h, &gw))
 					s->current = (int)i;
 			}
 	}
 
+	/* Reports stamped before this were captured before a restart. */
+	s->wall_start_ms = wall_ms();
 	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = mono_ms();
-		struct pollfd pfd[2] = { { .fd = ufd, .events = POLLIN },
-					 { .fd = mfd, .events = POLLIN } };
+		struct pollfd pfd[2] = {{.fd = ufd, .events = POLLIN},
+					{.fd = mfd, .events = POLLIN}};
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
@@ -379,23 +437,22 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				if (n < 0)
 					break;
 				if (saf_sched_on_datagram(s, buf, (size_t)n,
-							  o->key, now, &m,
-							  &node))
-					continue; /* forged or malformed */
+							  now, wall_ms(), &m,
+							  &node) ||
+				    !node)
+					continue; /* dropped and counted */
+				size_t i = (size_t)(node - s->nodes);
 				if (m.type == SAF_SCHED_REPORT) {
-					if (node) {
-						size_t i = (size_t)(node - s->nodes);
-						memcpy(&agent_addr[i], &from, flen);
-						agent_len[i] = flen;
-					}
-				} else if (m.type == SAF_SCHED_ECHO) {
-					node = saf_sched_find(s, m.node);
-					uint64_t t = mono_ns();
-					if (node && m.stamp <= t &&
-					    t - m.stamp < 10000000000ull)
-						saf_sched_on_rtt(
-							s, node,
-							(double)(t - m.stamp) / 1e6);
+					/* Authenticated and fresh: probes go
+					 * where this node reports from. */
+					memcpy(&agent_addr[i], &from, flen);
+					agent_len[i] = flen;
+				} else {
+					bool probed = agent_len[i] &&
+						      same_peer(&from,
+								&agent_addr[i]);
+					(void)saf_sched_on_echo(
+						s, node, &m, probed, mono_ns());
 				}
 			}
 		}
@@ -406,17 +463,19 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 						    ? o->probe_interval_ms
 						    : 200);
 			for (size_t i = 0; i < s->n_nodes; i++) {
-				saf_sched_msg p = { .type = SAF_SCHED_PROBE,
-						    .seq = ++probe_seq,
-						    .stamp = mono_ns() };
 				uint8_t buf[SAF_SCHED_MSG_MAX];
+				uint64_t nonce = 0;
 				size_t len;
 				saf_error perr;
 
+				/* An unpredictable nonce: an echo cannot be
+				 * made up in advance of its probe. */
 				if (!agent_len[i] ||
-				    saf_sched_msg_encode(&p, o->key, buf,
-							 sizeof(buf), &len,
-							 &perr))
+				    RAND_bytes((unsigned char *)&nonce,
+					       sizeof(nonce)) != 1 ||
+				    saf_sched_probe(s, &s->nodes[i], nonce,
+						    mono_ns(), buf, sizeof(buf),
+						    &len, &perr))
 					continue;
 				if (sendto(ufd, buf, len, 0,
 					   (struct sockaddr *)&agent_addr[i],

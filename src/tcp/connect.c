@@ -48,7 +48,8 @@ static uint64_t mono_ms(void)
  * `failed` is not NULL, the socket is handed back there instead of closed:
  * the caller may still read what its SYN-ACK carried. */
 static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
-			   int *failed, saf_error *err)
+			   int *failed, const char *exempt_pin_dir,
+			   saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(a, &ss);
@@ -60,6 +61,11 @@ static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+	/* This library follows adverts itself: the kernel cache must let
+	 * its connect to S reach S (best effort: not attached, nothing to
+	 * exempt from). */
+	if (exempt_pin_dir)
+		(void)saf_tcp_cache_exempt(fd, exempt_pin_dir, false);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		int n;
@@ -133,6 +139,12 @@ static int read_advert(int fd, const saf_addr *service,
 	switch (a.state) {
 	case SAF_SK_ADVERT:
 		break;
+	case SAF_SK_NONE:
+		snprintf(reason, cap,
+			 "SAF not sent: destination not configured, no room "
+			 "in the SYN, or this process is outside the client "
+			 "program's cgroup");
+		return 1;
 	case SAF_SK_MALFORMED:
 		snprintf(reason, cap,
 			 "malformed advert (length %u) ignored", a.opt_len);
@@ -180,7 +192,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 
 	if (o->cache && saf_affinity_cache_get(o->cache, service, mono_ms(),
 					       &target)) {
-		fd2 = connect_bounded(&target, timeout, NULL, &e2);
+		fd2 = connect_bounded(&target, timeout, NULL, NULL, &e2);
 		if (fd2 >= 0) {
 			res->outcome = SAF_TCP_CACHED;
 			res->final = target;
@@ -204,7 +216,8 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 	int reset_fd = -1, s_fd;
 	bool reset;
 
-	fd1 = connect_bounded(service, timeout, &reset_fd, err);
+	fd1 = connect_bounded(service, timeout, &reset_fd,
+			      saf_tcp_pin_dir(o->pin_dir), err);
 	reset = fd1 < 0;
 	s_fd = reset ? reset_fd : fd1;
 	if (s_fd < 0)
@@ -220,7 +233,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 		return fd1;
 	}
 	res->advert = target;
-	fd2 = connect_bounded(&target, timeout, NULL, &e2);
+	fd2 = connect_bounded(&target, timeout, NULL, NULL, &e2);
 	if (fd2 < 0) {
 		if (reset) {
 			close(s_fd);

@@ -77,9 +77,9 @@ static int already(const char *dir, const char *sub, saf_error *err)
 	return 0;
 }
 
-/* Pins every map of obj and the link under dir/sub. */
-static int pin_all(struct bpf_object *obj, struct bpf_link *link,
-		   const char *dir, const char *sub, saf_error *err)
+/* Pins every map of obj under dir/sub. */
+static int pin_maps(struct bpf_object *obj, const char *dir, const char *sub,
+		    saf_error *err)
 {
 	char p[PATH_BUF];
 	struct bpf_map *m;
@@ -93,6 +93,17 @@ static int pin_all(struct bpf_object *obj, struct bpf_link *link,
 			return saf_fail(err, SAF_E_SYS, "cannot pin map %s: %s",
 					bpf_map__name(m), strerror(errno));
 	}
+	return 0;
+}
+
+/* Pins every map of obj and the link under dir/sub. */
+static int pin_all(struct bpf_object *obj, struct bpf_link *link,
+		   const char *dir, const char *sub, saf_error *err)
+{
+	char p[PATH_BUF];
+
+	if (pin_maps(obj, dir, sub, err))
+		return -1;
 	if (saf_pin_path(p, sizeof(p), dir, sub, "link") ||
 	    bpf_link__pin(link, p))
 		return saf_fail(err, SAF_E_SYS, "cannot pin link: %s",
@@ -319,15 +330,113 @@ out:
 	return rc;
 }
 
+/* The client's target policy in its LPM tries: the special-purpose table
+ * (deny) and the --allow-target prefixes (allow), per family. */
+static int client_policy(struct saf_client_bpf *skel,
+			 const saf_tcp_client_config *c, saf_error *err)
+{
+	const saf_prefix *table;
+	size_t n = saf_special_prefixes(&table);
+
+	for (size_t pass = 0; pass < 2; pass++) {
+		const saf_prefix *p = pass ? c->allow_target : table;
+		size_t np = pass ? c->n_allow_target : n;
+		struct bpf_map *m4 = pass ? skel->maps.saf_allow4
+					  : skel->maps.saf_deny4;
+		struct bpf_map *m6 = pass ? skel->maps.saf_allow6
+					  : skel->maps.saf_deny6;
+
+		for (size_t i = 0; i < np; i++) {
+			struct saf_lpm4_key k4 = { .prefixlen = p[i].len };
+			struct saf_lpm6_key k6 = { .prefixlen = p[i].len };
+			uint8_t one = 1;
+			int rc;
+
+			if (p[i].addr.family == 4) {
+				memcpy(k4.addr, p[i].addr.bytes, 4);
+				rc = bpf_map_update_elem(bpf_map__fd(m4), &k4,
+							 &one, BPF_ANY);
+			} else {
+				memcpy(k6.addr, p[i].addr.bytes, 16);
+				rc = bpf_map_update_elem(bpf_map__fd(m6), &k6,
+							 &one, BPF_ANY);
+			}
+			if (rc)
+				return saf_fail(err, SAF_E_SYS,
+						"target policy map: %s",
+						strerror(errno));
+		}
+	}
+	return 0;
+}
+
+static int client_config(struct saf_client_bpf *skel,
+			 const saf_tcp_client_config *c, saf_error *err)
+{
+	struct saf_bpf_config cfg = base_config(c->kind, c->exid);
+	uint32_t zero = 0;
+
+	cfg.all_dests = c->n_anycast == 0;
+	cfg.cache_lifetime = c->cache_lifetime == SAF_TCP_CACHE_OFF ? 0
+			     : c->cache_lifetime ? c->cache_lifetime
+						 : SAF_TCP_CACHE_LIFETIME_DEFAULT;
+	cfg.cache_allow_only = c->n_allow_target > 0;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_config),
+				&zero, &cfg, BPF_ANY))
+		return saf_fail(err, SAF_E_SYS, "config map: %s",
+				strerror(errno));
+	for (size_t i = 0; i < c->n_anycast; i++) {
+		struct saf_bpf_addr k;
+		uint8_t one = 1;
+
+		to_mapped(&c->anycast[i], &k);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_dests),
+					&k, &one, BPF_ANY))
+			return saf_fail(err, SAF_E_SYS,
+					"destination map: %s", strerror(errno));
+	}
+	return client_policy(skel, c, err);
+}
+
+/* sock_ops, connect4 and connect6 on the cgroup, each link pinned. */
+static int client_links(struct saf_client_bpf *skel, int cg,
+			const saf_tcp_client_config *c, const char *dir,
+			saf_error *err)
+{
+	struct bpf_program *progs[3] = { skel->progs.saf_client,
+					 skel->progs.saf_connect4,
+					 skel->progs.saf_connect6 };
+	static const char *const names[3] = { "link", "link_connect4",
+					      "link_connect6" };
+
+	for (int i = 0; i < 3; i++) {
+		struct bpf_link *link = bpf_program__attach_cgroup(progs[i], cg);
+		char p[PATH_BUF];
+		int rc;
+
+		if (!link)
+			return saf_fail(err, SAF_E_UNSUPPORTED,
+					"cannot attach %s to cgroup %s: %s",
+					bpf_program__name(progs[i]), c->cgroup,
+					strerror(errno));
+		rc = saf_pin_path(p, sizeof(p), dir, "client", names[i]) ||
+		     bpf_link__pin(link, p);
+		bpf_link__destroy(link); /* the pin keeps it attached */
+		if (rc)
+			return saf_fail(err, SAF_E_SYS, "cannot pin link: %s",
+					strerror(errno));
+	}
+	return 0;
+}
+
 int saf_tcp_client_attach(const saf_tcp_client_config *c, saf_error *err)
 {
 	const char *dir = saf_tcp_pin_dir(c->pin_dir);
 	struct saf_client_bpf *skel = NULL;
-	struct bpf_link *link = NULL;
-	struct saf_bpf_config cfg = base_config(c->kind, c->exid);
 	char sub[PATH_BUF];
 	int cg = -1, rc = -1, lrc;
-	uint32_t zero = 0;
+	uint32_t size = c->cache_size ? c->cache_size
+				      : SAF_TCP_CACHE_SIZE_DEFAULT;
 
 	if (check_root(err))
 		return -1;
@@ -343,43 +452,25 @@ int saf_tcp_client_attach(const saf_tcp_client_config *c, saf_error *err)
 			 "cannot open the client program");
 		goto out;
 	}
+	if (bpf_map__set_max_entries(skel->maps.saf_kcache, size) ||
+	    bpf_map__set_max_entries(skel->maps.saf_kcache_rev, size)) {
+		saf_fail(err, SAF_E_INVAL, "cache size %u refused", size);
+		goto out;
+	}
 	lrc = saf_client_bpf__load(skel);
 	if (lrc) {
 		load_error("client", lrc, err);
 		goto out;
 	}
-	cfg.all_dests = c->n_anycast == 0;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_config),
-				&zero, &cfg, BPF_ANY)) {
-		saf_fail(err, SAF_E_SYS, "config map: %s", strerror(errno));
+	if (client_config(skel, c, err))
 		goto out;
-	}
-	for (size_t i = 0; i < c->n_anycast; i++) {
-		struct saf_bpf_addr k;
-		uint8_t one = 1;
-
-		to_mapped(&c->anycast[i], &k);
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.saf_client_dests),
-					&k, &one, BPF_ANY)) {
-			saf_fail(err, SAF_E_SYS, "destination map: %s",
-				 strerror(errno));
-			goto out;
-		}
-	}
-	link = bpf_program__attach_cgroup(skel->progs.saf_client, cg);
-	if (!link) {
-		saf_fail(err, SAF_E_UNSUPPORTED,
-			 "cannot attach to cgroup %s: %s", c->cgroup,
-			 strerror(errno));
-		goto out;
-	}
-	if (pin_all(skel->obj, link, dir, "client", err)) {
+	if (pin_maps(skel->obj, dir, "client", err) ||
+	    client_links(skel, cg, c, dir, err)) {
 		unpin_all(dir, "client");
 		goto out;
 	}
 	rc = 0;
 out:
-	bpf_link__destroy(link);
 	saf_client_bpf__destroy(skel);
 	if (cg >= 0)
 		close(cg);
@@ -429,6 +520,13 @@ static const char *const counter_names[SAF_CTR_COUNT] = {
 	[SAF_CTR_CLIENT_NO_ADVERT] = "client_no_advert",
 	[SAF_CTR_CLIENT_MALFORMED] = "client_malformed_ignored",
 	[SAF_CTR_CLIENT_NO_ROOM] = "client_saf_no_room",
+	[SAF_CTR_CLIENT_CACHE_HIT] = "client_cache_hits",
+	[SAF_CTR_CLIENT_CACHE_MISS] = "client_cache_misses",
+	[SAF_CTR_CLIENT_CACHE_EXPIRED] = "client_cache_expiries",
+	[SAF_CTR_CLIENT_CACHE_INVALID] = "client_cache_invalidations",
+	[SAF_CTR_CLIENT_CACHE_STORED] = "client_cache_stored",
+	[SAF_CTR_CLIENT_CACHE_REFUSED] = "client_cache_refused_target",
+	[SAF_CTR_CLIENT_PREFETCH] = "client_prefetch_probes",
 };
 
 /* Sums a pinned per-CPU counter array; -1 when the pin is missing. */
@@ -479,6 +577,13 @@ static const struct {
 	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"" },
 	[SAF_CTR_CLIENT_MALFORMED] = { "saf_tcp_client_synacks_total", "advert=\"malformed\"" },
 	[SAF_CTR_CLIENT_NO_ROOM] = { "saf_tcp_client_saf_skipped_total", "reason=\"no_room\"" },
+	[SAF_CTR_CLIENT_CACHE_HIT] = { "saf_tcp_client_cache_lookups_total", "result=\"hit\"" },
+	[SAF_CTR_CLIENT_CACHE_MISS] = { "saf_tcp_client_cache_lookups_total", "result=\"miss\"" },
+	[SAF_CTR_CLIENT_CACHE_EXPIRED] = { "saf_tcp_client_cache_lookups_total", "result=\"expired\"" },
+	[SAF_CTR_CLIENT_CACHE_INVALID] = { "saf_tcp_client_cache_invalidations_total", "" },
+	[SAF_CTR_CLIENT_CACHE_STORED] = { "saf_tcp_client_cache_stored_total", "" },
+	[SAF_CTR_CLIENT_CACHE_REFUSED] = { "saf_tcp_client_cache_refused_total", "reason=\"target_policy\"" },
+	[SAF_CTR_CLIENT_PREFETCH] = { "saf_tcp_client_prefetch_probes_total", "" },
 };
 
 int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
@@ -534,6 +639,20 @@ int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
 				fprintf(out, "  %-30s %" PRIu64 "\n",
 					counter_names[i], ctr[i]);
 			first = false;
+		}
+		if (s == 1) { /* the cache's size now, a gauge */
+			size_t n = saf_kcache_entries(dir);
+
+			if (json)
+				fprintf(out, ",\"client_cache_entries\":%zu", n);
+			else if (prom)
+				fprintf(out,
+					"# TYPE saf_tcp_client_cache_entries gauge\n"
+					"saf_tcp_client_cache_entries{pin_dir=\"%s\"} %zu\n",
+					dir, n);
+			else
+				fprintf(out, "  %-30s %zu\n",
+					"client_cache_entries", n);
 		}
 		if (json)
 			fputc('}', out);

@@ -17,4 +17,8 @@ int saf_pins_prepare(const char *dir, const char *sub, char *out, size_t cap,
 int saf_pin_path(char *out, size_t cap, const char *dir, const char *sub,
 		 const char *name);
 
+/* Entries in the kernel affinity cache pinned under pin_dir (0 when
+ * none or not attached); kcache.c. */
+size_t saf_kcache_entries(const char *pin_dir);
+
 #endif

@@ -180,6 +180,10 @@ int saf_tls_client_present_token(SSL *ssl, const uint8_t *token, size_t len,
 				len);
 	memcpy(st->present, token, len);
 	st->present_len = len;
+	/* Issue 17: a migration resumes with psk_dhe_ke only (SPEC 3.4 step
+	 * 3), so that a leaked ticket key never exposes the migrated
+	 * connection: libssl then offers no psk_ke. */
+	SSL_clear_options(ssl, SSL_OP_ALLOW_NO_DHE_KEX);
 	return 0;
 }
 

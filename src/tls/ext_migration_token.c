@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * migration_token (SPEC 3.1, 3.2): in the node's NewSessionTicket, and in
- * the client's resumption ClientHello. Registered once with both contexts
- * on both sides (a client that registered it for the ClientHello only
- * aborts on a ticket carrying it).
+ * the client's resumption ClientHello. The node verifies it on the
+ * ClientHello and records it on the first ticket (server_token.c). Registered
+ * once with both contexts on both sides (a client that registered it for the
+ * ClientHello only aborts on a ticket carrying it).
  */
 #include <string.h>
 
@@ -28,8 +29,20 @@ static int add(SSL *ssl, unsigned int ext_type, unsigned int context,
 	if (!st)
 		return 0;
 	if (base->is_server) {
+		/* Called only when the ClientHello this ServerHello answers
+		 * carried the token: that ClientHello is the one that counts
+		 * (after a HelloRetryRequest, the second). Nothing is sent. */
+		if (context == SSL_EXT_TLS1_3_SERVER_HELLO) {
+			saf_tls_server_token_final(st);
+			return 0;
+		}
 		if (context != SSL_EXT_TLS1_3_NEW_SESSION_TICKET)
 			return 0;
+		/* The first ticket is built once the client's Finished is in:
+		 * the handshake is complete, the token is recorded now. */
+		if (saf_tls_server_record_token(ssl, (saf_tls_server *)arg, st,
+						al))
+			return -1;
 		/* OpenSSL calls this for every ticket whatever the client
 		 * offered: "only if the client offered support". */
 		if (!st->offered_support)
@@ -91,7 +104,10 @@ static int parse(SSL *ssl, unsigned int ext_type, unsigned int context,
 const saf_tls_ext saf_tls_ext_migration_token = {
 	.name = "migration_token",
 	.type = type,
-	.contexts = SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_NEW_SESSION_TICKET,
+	/* ServerHello: only so that the node learns which ClientHello it
+	 * answers; the extension is never sent there. */
+	.contexts = SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_SERVER_HELLO |
+		    SSL_EXT_TLS1_3_NEW_SESSION_TICKET,
 	.add = add,
 	.parse = parse,
 };

@@ -18,6 +18,8 @@ const char *saf_tls_refusal_name(saf_tls_refusal r)
 		[SAF_TLS_REFUSE_NO_SUPPORT] = "no_migration_support",
 		[SAF_TLS_REFUSE_NOT_RESUMED] = "not_resumed",
 		[SAF_TLS_REFUSE_NO_LOCAL] = "no_local_address",
+		[SAF_TLS_REFUSE_PSK_KE] = "psk_ke",
+		[SAF_TLS_REFUSE_SOURCE_SHARE] = "source_share",
 	};
 
 	return (unsigned)r < SAF_TLS_REFUSE_COUNT ? names[r] : "unknown";
@@ -27,8 +29,59 @@ void saf_tls_server_config_init(saf_tls_server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->token_lifetime_s = SAF_TOKEN_LIFETIME_DEFAULT_S;
-	cfg->replay_entries = SAF_REPLAY_CACHE_DEFAULT_ENTRIES;
 	cfg->cp = saf_tlsext_codepoints_default();
+}
+
+/* The node's replay cache: lifetime x handshake rate nonces, a share per
+ * client source, and the token lifetime as the clock-jump bound. */
+static saf_replay_cache *replay_new(const saf_tls_server_config *cfg,
+				    const saf_tls_server *srv, saf_error *err)
+{
+	uint64_t rate = cfg->handshakes_per_s
+				? cfg->handshakes_per_s
+				: SAF_NODE_HANDSHAKES_PER_S_DEFAULT;
+	saf_replay_config rc = {
+		.capacity = cfg->replay_entries
+				    ? cfg->replay_entries
+				    : (size_t)(srv->lifetime_s * rate),
+		.max_lifetime = srv->lifetime_s,
+		.clock = srv->clock,
+		.clock_arg = srv->clock_arg,
+	};
+
+	if (cfg->replay_source_share == SIZE_MAX)
+		rc.source_share = 0;
+	else if (cfg->replay_source_share)
+		rc.source_share = cfg->replay_source_share;
+	else
+		rc.source_share =
+			rc.capacity / SAF_REPLAY_SOURCE_SHARE_DIV_DEFAULT
+				? rc.capacity /
+					  SAF_REPLAY_SOURCE_SHARE_DIV_DEFAULT
+				: 1;
+	return saf_replay_cache_create(&rc, err);
+}
+
+/* The handshake is complete (libssl reports it after the client's
+ * Finished and before the tickets): the verified token is recorded now.
+ * A refusal here is acted on by the first ticket (ext_migration_token.c),
+ * the only place left that can still end the handshake. */
+static void server_info_cb(const SSL *ssl, int where, int ret)
+{
+	saf_tls_base *base;
+	saf_tls_state *st;
+	int al = 0;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	base = saf_tls_base_of(ssl);
+	if (!base || !base->is_server)
+		return;
+	st = saf_tls_state_peek(ssl, base);
+	if (st)
+		(void)saf_tls_server_record_token(ssl, (saf_tls_server *)base,
+						  st, &al);
 }
 
 /* One id context for every saf node: a ticket issued on S resumes on U
@@ -61,12 +114,28 @@ saf_tls_server *saf_tls_server_new(SSL_CTX *ctx,
 		saf_fail(err, SAF_E_CRYPTO, "tls: no ex_data slot");
 		goto fail;
 	}
-	srv->replay = saf_replay_cache_new(
-		cfg->replay_entries ? cfg->replay_entries
-				    : SAF_REPLAY_CACHE_DEFAULT_ENTRIES,
-		srv->clock, srv->clock_arg, err);
-	if (!srv->replay)
+	srv->prefix4 = cfg->source_prefix4 ? cfg->source_prefix4
+					   : SAF_REPLAY_SOURCE_PREFIX4_DEFAULT;
+	srv->prefix6 = cfg->source_prefix6 ? cfg->source_prefix6
+					   : SAF_REPLAY_SOURCE_PREFIX6_DEFAULT;
+	if (srv->prefix4 > 32 || srv->prefix6 > 128) {
+		saf_fail(err, SAF_E_RANGE,
+			 "tls: source prefix /%u (IPv4) or /%u (IPv6) too "
+			 "long",
+			 srv->prefix4, srv->prefix6);
 		goto fail;
+	}
+	if (cfg->replay) {
+		srv->replay = cfg->replay;
+	} else {
+		srv->replay = replay_new(cfg, srv, err);
+		if (!srv->replay)
+			goto fail;
+		srv->owns_replay = true;
+	}
+	SSL_CTX_set_info_callback(ctx, server_info_cb);
+	SSL_CTX_set_client_hello_cb(ctx, saf_tls_server_client_hello_cb,
+				    &srv->base);
 	if (saf_tls_base_attach(ctx, &srv->base)) {
 		saf_fail(err, SAF_E_INVAL,
 			 "tls: this SSL_CTX already has a saf role object");
@@ -103,7 +172,8 @@ void saf_tls_server_free(saf_tls_server *srv)
 {
 	if (!srv)
 		return;
-	saf_replay_cache_free(srv->replay);
+	if (srv->owns_replay)
+		saf_replay_cache_free(srv->replay);
 	OPENSSL_cleanse(srv, sizeof(*srv));
 	free(srv);
 }
@@ -148,6 +218,19 @@ int saf_tls_server_set_local(SSL *ssl, const saf_addr *local, saf_error *err)
 	return 0;
 }
 
+int saf_tls_server_set_peer(SSL *ssl, const saf_addr *peer, saf_error *err)
+{
+	saf_tls_server *srv;
+	saf_tls_state *st = server_state(ssl, &srv);
+
+	if (!st)
+		return saf_fail(err, SAF_E_INVAL,
+				"tls: connection has no saf server context");
+	st->peer = *peer;
+	st->has_peer = true;
+	return 0;
+}
+
 int saf_tls_server_conn_info(SSL *ssl, saf_tls_conn_info *out)
 {
 	saf_tls_server *srv;
@@ -175,8 +258,8 @@ void saf_tls_server_counters_get(const saf_tls_server *srv,
 /* The resumption PSK of the session OpenSSL is working on: when a ticket
  * is built, the new ticket's session; when a ClientHello resumed, the
  * resumed session (its master key is the PSK). */
-static int session_keys(SSL *ssl, const saf_tls_server *srv,
-			saf_token_keys *keys)
+int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
+				saf_token_keys *keys)
 {
 	uint8_t psk[SAF_PSK_MAX_LEN];
 	SSL_SESSION *sess = SSL_get_session(ssl);
@@ -193,7 +276,7 @@ static int session_keys(SSL *ssl, const saf_tls_server *srv,
 	return rc;
 }
 
-static int local_from_fd(SSL *ssl, saf_addr *out)
+int saf_tls_local_from_fd(SSL *ssl, saf_addr *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -216,17 +299,24 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 	const saf_addr *target = &st->target;
 	int rc;
 
+	/* Issue 14: a handshake earns one token, whatever number of tickets
+	 * OpenSSL sends with it (two after a full handshake), so that a
+	 * redemption costs the client a handshake with this node. Tickets
+	 * the application asks for later (migrate_notify, continuity's
+	 * refresh) carry one each. */
+	if (st->tokens_sent && SSL_in_init(ssl) && !st->notify_pending)
+		return 1;
 	if (!st->has_target) {
 		if (!st->continuity)
 			return 1;
 		if (!st->has_local) {
-			if (local_from_fd(ssl, &st->local))
+			if (saf_tls_local_from_fd(ssl, &st->local))
 				return 1;
 			st->has_local = true;
 		}
 		target = &st->local;
 	}
-	if (session_keys(ssl, srv, &keys)) {
+	if (saf_tls_server_session_keys(ssl, srv, &keys)) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return -1;
 	}
@@ -242,61 +332,6 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 	st->tokens_sent++;
 	srv->counters.tokens_issued++;
 	return 0;
-}
-
-static int refuse(saf_tls_server *srv, saf_tls_state *st, saf_tls_refusal r,
-		  saf_verdict v, int *al)
-{
-	st->refusal = r;
-	st->verdict = v;
-	srv->counters.refused[r]++;
-	if (r == SAF_TLS_REFUSE_VERDICT)
-		srv->counters.refused_verdict[v]++;
-	/* A malformed token is a decode error; every other refusal is a
-	 * policy decision on a well-formed message: access_denied. */
-	*al = (r == SAF_TLS_REFUSE_VERDICT && v == SAF_TOKEN_MALFORMED)
-		      ? SSL_AD_DECODE_ERROR
-		      : SSL_AD_ACCESS_DENIED;
-	return 0;
-}
-
-/* SPEC 3.4 step 4, on the resumption ClientHello. Built-in extensions (the
- * PSK) are parsed before custom ones, so whether the ticket resumed is
- * known here, and the session is the resumed one. */
-int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
-			       const uint8_t *in, size_t len, int *al)
-{
-	saf_token_keys keys;
-	saf_verify_params p;
-	saf_token tok;
-	saf_verdict v;
-
-	if (!st->offered_support)
-		return refuse(srv, st, SAF_TLS_REFUSE_NO_SUPPORT, 0, al);
-	if (!SSL_session_reused(ssl))
-		return refuse(srv, st, SAF_TLS_REFUSE_NOT_RESUMED, 0, al);
-	if (!st->has_local) {
-		if (local_from_fd(ssl, &st->local))
-			return refuse(srv, st, SAF_TLS_REFUSE_NO_LOCAL, 0, al);
-		st->has_local = true;
-	}
-	if (session_keys(ssl, srv, &keys)) {
-		*al = SSL_AD_INTERNAL_ERROR;
-		return 0;
-	}
-	p.keys = &keys;
-	p.local = &st->local;
-	p.now = srv->clock(srv->clock_arg);
-	p.replay = srv->replay;
-	v = saf_token_verify(&p, in, len, &tok, NULL);
-	if (v == SAF_TOKEN_VALID)
-		memcpy(st->session_id, keys.session_id, sizeof(st->session_id));
-	saf_token_keys_wipe(&keys);
-	if (v != SAF_TOKEN_VALID)
-		return refuse(srv, st, SAF_TLS_REFUSE_VERDICT, v, al);
-	st->migrated = true;
-	srv->counters.migrations_accepted++;
-	return 1;
 }
 
 int saf_tls_server_migrate_notify(SSL *ssl, const saf_addr *target,

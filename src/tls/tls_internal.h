@@ -21,6 +21,8 @@ struct saf_tls_server {
 	uint8_t node_key[SAF_NODE_KEY_LEN];
 	uint32_t lifetime_s;
 	saf_replay_cache *replay;
+	bool owns_replay;
+	uint8_t prefix4, prefix6; /* of a client source */
 	saf_clock_fn clock;
 	void *clock_arg;
 	saf_tls_server_counters counters;
@@ -48,6 +50,19 @@ typedef struct saf_tls_state {
 	saf_tls_refusal refusal;
 	saf_verdict verdict;
 	unsigned tokens_sent;
+	/* server: the token of the last ClientHello verified (all but the
+	 * replay check); `final` once a ServerHello answers that ClientHello
+	 * (no HelloRetryRequest after it); `recorded` once the handshake
+	 * completed and the nonce was tested and inserted (accepted or
+	 * refused): what happens once per connection happens there. */
+	bool token_verified, token_final, token_recorded;
+	int record_alert; /* refused when recorded: the alert, else 0 */
+	uint8_t nonce[SAF_TOKEN_NONCE_MAX];
+	size_t nonce_len;
+	uint64_t expiry;
+	bool has_peer;
+	saf_addr peer;
+	bool ch_psk_dhe_ke; /* the last ClientHello offered psk_dhe_ke */
 	uint8_t out[SAF_TOKEN_MAX_LEN]; /* body handed to OpenSSL to send */
 	size_t out_len;
 	/* client: the ticket being parsed (paired in new_session_cb) */
@@ -100,6 +115,23 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 				saf_tls_state *st, int *al);
 int saf_tls_server_check_token(SSL *ssl, saf_tls_server *srv, saf_tls_state *st,
 			       const uint8_t *in, size_t len, int *al);
+/* SSL_CTX_set_client_hello_cb of a saf server (arg: the server). */
+int saf_tls_server_client_hello_cb(SSL *ssl, int *al, void *arg);
+/* The ServerHello answers the ClientHello whose token verified. */
+void saf_tls_server_token_final(saf_tls_state *st);
+/* Records the verified token's nonce once the handshake is complete
+ * (once; later calls repeat the answer): 0 accepted or nothing to do, -1
+ * refused (*al set: the first ticket then ends the handshake). */
+int saf_tls_server_record_token(const SSL *ssl, saf_tls_server *srv,
+				saf_tls_state *st, int *al);
+/* Refuses a migration: state, counters, alert. Returns 0. */
+int saf_tls_server_refuse(saf_tls_server *srv, saf_tls_state *st,
+			  saf_tls_refusal r, saf_verdict v, int *al);
+/* The token keys of the session OpenSSL is working on (server.c). */
+int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
+				saf_token_keys *keys);
+/* Local address of ssl's socket, for tokens and checks. */
+int saf_tls_local_from_fd(SSL *ssl, saf_addr *out);
 
 /* connect.c, for the stream (stream.c): a TLS connection to S (conn->fd,
  * ssl, peer set), and steps 3 and 5 for one offer (conn moves to the

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "saf/sched.h"
@@ -22,19 +23,37 @@ static void setup3(bool multipath)
 	c.min_improvement = 0.05;
 	c.node_timeout_ms = 1000;
 	saf_sched_init(&s, &c);
-	assert_int_equal(saf_sched_add_node(&s, "n2=10.20.2.2,fd00:20:2::2", &err), 0);
+	assert_int_equal(
+		saf_sched_add_node(&s, "n2=10.20.2.2,fd00:20:2::2", &err), 0);
 	assert_int_equal(saf_sched_add_node(&s, "n3=10.20.3.2", &err), 0);
-	assert_int_equal(saf_sched_add_node(&s, "n4=fd00:20:4::2,10.20.4.2", &err), 0);
+	assert_int_equal(
+		saf_sched_add_node(&s, "n4=fd00:20:4::2,10.20.4.2", &err), 0);
+	/* Each node its own key: 0x12 for n2, 0x13 for n3, 0x14 for n4. */
+	saf_sched_keyring kr = {.n = 3};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(kr.e[i].name, sizeof(kr.e[i].name), "n%zu", i + 2);
+		memset(kr.e[i].key, (int)(0x12 + i), SAF_SCHED_KEY_LEN);
+	}
+	assert_int_equal(saf_sched_set_keys(&s, &kr, &err), 0);
+}
+
+static void node_key(const char *name, uint8_t key[SAF_SCHED_KEY_LEN])
+{
+	memset(key, 0x10 + (name[1] - '0'), SAF_SCHED_KEY_LEN);
 }
 
 static void report(const char *node, uint64_t seq, uint16_t load, bool up,
 		   uint64_t now)
 {
-	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .seq = seq, .load = load,
-			    .capacity = 1000, .available = up };
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .seq = seq,
+			   .load = load,
+			   .capacity = 1000,
+			   .available = up,
+			   .stamp = now};
 
 	strcpy(m.node, node);
-	assert_non_null(saf_sched_on_report(&s, &m, now));
+	assert_non_null(saf_sched_on_report(&s, &m, now, now));
 }
 
 static const char *current(void)
@@ -50,21 +69,30 @@ static void test_datagram_forged_malformed_replayed(void **st)
 	uint8_t key[SAF_SCHED_KEY_LEN], other[SAF_SCHED_KEY_LEN];
 	uint8_t buf[SAF_SCHED_MSG_MAX], forged[SAF_SCHED_MSG_MAX];
 	size_t len, flen;
-	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .seq = 7, .load = 100,
-			    .capacity = 1000, .available = true };
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .seq = 7,
+			   .load = 100,
+			   .capacity = 1000,
+			   .available = true,
+			   .stamp = 10};
 	saf_sched_msg out;
 	saf_sched_node *node;
 	saf_error err;
 
 	(void)st;
 	setup3(false);
-	memset(key, 0x11, sizeof(key));
+	node_key("n3", key);
 	memset(other, 0x22, sizeof(other));
 	strcpy(m.node, "n3");
-	assert_int_equal(saf_sched_msg_encode(&m, key, buf, sizeof(buf), &len, &err), 0);
-	assert_int_equal(saf_sched_msg_encode(&m, other, forged, sizeof(forged), &flen, &err), 0);
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(saf_sched_msg_encode(&m, other, forged, sizeof(forged),
+					      &flen, &err),
+			 0);
 
-	assert_int_equal(saf_sched_on_datagram(&s, forged, flen, key, 10, &out, &node), -1);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, forged, flen, 10, 10, &out, &node),
+		-1);
 	assert_null(node);
 	assert_int_equal(s.ctr.forged, 1);
 	assert_int_equal(s.ctr.reports, 0);
@@ -72,25 +100,208 @@ static void test_datagram_forged_malformed_replayed(void **st)
 
 	/* one flipped bit in the MAC: forged too */
 	buf[len - 1] ^= 1;
-	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 10, &out, &node), -1);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 10, 10, &out, &node), -1);
 	assert_int_equal(s.ctr.forged, 2);
 	buf[len - 1] ^= 1;
 
-	assert_int_equal(saf_sched_on_datagram(&s, buf, len - 1, key, 10, &out, &node), -1);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len - 1, 10, 10, &out, &node),
+		-1);
 	assert_int_equal(s.ctr.malformed, 1);
 	assert_int_equal(s.ctr.forged, 2);
 
-	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 20, &out, &node), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 20, 20, &out, &node), 0);
 	assert_non_null(node);
 	assert_string_equal(node->name, "n3");
 	assert_int_equal(node->load, 100);
 	assert_int_equal(s.ctr.reports, 1);
 
-	assert_int_equal(saf_sched_on_datagram(&s, buf, len, key, 30, &out, &node), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 30, 30, &out, &node), 0);
 	assert_null(node);
 	assert_int_equal(s.ctr.replayed, 1);
 	assert_int_equal(s.ctr.reports, 1);
 	assert_int_equal(saf_sched_find(&s, "n3")->last_report_ms, 20);
+}
+
+/* Issue 14: a compromised agent speaks only for itself. n3's agent, with
+ * n3's own key, reports n2 down: forged, n2 unchanged. And n3 cannot
+ * answer n2's probes either. */
+static void test_node_key_cannot_speak_for_another(void **st)
+{
+	uint8_t k3[SAF_SCHED_KEY_LEN], buf[SAF_SCHED_MSG_MAX];
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .seq = 1u << 30,
+			   .capacity = 1000,
+			   .available = false,
+			   .stamp = 1000};
+	saf_sched_msg out;
+	saf_sched_node *node;
+	saf_error err;
+	size_t len;
+
+	(void)st;
+	setup3(false);
+	report("n2", 5, 100, true, 900);
+	node_key("n3", k3);
+	strcpy(m.node, "n2");
+	assert_int_equal(
+		saf_sched_msg_encode(&m, k3, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 1000, 1000, &out, &node),
+		-1);
+	assert_int_equal(s.ctr.forged, 1);
+	assert_true(s.nodes[0].available);
+	assert_int_equal(s.nodes[0].last_seq, 5);
+	/* n3 speaking for itself with the same key: accepted. */
+	strcpy(m.node, "n3");
+	assert_int_equal(
+		saf_sched_msg_encode(&m, k3, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 1000, 1000, &out, &node),
+		0);
+	assert_ptr_equal(node, &s.nodes[1]);
+	/* An echo for n2 under n3's key: forged as well. */
+	saf_sched_msg e = {.type = SAF_SCHED_ECHO, .nonce = 77};
+	strcpy(e.node, "n2");
+	assert_int_equal(
+		saf_sched_msg_encode(&e, k3, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 1000, 1000, &out, &node),
+		-1);
+	assert_int_equal(s.ctr.forged, 2);
+	/* A name with no key, and a probe (R1 never receives one). */
+	strcpy(e.node, "n9");
+	assert_int_equal(
+		saf_sched_msg_encode(&e, k3, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 1000, 1000, &out, &node),
+		-1);
+	assert_int_equal(s.ctr.unknown_node, 1);
+	e.type = SAF_SCHED_PROBE;
+	assert_int_equal(
+		saf_sched_msg_encode(&e, k3, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 1000, 1000, &out, &node),
+		-1);
+	assert_int_equal(s.ctr.malformed, 1);
+}
+
+/* Issue 14: a report captured before R1 restarted, sent again after it,
+ * is refused (stamped before the start) though the restarted R1 has no
+ * sequence number to compare; so is one held back past the window, and
+ * one stamped in the future beyond it. */
+static void test_report_freshness_across_restart(void **st)
+{
+	uint8_t k2[SAF_SCHED_KEY_LEN], buf[SAF_SCHED_MSG_MAX];
+	const uint64_t t0 = 1700000000000ull; /* wall clock, ms */
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .seq = 41,
+			   .load = 0,
+			   .capacity = 1000,
+			   .available = true,
+			   .stamp = t0 - 300};
+	saf_sched_msg out;
+	saf_sched_node *node;
+	saf_error err;
+	size_t len;
+
+	(void)st;
+	node_key("n2", k2);
+	strcpy(m.node, "n2");
+	assert_int_equal(
+		saf_sched_msg_encode(&m, k2, buf, sizeof(buf), &len, &err), 0);
+	setup3(false); /* the restarted R1: it started at t0 */
+	s.wall_start_ms = t0;
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 5, t0 + 100, &out, &node),
+		0);
+	assert_null(node);
+	assert_int_equal(s.ctr.stale, 1);
+	assert_false(s.nodes[0].reported);
+	/* Within the window but too old, and too far ahead. */
+	m.stamp = t0 + 1000;
+	assert_null(saf_sched_on_report(
+		&s, &m, 5, t0 + 1000 + s.cfg.report_window_ms + 1));
+	m.stamp = t0 + 1000 + s.cfg.report_window_ms + 1;
+	assert_null(saf_sched_on_report(&s, &m, 5, t0 + 1000));
+	assert_int_equal(s.ctr.stale, 3);
+	/* A fresh one is taken; the same again is a replay. */
+	m.stamp = t0 + 1000;
+	assert_non_null(saf_sched_on_report(&s, &m, 5, t0 + 1200));
+	assert_null(saf_sched_on_report(&s, &m, 6, t0 + 1300));
+	assert_int_equal(s.ctr.replayed, 1);
+}
+
+/* Issue 14: an echo counts once, for the probe it answers, from where the
+ * probe went; replayed, unsolicited, late or misdirected echoes are
+ * dropped and counted and leave the delay estimate alone. */
+static void test_echo_bound_to_probe(void **st)
+{
+	uint8_t buf[SAF_SCHED_MSG_MAX];
+	saf_sched_node *n2;
+	saf_sched_msg e = {.type = SAF_SCHED_ECHO};
+	saf_error err;
+	size_t len;
+	const uint64_t ms = 1000000u;
+
+	(void)st;
+	setup3(false);
+	n2 = &s.nodes[0];
+	strcpy(e.node, "n2");
+	/* Unsolicited: no probe out. */
+	e.nonce = 1234;
+	assert_false(saf_sched_on_echo(&s, n2, &e, true, 10 * ms));
+	assert_int_equal(s.ctr.echo_unsolicited, 1);
+	assert_true(n2->delay_ms < 0);
+
+	assert_int_equal(saf_sched_probe(&s, n2, 1234, 100 * ms, buf,
+					 sizeof(buf), &len, &err),
+			 0);
+	/* The right nonce from the wrong address: dropped. */
+	assert_false(saf_sched_on_echo(&s, n2, &e, false, 101 * ms));
+	assert_int_equal(s.ctr.echo_wrong_source, 1);
+	/* Another nonce: dropped. */
+	e.nonce = 1235;
+	assert_false(saf_sched_on_echo(&s, n2, &e, true, 101 * ms));
+	assert_int_equal(s.ctr.echo_unsolicited, 2);
+	/* The answer: RTT from R1's own send time, 2 ms -> 1 ms one way. */
+	e.nonce = 1234;
+	e.stamp = 0; /* whatever the echo claims is not used */
+	assert_true(saf_sched_on_echo(&s, n2, &e, true, 102 * ms));
+	assert_true(fabs(n2->delay_ms - 1.0) < 1e-9);
+	assert_int_equal(s.ctr.echoes, 1);
+	/* The same echo again, a second later: a replay, dropped. */
+	assert_false(saf_sched_on_echo(&s, n2, &e, true, 1102 * ms));
+	assert_int_equal(s.ctr.echo_unsolicited, 3);
+	assert_true(fabs(n2->delay_ms - 1.0) < 1e-9);
+	/* Too late: older than the TTL. */
+	assert_int_equal(saf_sched_probe(&s, n2, 99, 2000 * ms, buf,
+					 sizeof(buf), &len, &err),
+			 0);
+	e.nonce = 99;
+	assert_false(saf_sched_on_echo(&s, n2, &e, true,
+				       (2001 + SAF_SCHED_PROBE_TTL_MS) * ms));
+	assert_int_equal(s.ctr.echo_unsolicited, 4);
+	/* Bounded: more probes than slots forget the oldest. */
+	for (uint64_t i = 0; i <= SAF_SCHED_PROBES_OUT; i++)
+		assert_int_equal(saf_sched_probe(&s, n2, 500 + i, 3000 * ms,
+						 buf, sizeof(buf), &len, &err),
+				 0);
+	e.nonce = 500;
+	assert_false(saf_sched_on_echo(&s, n2, &e, true, 3001 * ms));
+	e.nonce = 500 + SAF_SCHED_PROBES_OUT;
+	assert_true(saf_sched_on_echo(&s, n2, &e, true, 3001 * ms));
+	/* The probe on the wire is signed with n2's key only. */
+	uint8_t k2[SAF_SCHED_KEY_LEN], k3[SAF_SCHED_KEY_LEN];
+	saf_sched_msg p;
+	node_key("n2", k2);
+	node_key("n3", k3);
+	assert_int_equal(saf_sched_msg_decode(buf, len, k2, &p, &err), 0);
+	assert_int_equal(p.nonce, 500 + SAF_SCHED_PROBES_OUT);
+	assert_int_equal(saf_sched_msg_decode(buf, len, k3, &p, &err), -1);
 }
 
 static void test_add_node_errors(void **st)
@@ -103,7 +314,8 @@ static void test_add_node_errors(void **st)
 	assert_non_null(strstr(err.msg, "given twice"));
 	assert_int_equal(saf_sched_add_node(&s, "bad", &err), -1);
 	assert_non_null(strstr(err.msg, "NAME=NEXTHOP4"));
-	assert_int_equal(saf_sched_add_node(&s, "x=10.0.0.1,10.0.0.2", &err), -1);
+	assert_int_equal(saf_sched_add_node(&s, "x=10.0.0.1,10.0.0.2", &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "two IPv4"));
 	assert_int_equal(saf_sched_add_node(&s, "y=not-an-ip", &err), -1);
 	assert_int_equal(s.nodes[2].nexthop4.family, 4);
@@ -212,23 +424,26 @@ static void test_unavailable_taken_out(void **st)
 
 static void test_replay_and_unknown(void **st)
 {
-	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .seq = 5, .load = 100,
-			    .capacity = 1000, .available = true };
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .seq = 5,
+			   .load = 100,
+			   .capacity = 1000,
+			   .available = true};
 
 	(void)st;
 	setup3(false);
 	strcpy(m.node, "n2");
-	assert_non_null(saf_sched_on_report(&s, &m, 0));
+	assert_non_null(saf_sched_on_report(&s, &m, 0, 0));
 	/* The same report again (captured and resent) is dropped, and so is
 	 * an older one: it cannot keep a dead node alive. */
-	assert_null(saf_sched_on_report(&s, &m, 5000));
+	assert_null(saf_sched_on_report(&s, &m, 5000, 0));
 	m.seq = 4;
-	assert_null(saf_sched_on_report(&s, &m, 5000));
+	assert_null(saf_sched_on_report(&s, &m, 5000, 0));
 	assert_int_equal(s.ctr.replayed, 2);
 	assert_int_equal(s.nodes[0].last_report_ms, 0);
 	strcpy(m.node, "n9");
 	m.seq = 100;
-	assert_null(saf_sched_on_report(&s, &m, 5000));
+	assert_null(saf_sched_on_report(&s, &m, 5000, 0));
 	assert_int_equal(s.ctr.unknown_node, 1);
 }
 
@@ -292,6 +507,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_node_errors),
 		cmocka_unit_test(test_datagram_forged_malformed_replayed),
+		cmocka_unit_test(test_node_key_cannot_speak_for_another),
+		cmocka_unit_test(test_report_freshness_across_restart),
+		cmocka_unit_test(test_echo_bound_to_probe),
 		cmocka_unit_test(test_picks_lightest_and_scores),
 		cmocka_unit_test(test_delay_counts),
 		cmocka_unit_test(test_hysteresis),

@@ -14,16 +14,27 @@
 #include "saf/sched.h"
 #include "lib/key_messages.h"
 
-static const uint8_t key[SAF_SCHED_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static const uint8_t key[SAF_SCHED_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
 
 static void test_round_trip_every_type(void **st)
 {
 	saf_sched_msg in[3] = {
-		{ .type = SAF_SCHED_REPORT, .node = "n2", .seq = 7, .stamp = 99,
-		  .load = 1000, .capacity = 500, .available = true },
-		{ .type = SAF_SCHED_PROBE, .seq = 8, .stamp = 123456789 },
-		{ .type = SAF_SCHED_ECHO, .node = "node-with-a-name", .seq = 8,
-		  .stamp = 123456789 },
+		{.type = SAF_SCHED_REPORT,
+		 .node = "n2",
+		 .seq = 7,
+		 .stamp = 99,
+		 .load = 1000,
+		 .capacity = 500,
+		 .available = true},
+		{.type = SAF_SCHED_PROBE,
+		 .seq = 8,
+		 .stamp = 123456789,
+		 .nonce = 0xfedcba9876543210ull},
+		{.type = SAF_SCHED_ECHO,
+		 .node = "node-with-a-name",
+		 .seq = 8,
+		 .stamp = 123456789,
+		 .nonce = 0xfedcba9876543210ull},
 	};
 	(void)st;
 	for (int i = 0; i < 3; i++) {
@@ -32,12 +43,16 @@ static void test_round_trip_every_type(void **st)
 		size_t n;
 		saf_error err;
 
-		assert_int_equal(saf_sched_msg_encode(&in[i], key, buf, sizeof(buf), &n, &err), 0);
-		assert_int_equal(saf_sched_msg_decode(buf, n, key, &out, &err), 0);
+		assert_int_equal(saf_sched_msg_encode(&in[i], key, buf,
+						      sizeof(buf), &n, &err),
+				 0);
+		assert_int_equal(saf_sched_msg_decode(buf, n, key, &out, &err),
+				 0);
 		assert_int_equal(out.type, in[i].type);
 		assert_string_equal(out.node, in[i].node);
 		assert_int_equal(out.seq, in[i].seq);
 		assert_int_equal(out.stamp, in[i].stamp);
+		assert_int_equal(out.nonce, in[i].nonce);
 		assert_int_equal(out.load, in[i].load);
 		assert_int_equal(out.capacity, in[i].capacity);
 		assert_int_equal(out.available, in[i].available);
@@ -46,27 +61,34 @@ static void test_round_trip_every_type(void **st)
 
 static void test_forged_and_truncated(void **st)
 {
-	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .node = "n3", .seq = 1,
-			    .load = 10, .capacity = 1000, .available = true };
-	uint8_t buf[SAF_SCHED_MSG_MAX], other[SAF_SCHED_KEY_LEN] = { 9 };
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .node = "n3",
+			   .seq = 1,
+			   .load = 10,
+			   .capacity = 1000,
+			   .available = true};
+	uint8_t buf[SAF_SCHED_MSG_MAX], other[SAF_SCHED_KEY_LEN] = {9};
 	saf_sched_msg out;
 	saf_error err;
 	size_t n;
 
 	(void)st;
-	assert_int_equal(saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), 0);
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), 0);
 	/* Another key: refused as forged. */
 	assert_int_equal(saf_sched_msg_decode(buf, n, other, &out, &err), -1);
 	assert_int_equal(err.code, SAF_E_REFUSED);
 	/* Every single flipped bit: refused (MAC or field check). */
 	for (size_t i = 0; i < n; i++) {
 		buf[i] ^= 0x10;
-		assert_int_equal(saf_sched_msg_decode(buf, n, key, &out, &err), -1);
+		assert_int_equal(saf_sched_msg_decode(buf, n, key, &out, &err),
+				 -1);
 		buf[i] ^= 0x10;
 	}
 	/* Every truncation and an extra byte. */
 	for (size_t len = 0; len < n; len++)
-		assert_int_equal(saf_sched_msg_decode(buf, len, key, &out, &err), -1);
+		assert_int_equal(
+			saf_sched_msg_decode(buf, len, key, &out, &err), -1);
 	buf[n] = 0;
 	assert_int_equal(saf_sched_msg_decode(buf, n + 1, key, &out, &err), -1);
 	assert_int_equal(saf_sched_msg_decode(buf, n, key, &out, &err), 0);
@@ -74,16 +96,18 @@ static void test_forged_and_truncated(void **st)
 
 static void test_encode_refuses_bad_fields(void **st)
 {
-	saf_sched_msg m = { .type = SAF_SCHED_REPORT, .node = "", .seq = 1 };
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT, .node = "", .seq = 1};
 	uint8_t buf[SAF_SCHED_MSG_MAX];
 	saf_error err;
 	size_t n;
 
 	(void)st;
-	assert_int_equal(saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
 	strcpy(m.node, "n2");
 	m.load = 1001;
-	assert_int_equal(saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
 	assert_non_null(strstr(err.msg, "permille"));
 	m.load = 0;
 	assert_int_equal(saf_sched_msg_encode(&m, key, buf, 20, &n, &err), -1);
@@ -100,7 +124,9 @@ static void test_key_file(void **st)
 	(void)st;
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
-	fputs("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", f);
+	fputs("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	      "\n",
+	      f);
 	fclose(f);
 	chmod(path, 0600);
 	assert_int_equal(saf_sched_key_load(path, k, &err), 0);
@@ -220,6 +246,122 @@ static void test_key_file_strict(void **st)
 	rmdir(dir);
 }
 
+/* R1's key file: one "NAME KEY" line per node, strict, errors with the
+ * line and never a byte of the file. */
+static void test_keys_file(void **st)
+{
+	static const char good[] = "# R1's keys\r\n"
+				   "\n"
+				   "n2 " KH "\n"
+				   "  n3\t" KH "  \r\n"
+				   "node-4.a_b " KH;
+	static const struct {
+		const char *text;
+		const char *why;
+	} bad[] = {
+		{"", "no keys"},
+		{"# only a comment\n", "no keys"},
+		{KH "\n",
+		 "line 1: expected NAME and 64 hex digits, found one field"},
+		{"n2 " KH "\nn2 " KH "\n", "line 2: a second key for the node"},
+		{"n2\n",
+		 "line 1: expected NAME and 64 hex digits, found one field"},
+		{"n2 \n",
+		 "line 1: expected NAME and 64 hex digits, found 0 digits"},
+		{"n2 abcd\n",
+		 "line 1: expected NAME and 64 hex digits, found 4"},
+		{"n2 " KH "0\n", "found 65"},
+		{"n2 " KH " x\n",
+		 "line 1, column 69: unexpected text after the key"},
+		{"n2 " KH "\r", "line 1, column 68: CR not followed by LF"},
+		{"\nn2\r " KH "\n", "line 2, column 3: CR not followed by LF"},
+		{"n/2 " KH "\n", "line 1, column 2: a node name is letters"},
+		{"n2 " KH "\n"
+		 "n3 0Z" KH "\n",
+		 "line 2, column 5: not a hex digit"},
+		{"abcdefabcdefabcdefabcdefabcdefabc " KH,
+		 "line 1: node name longer than 32"},
+	};
+	saf_sched_keyring kr;
+	saf_error err;
+
+	(void)st;
+	assert_int_equal(
+		saf_sched_keys_parse("K", good, strlen(good), &kr, &err), 0);
+	assert_int_equal(kr.n, 3);
+	assert_string_equal(kr.e[0].name, "n2");
+	assert_string_equal(kr.e[1].name, "n3");
+	assert_string_equal(kr.e[2].name, "node-4.a_b");
+	assert_int_equal(kr.e[2].key[31], 0x1f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(saf_sched_keys_parse("K", bad[i].text,
+						      strlen(bad[i].text), &kr,
+						      &err),
+				 -1);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.msg,
+				 bad[i].why);
+		assert_no_key_material(err.msg);
+		for (size_t j = 0; j < sizeof(kr); j++)
+			assert_int_equal(((uint8_t *)&kr)[j], 0); /* wiped */
+	}
+	/* At most 16 keys. */
+	char many[17 * 72 + 1] = "";
+	for (int i = 0; i < 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "n%d %s\n", i, KH);
+	assert_int_equal(
+		saf_sched_keys_parse("K", many, strlen(many), &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "line 17: more than 16 keys"));
+}
+
+/* Both loaders: a symbolic link is refused (even to a good file), and so
+ * is a file owned by neither the running user nor root. */
+static void test_key_files_symlink_owner(void **st)
+{
+	char dir[] = "/tmp/saf-sched-keydir-XXXXXX", file[64], link[64];
+	uint8_t k[SAF_SCHED_KEY_LEN];
+	saf_sched_keyring kr;
+	saf_error err;
+	FILE *f;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/keys", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	f = fopen(file, "w");
+	fputs("n2 " KH "\n", f);
+	fclose(f);
+	assert_int_equal(chmod(file, 0600), 0);
+	assert_int_equal(saf_sched_keys_load(file, &kr, &err), 0);
+	assert_int_equal(kr.n, 1);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(saf_sched_keys_load(link, &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(saf_sched_key_load(link, k, &err), -1);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	if (geteuid() == 0) { /* only root can give a file away */
+		assert_int_equal(chown(file, 65534, 65534), 0);
+		assert_int_equal(saf_sched_keys_load(file, &kr, &err), -1);
+		assert_non_null(strstr(err.msg, "owned by uid 65534"));
+		assert_int_equal(saf_sched_key_load(file, k, &err), -1);
+		assert_non_null(strstr(err.msg, "neither the running user"));
+	}
+	/* Too large. */
+	f = fopen(file, "w");
+	for (int i = 0; i < 300; i++)
+		fputs("# padding padding padding padding padding padding "
+		      "padding\n",
+		      f);
+	fclose(f);
+	assert_int_equal(chown(file, geteuid(), getegid()), 0);
+	assert_int_equal(saf_sched_keys_load(file, &kr, &err), -1);
+	assert_non_null(strstr(err.msg, "larger than 16384 bytes"));
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +370,8 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses_bad_fields),
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_key_file_strict),
+		cmocka_unit_test(test_keys_file),
+		cmocka_unit_test(test_key_files_symlink_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

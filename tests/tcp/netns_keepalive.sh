@@ -175,13 +175,18 @@ check "in use on S: the advert really came" test "$(counter "$PINS/client" clien
 check "in use on S: keepalive counted once (only the one with SAF)" test "$(counter "$PINS/node" node_keepalive_set)" -eq $((k0 + 1))
 check "in use on S: the server saw no reset" bash -c "! grep -q ECONNRESET '$WORK/events'"
 
-hold() { # hold CGROUP ADDR FILE: a connection to ADDR:7000 held 1 s; the node's side into FILE
+hold() { # hold CGROUP ADDR FILE: a connection to ADDR:7000 held 5 s; the node's side into FILE
+  # Waits for the connection rather than a fixed time: on a loaded machine
+  # python and the cgroup join can take longer than half a second.
   (run_in "$1" saf-tk-c python3 -c "
 import socket, time
 s = socket.create_connection(('$2', 7000), timeout=5)
-time.sleep(1)") & local c=$!
-  sleep 0.5
-  conns_on "$2" > "$3"
+time.sleep(5)") & local c=$!
+  for _ in $(seq 40); do
+    sleep 0.1
+    conns_on "$2" > "$3"
+    [[ -s $3 ]] && break
+  done
   wait "$c"
 }
 

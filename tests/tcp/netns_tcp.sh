@@ -39,8 +39,15 @@ wait_listen saf-tc-n2 7001
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --anycast fd00:99::1 --unicast fd00:30:2::2 2> "$WORK/attach"
 check "attach warns about a listener created before it" grep -q "listens on port 7001 since before the attach" "$WORK/attach"
 
+# The lab's node addresses are private: the kernel cache's target policy
+# must allow them (--allow-target), as a deployment on private addresses.
 "$SAF" tcp client attach --cgroup "$CG/saf-tc-client" --pin-dir "$PINS/client" \
-  --anycast 10.99.0.1 --anycast fd00:99::1 || bad "client attach"
+  --anycast 10.99.0.1 --anycast fd00:99::1 \
+  --allow-target 10.30.0.0/16 --allow-target fd00:30::/32 || bad "client attach"
+# The kernel cache (docs/tcp.md) learns from every accepted advert, also
+# the library's; a bad advert must leave no entry.
+cache_flush() { "$SAF" tcp cache flush --pin-dir "$PINS/client" >/dev/null; }
+cache_empty() { [[ $("$SAF" tcp cache list --json --pin-dir "$PINS/client") == "[]" ]]; }
 "$SAF" tcp client attach --cgroup "$CG/saf-tc-client-all" --pin-dir "$PINS/client-all" || bad "client attach (all destinations)"
 
 run_in saf-tc-node saf-tc-n2 python3 "$SRC/tests/lib/echo_server.py" 7000 > /dev/null &
@@ -54,6 +61,7 @@ sleep 0.5
 client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
 check "IPv4: data echoed" cmp -s "$WORK/in" "$WORK/out"
 check "IPv4: migrated to 10.30.2.2:7000" grep -q "migrated: on 10.30.2.2:7000 via 10.99.0.1:7000" "$WORK/err"
+check "IPv4: the accepted advert is in the kernel cache" bash -c "'$SAF' tcp cache list --pin-dir '$PINS/client' | grep -q '10.99.0.1:7000 *10.30.2.2:7000'"
 client_connect saf-tc-client "$PINS/client" '[fd00:99::1]:7000'
 check "IPv6: data echoed" cmp -s "$WORK/in" "$WORK/out"
 check "IPv6: migrated to [fd00:30:2::2]:7000" grep -q "migrated: on \[fd00:30:2::2\]:7000 via \[fd00:99::1\]:7000" "$WORK/err"
@@ -107,7 +115,9 @@ for len in $(seq 4 20); do
   codec=$("$SAF" inspect tcpopt --json "$hex" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["form"])' 2>/dev/null || echo malformed)
   node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --test-bad-length "$len" 2>/dev/null; restart_server
   before=$(counter "$PINS/client" client_malformed_ignored)
+  cache_flush
   client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+  check "length $len: no kernel cache entry" cache_empty
   after=$(counter "$PINS/client" client_malformed_ignored)
   check "length $len: data flows" cmp -s "$WORK/in" "$WORK/out"
   if [[ $codec == advert ]]; then
@@ -121,15 +131,21 @@ for len in $(seq 4 20); do
 done
 
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --exid 0x1234 2>/dev/null; restart_server
+cache_flush
 client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "node with another ExID: no kernel cache entry" cache_empty
 check "node with another ExID: its advert is not ours" grep -q "no_advert" "$WORK/err"
 
 node_attach --anycast 10.99.0.1 --unicast 224.0.0.1 --force 2>/dev/null; restart_server
+cache_flush
 client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "advert for a multicast address: no kernel cache entry" cache_empty
 check "advert for a multicast address: refused" grep -q "advert for 224.0.0.1 rejected: multicast" "$WORK/err"
 check "advert for a multicast address: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
 node_attach --anycast 10.99.0.1 --unicast 10.99.0.1 2>/dev/null; restart_server
+cache_flush
 client_connect saf-tc-client "$PINS/client" 10.99.0.1:7000
+check "advert for the anycast address itself: no kernel cache entry" cache_empty
 check "advert for the anycast address itself: refused" grep -q "advert for 10.99.0.1:7000 rejected: the anycast address itself" "$WORK/err"
 check "advert for the anycast address itself: stays on S with data" cmp -s "$WORK/in" "$WORK/out"
 
@@ -180,7 +196,7 @@ check "attach twice: refused, says detach" bash -c "[[ $rc -eq 1 ]] && grep -q '
 node_attach --anycast 10.99.0.1 --unicast 10.30.2.2 --advert-rate 2 --advert-burst 3 2>/dev/null
 restart_server
 w0=$(counter "$PINS/node" node_adverts_written)
-(run_in saf-tc-client saf-tc-c python3 -c "
+(run_in saf-tc-client-all saf-tc-c python3 -c "
 import socket
 for _ in range(12):
     socket.create_connection(('10.99.0.1', 7000), timeout=5).close()")
@@ -227,6 +243,7 @@ N3_SERVER=$!
 wait_listen saf-tc-n3 7000
 check "rogue node attached (every segment but the SYN-ACK)" rogue_attach others
 restart_server --after-eof
+cache_flush
 capture "$WORK/rogue.pcap"
 for s in 10.99.0.1 '[fd00:99::1]'; do
   a0=$(counter "$PINS/client" client_adverts) m0=$(counter "$PINS/client" client_malformed_ignored)
@@ -240,6 +257,7 @@ for s in 10.99.0.1 '[fd00:99::1]'; do
     test "$(counter "$PINS/client" client_adverts) $(counter "$PINS/client" client_malformed_ignored)" = "$a0 $m0"
 done
 stop_capture
+check "rogue in later segments: no kernel cache entry" cache_empty
 # On the wire, from the node: none in the SYN-ACKs, and the advert byte for
 # byte (v4 fd 08 5346 0a1e0302, v6 fd 14 5346 fd00:30:3::2) in every pure
 # ACK, data segment and FIN of the connects and the probes.

@@ -62,11 +62,54 @@ static __always_inline void write_advert(struct bpf_sock_ops *skops)
 	bpf_store_hdr_opt(skops, opt, len, 0);
 }
 
+static __always_inline int is_syn(const struct bpf_sock_ops *skops)
+{
+	return (skops->skb_tcp_flags & (TCPHDR_SYN | TCPHDR_ACK)) == TCPHDR_SYN;
+}
+
+/* ROGUE_MODE_HOG: the SYN's option space filled, so a later program in
+ * the chain (the client's) finds no room. */
+static __always_inline void hog(struct bpf_sock_ops *skops)
+{
+	__u8 opt[40] = { 254, 0, 0xde, 0xad };
+
+	/* The room left is not visible to BPF: take the largest that fits. */
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		bpf_sock_ops_cb_flags_set(skops,
+					  skops->bpf_sock_ops_cb_flags |
+						  BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+		if (!is_syn(skops))
+			break;
+#pragma unroll
+		for (int len = 40; len >= 4; len -= 4)
+			if (bpf_reserve_hdr_opt(skops, len, 0) == 0)
+				break;
+		break;
+	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+		if (!is_syn(skops))
+			break;
+#pragma unroll
+		for (int len = 40; len >= 4; len -= 4) {
+			opt[1] = (__u8)len;
+			if (bpf_store_hdr_opt(skops, opt, len, 0) == 0)
+				break;
+		}
+		break;
+	}
+}
+
 SEC("sockops")
 int rogue_node(struct bpf_sock_ops *skops)
 {
 	int len;
 
+	if (rogue.mode == ROGUE_MODE_HOG) {
+		hog(skops);
+		return 1;
+	}
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:

@@ -69,11 +69,12 @@ static int attach(char **argv)
 	struct rogue_config *c = (struct rogue_config *)&skel->rodata->rogue;
 	c->kind = SAF_TCPOPT_KIND_DEFAULT;
 	c->exid = SAF_TCPOPT_EXID_DEFAULT;
-	c->mode = !strcmp(mode, "all")	  ? ROGUE_MODE_ALL
+	c->mode = !strcmp(mode, "hog")	  ? ROGUE_MODE_HOG
+		  : !strcmp(mode, "all")	  ? ROGUE_MODE_ALL
 		  : !strcmp(mode, "others") ? ROGUE_MODE_OTHERS
 					    : 0;
 	if (!c->mode || ip_of(argv[3], 4, c->v4) || ip_of(argv[4], 6, c->v6)) {
-		die("usage", "attach CGROUP PIN_DIR others|all V4ADDR V6ADDR");
+		die("usage", "attach CGROUP PIN_DIR others|all|hog V4ADDR V6ADDR");
 		goto out;
 	}
 	if (rogue_node_bpf__load(skel)) {

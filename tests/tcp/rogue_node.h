@@ -11,6 +11,11 @@
 enum rogue_mode {
 	ROGUE_MODE_OTHERS = 1, /* every segment but the SYN-ACK */
 	ROGUE_MODE_ALL = 2,    /* the SYN-ACK too */
+	/* client side: fill all the option space left in the SYN (an option
+	 * of kind 254 and another ExID), attached in a child cgroup of the
+	 * client program's so that it runs first: the client's SAF then has
+	 * no room (issue 14) */
+	ROGUE_MODE_HOG = 3,
 };
 
 struct rogue_config {

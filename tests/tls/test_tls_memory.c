@@ -284,10 +284,23 @@ static void test_refusals(void **state)
 			resume(&n, &c, &o, tok, o.token_len, t, NULL, &info));
 		assert_false(info.migrated);
 	}
-	/* Wrong target: the connection arrived on another port. */
-	expect_refusal(&n, &c, &o, NULL, 0, "127.0.0.41:24002",
-		       SSL_AD_ACCESS_DENIED, SAF_TLS_REFUSE_VERDICT,
-		       SAF_TOKEN_WRONG_TARGET);
+	/* Wrong target: the connection arrived on another port, another
+	 * address with the same port, the same IPv4 address mapped into
+	 * IPv6, another family. */
+	{
+		static const char *const wrong[] = {
+			"127.0.0.41:24002",
+			"127.0.0.42:24001",
+			"[::ffff:127.0.0.41]:24001",
+			"[::1]:24001",
+		};
+
+		for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+			expect_refusal(&n, &c, &o, NULL, 0, wrong[i],
+				       SSL_AD_ACCESS_DENIED,
+				       SAF_TLS_REFUSE_VERDICT,
+				       SAF_TOKEN_WRONG_TARGET);
+	}
 	/* Token from another session: it was signed under the other
 	 * session's key, so the signature cannot verify. */
 	expect_refusal(&n, &c, &o, other.token, other.token_len, t,
@@ -313,7 +326,7 @@ static void test_refusals(void **state)
 	assert_int_equal(k.refused_verdict[SAF_TOKEN_BAD_SIGNATURE] >=
 				 SAF_SIGNATURE_LEN + 1,
 			 1);
-	assert_int_equal(k.refused_verdict[SAF_TOKEN_WRONG_TARGET], 1);
+	assert_int_equal(k.refused_verdict[SAF_TOKEN_WRONG_TARGET], 4);
 	assert_int_equal(k.refused_verdict[SAF_TOKEN_MALFORMED] >= 2, 1);
 	assert_int_equal(k.refused_verdict[SAF_TOKEN_EXPIRED], 1);
 	assert_int_equal(k.migrations_accepted, 1);

@@ -117,37 +117,37 @@ static void test_prefix_parse(void **state)
 	char buf[SAF_ADDR_STR_LEN];
 
 	(void)state;
-	assert_int_equal(saf_prefix_parse("10.0.0.0/8", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.0/8", &a, &len, &err), 0);
 	assert_int_equal(a.family, 4);
 	assert_int_equal(len, 8);
 	assert_string_equal(saf_addr_format(&a, buf), "10.0.0.0");
-	assert_int_equal(saf_prefix_parse("0.0.0.0/0", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("0.0.0.0/0", &a, &len, &err), 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(saf_prefix_parse("2001:db8::/32", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("2001:db8::/32", &a, &len, &err), 0);
 	assert_int_equal(a.family, 6);
 	assert_int_equal(len, 32);
-	assert_int_equal(saf_prefix_parse("192.0.2.7", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("192.0.2.7", &a, &len, &err), 0);
 	assert_int_equal(len, 32);
-	assert_int_equal(saf_prefix_parse("::1", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("::1", &a, &len, &err), 0);
 	assert_int_equal(len, 128);
-	assert_int_equal(saf_prefix_parse("::/128", &a, &len, &err), 0);
+	assert_int_equal(saf_addr_prefix_parse("::/128", &a, &len, &err), 0);
 
-	assert_int_equal(saf_prefix_parse("10.0.0.1/8", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.1/8", &a, &len, &err), -1);
 	assert_string_equal(err.msg,
 			    "prefix '10.0.0.1/8': address has bits set beyond "
 			    "/8");
-	assert_int_equal(saf_prefix_parse("10.0.0.0/33", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.0/33", &a, &len, &err), -1);
 	assert_string_equal(err.msg, "prefix '10.0.0.0/33': length outside "
 				     "0..32");
-	assert_int_equal(saf_prefix_parse("::/129", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("::/129", &a, &len, &err), -1);
 	assert_int_equal(err.code, SAF_E_RANGE);
-	assert_int_equal(saf_prefix_parse("10.0.0.0/", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.0/", &a, &len, &err), -1);
 	assert_int_equal(err.code, SAF_E_FORMAT);
-	assert_int_equal(saf_prefix_parse("10.0.0.0/x", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.0/x", &a, &len, &err), -1);
 	assert_int_equal(err.code, SAF_E_FORMAT);
-	assert_int_equal(saf_prefix_parse("10.0.0/8", &a, &len, &err), -1);
-	assert_int_equal(saf_prefix_parse("", &a, &len, &err), -1);
-	assert_int_equal(saf_prefix_parse("10.0.0.0:80/8", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0/8", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("", &a, &len, &err), -1);
+	assert_int_equal(saf_addr_prefix_parse("10.0.0.0:80/8", &a, &len, &err), -1);
 }
 
 static void test_equal(void **state)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "saf/replay.h"
 
@@ -186,7 +187,7 @@ static void test_matches_model(void **state)
 		saf_replay_cache_new(MODEL_CAP, fake_clock, &now, NULL);
 	uint32_t rng = 12345;
 	saf_replay_stats st;
-	uint64_t seen[3] = { 0 };
+	uint64_t seen[3] = {0};
 
 	(void)state;
 	assert_non_null(c);
@@ -236,6 +237,172 @@ static void test_matches_model(void **state)
 	saf_replay_cache_free(c);
 }
 
+/* Issue 14: one cache shared by the threads of a process (one server
+ * object per thread). Every thread tries every nonce; each nonce must be
+ * accepted exactly once in all. Run under TSan or ASan too. */
+#define RACE_THREADS 4
+#define RACE_NONCES  20000u
+
+struct race {
+	saf_replay_cache *c;
+	unsigned fresh;
+	unsigned start;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+
+	for (uint32_t k = 0; k < RACE_NONCES; k++) {
+		uint32_t id = (k + r->start) % RACE_NONCES;
+
+		if (put(r->c, id, 1000) == SAF_REPLAY_FRESH)
+			r->fresh++;
+	}
+	return NULL;
+}
+
+static void test_threads_accept_each_nonce_once(void **state)
+{
+	uint64_t now = 100;
+	saf_replay_cache *c =
+		saf_replay_cache_new(RACE_NONCES, fake_clock, &now, NULL);
+	struct race r[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	unsigned total = 0;
+	saf_replay_stats st;
+
+	(void)state;
+	assert_non_null(c);
+	for (int i = 0; i < RACE_THREADS; i++) {
+		r[i] = (struct race){.c = c, .start = (unsigned)i * 7};
+		assert_int_equal(
+			pthread_create(&th[i], NULL, race_thread, &r[i]), 0);
+	}
+	for (int i = 0; i < RACE_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		total += r[i].fresh;
+	}
+	saf_replay_cache_stats(c, &st);
+	if (total != RACE_NONCES || st.live != RACE_NONCES)
+		fail_msg("%u acceptances of %u nonces, %zu live", total,
+			 RACE_NONCES, st.live);
+	saf_replay_cache_free(c);
+}
+
+/* Issue 14: one redemption while the clock is a year ahead, the clock
+ * set back: fresh nonces are accepted again, the nonce of a year ahead
+ * never twice, whichever way the clock goes after. */
+static void test_clock_year_ahead_then_back(void **state)
+{
+	const uint64_t year = 365ull * 24 * 3600;
+	uint64_t now = 1000 + year;
+	saf_replay_config cfg = {.capacity = 8,
+				 .max_lifetime = 60,
+				 .clock = fake_clock,
+				 .clock_arg = &now};
+	saf_replay_cache *plain =
+		saf_replay_cache_new(8, fake_clock, &now, NULL);
+	saf_replay_cache *bounded = saf_replay_cache_create(&cfg, NULL);
+	saf_replay_cache *cs[2] = {plain, bounded};
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		saf_replay_cache *c = cs[k];
+
+		assert_non_null(c);
+		now = 1000 + year;
+		assert_int_equal(put(c, 1, now + 60), SAF_REPLAY_FRESH);
+		now = 1005;
+		for (uint32_t id = 10; id < 14; id++)
+			if (put(c, id, now + 60) != SAF_REPLAY_FRESH)
+				fail_msg("cache %d: fresh nonce refused after "
+					 "the clock went back",
+					 k);
+		assert_int_equal(put(c, 1, 1000 + year + 60), SAF_REPLAY_SEEN);
+		now = 1000 + year + 1;
+		assert_int_equal(put(c, 1, 1000 + year + 60), SAF_REPLAY_SEEN);
+		now = 1006;
+		assert_int_equal(put(c, 10, 1065), SAF_REPLAY_SEEN);
+		saf_replay_cache_free(c);
+	}
+}
+
+/* With max_lifetime, an entry recorded a year ahead does not hold room
+ * for the year once the clock is back: the cache forgets it, and still
+ * refuses its nonce (the forgotten range). */
+static void test_clock_back_frees_room_keeps_refusing(void **state)
+{
+	const uint64_t year = 365ull * 24 * 3600;
+	uint64_t now = 1000 + year;
+	saf_replay_config cfg = {.capacity = 2,
+				 .max_lifetime = 60,
+				 .clock = fake_clock,
+				 .clock_arg = &now};
+	saf_replay_cache *c = saf_replay_cache_create(&cfg, NULL);
+	saf_replay_stats st;
+
+	(void)state;
+	assert_int_equal(put(c, 1, now + 60), SAF_REPLAY_FRESH);
+	assert_int_equal(put(c, 2, now + 50), SAF_REPLAY_FRESH);
+	now = 1005;
+	assert_int_equal(put(c, 3, now + 60), SAF_REPLAY_FRESH);
+	assert_int_equal(put(c, 4, now + 60), SAF_REPLAY_FRESH);
+	assert_int_equal(put(c, 1, 1000 + year + 60), SAF_REPLAY_SEEN);
+	assert_int_equal(put(c, 2, 1000 + year + 50), SAF_REPLAY_SEEN);
+	/* Once the clock passes the forgotten range, the nonces are
+	 * expired and the range no longer refuses anything. */
+	now = 1000 + year + 61;
+	assert_int_equal(put(c, 5, now + 60), SAF_REPLAY_FRESH);
+	saf_replay_cache_stats(c, &st);
+	assert_true(st.clock_back >= 2);
+	saf_replay_cache_free(c);
+}
+
+/* Issue 14: one source fills its share; another still gets in; the
+ * first gets room again as its entries expire. */
+static void test_source_share(void **state)
+{
+	uint64_t now = 100;
+	saf_replay_config cfg = {.capacity = 64,
+				 .source_share = 8,
+				 .clock = fake_clock,
+				 .clock_arg = &now};
+	saf_replay_cache *c = saf_replay_cache_create(&cfg, NULL);
+	const uint8_t a[4] = {10, 0, 0, 1}, b[4] = {10, 9, 0, 1};
+	uint8_t n[16];
+	saf_replay_stats st;
+	uint32_t id = 0;
+
+	(void)state;
+	assert_non_null(c);
+	for (; id < 8; id++) {
+		nonce_of(id, n);
+		assert_int_equal(saf_replay_check_and_insert_from(
+					 c, n, sizeof(n), 150, a, sizeof(a)),
+				 SAF_REPLAY_FRESH);
+	}
+	nonce_of(id++, n);
+	assert_int_equal(
+		saf_replay_check_and_insert_from(c, n, sizeof(n), 150, a, 4),
+		SAF_REPLAY_SOURCE_FULL);
+	nonce_of(id++, n);
+	assert_int_equal(
+		saf_replay_check_and_insert_from(c, n, sizeof(n), 150, b, 4),
+		SAF_REPLAY_FRESH);
+	/* A nonce without a source is not charged to any share. */
+	assert_int_equal(put(c, id++, 150), SAF_REPLAY_FRESH);
+	now = 150;
+	nonce_of(id++, n);
+	assert_int_equal(
+		saf_replay_check_and_insert_from(c, n, sizeof(n), 200, a, 4),
+		SAF_REPLAY_FRESH);
+	saf_replay_cache_stats(c, &st);
+	assert_int_equal(st.source_full, 1);
+	assert_int_equal(st.live, 1);
+	saf_replay_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +413,10 @@ int main(void)
 		cmocka_unit_test(test_create_limits),
 		cmocka_unit_test(test_realtime_clock),
 		cmocka_unit_test(test_matches_model),
+		cmocka_unit_test(test_threads_accept_each_nonce_once),
+		cmocka_unit_test(test_clock_year_ahead_then_back),
+		cmocka_unit_test(test_clock_back_frees_room_keeps_refusing),
+		cmocka_unit_test(test_source_share),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,8 @@ ip -n saf-v-c route show "$S/32" | grep -q . && fail "a route for S before the s
 
 # --- saf sched run and saf node agent ---------------------------------------
 openssl rand -hex 32 >"$T/key" && chmod 600 "$T/key"
-(run_in - saf-v-c $VG "$SAF" sched run --anycast "$S" --node "n1=$U" --key "$T/key" \
+echo "n1 $(cat "$T/key")" >"$T/keys" && chmod 600 "$T/keys"
+(run_in - saf-v-c $VG "$SAF" sched run --anycast "$S" --node "n1=$U" --keys "$T/keys" \
 	--state "$T/state.json" --metrics 127.0.0.1:9464 >"$T/sched.out" 2>"$T/sched.err") &
 SCHED=$!
 PIDS+=($SCHED)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsaf, all of it: include this one header, link with
+ * `pkg-config --cflags --libs saf` (docs/ecosystem.md, libsaf(3)).
+ *
+ *   saf/error.h         saf_error, SAF_MUST_CHECK
+ *   saf/constants.h     every wire size, code point and limit
+ *   saf/addr.h          addresses, parsing, target checks
+ *   saf/clock.h         monotonic and wall clocks
+ *   saf/cursor.h        bounds-checked reader and writer
+ *   saf/hex.h           hex codec
+ *   saf/tcpopt.h        the TCP Service Affinity option codec
+ *   saf/token.h         MigrationToken codec
+ *   saf/token_crypto.h  node keys, minting and verifying tokens
+ *   saf/replay.h        the nonce replay cache
+ *   saf/tlsext.h        TLS extension code points and codecs
+ *   saf/cont.h          continuity frames and the sans-I/O stream engine
+ *   saf/tcp.h           TCP variant: eBPF attach, saf_tcp_connect
+ *   saf/tls.h           TLS variant: server, client, seed procedure, stream
+ *   saf/sched.h         the scheduler's reports, decisions and routes
+ *
+ * Each header also stands on its own.
+ */
+#ifndef SAF_SAF_H
+#define SAF_SAF_H
+
+#include "saf/error.h"
+#include "saf/constants.h"
+#include "saf/addr.h"
+#include "saf/policy.h"
+#include "saf/clock.h"
+#include "saf/cursor.h"
+#include "saf/hex.h"
+#include "saf/tcpopt.h"
+#include "saf/token.h"
+#include "saf/token_crypto.h"
+#include "saf/replay.h"
+#include "saf/tlsext.h"
+#include "saf/cont.h"
+#include "saf/tcp.h"
+#include "saf/tls.h"
+#include "saf/sched.h"
+
+#endif /* SAF_SAF_H */

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prefetch for the kernel affinity cache: a small probe per anycast
+ * service and interval (a SAF SYN to S, exempt from the rewrite, reset as
+ * soon as it is connected) whose advert refreshes the cache entry, so the
+ * first connect() of any program in the cgroup already goes to the node.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pins.h"
+
+#define PROBE_TIMEOUT_MS 3000
+#define INTERVAL_MAX_S	 86400u
+
+int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p, saf_error *err)
+{
+	char buf[SAF_ADDR_STR_LEN + 16];
+	char *comma, *end;
+	saf_error e;
+	unsigned long iv = 0;
+
+	if (p->n == SAF_TCP_MAX_PAIRS)
+		return saf_fail(err, SAF_E_INVAL, "--prefetch: at most %u",
+				SAF_TCP_MAX_PAIRS);
+	if (strlen(s) >= sizeof(buf))
+		return saf_fail(err, SAF_E_INVAL, "--prefetch: too long");
+	strcpy(buf, s);
+	comma = strrchr(buf, ',');
+	if (comma) {
+		*comma = '\0';
+		errno = 0;
+		iv = strtoul(comma + 1, &end, 10);
+		if (errno || *end || end == comma + 1 || iv == 0 ||
+		    iv > INTERVAL_MAX_S)
+			return saf_fail(err, SAF_E_INVAL,
+					"--prefetch %s: INTERVAL must be "
+					"1..%u seconds",
+					s, INTERVAL_MAX_S);
+	}
+	if (saf_addr_parse(buf, true, &p->service[p->n], &e))
+		return saf_fail(err, e.code, "--prefetch %s: %s", s, e.msg);
+	p->interval_s[p->n] = (unsigned)iv;
+	p->n++;
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One probe: 0 when S answered (its advert, if any, is in the cache). */
+static int probe(const saf_addr *s, const char *pin_dir, saf_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(s, &ss);
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct pollfd p;
+	int fd, soerr = 0, n;
+	socklen_t sl = sizeof(soerr);
+	char b[SAF_ADDR_STR_LEN];
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+	if (saf_tcp_cache_exempt(fd, pin_dir, true)) {
+		close(fd);
+		return saf_fail(err, SAF_E_INVAL,
+				"client program not attached under %s",
+				saf_tcp_pin_dir(pin_dir));
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
+	    errno != EINPROGRESS) {
+		soerr = errno;
+	} else {
+		p = (struct pollfd){.fd = fd, .events = POLLOUT};
+		do
+			n = poll(&p, 1, PROBE_TIMEOUT_MS);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			soerr = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
+			soerr = errno;
+	}
+	/* Reset at once: nothing lingers at the node or here. */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	if (soerr)
+		return saf_fail(err, SAF_E_SYS, "probe to %s: %s",
+				saf_addr_format(s, b), strerror(soerr));
+	return 0;
+}
+
+static int join_cgroup(const char *cgroup, saf_error *err)
+{
+	char p[PATH_BUF];
+	FILE *f;
+	int bad;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/cgroup.procs", cgroup) >=
+	    sizeof(p))
+		return saf_fail(err, SAF_E_INVAL, "cgroup path too long");
+	f = fopen(p, "w");
+	if (!f)
+		return saf_fail(err, SAF_E_SYS, "cannot join %s: %s", cgroup,
+				strerror(errno));
+	bad = fprintf(f, "%ld\n", (long)getpid()) < 0;
+	bad |= fclose(f) != 0;
+	if (bad)
+		return saf_fail(err, SAF_E_SYS, "cannot join %s: %s", cgroup,
+				strerror(errno));
+	return 0;
+}
+
+int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
+			 const char *pin_dir, uint32_t lifetime_s,
+			 volatile int *stop, FILE *log, saf_error *err)
+{
+	uint64_t due[SAF_TCP_MAX_PAIRS] = {0};
+	uint32_t life =
+		lifetime_s ? lifetime_s : SAF_TCP_CACHE_LIFETIME_DEFAULT;
+
+	if (join_cgroup(cgroup, err))
+		return -1;
+	while (!*stop) {
+		uint64_t now = now_ms(), next = now + 1000;
+
+		for (size_t i = 0; i < p->n && !*stop; i++) {
+			uint64_t iv = p->interval_s[i] ? p->interval_s[i]
+						       : (life + 1) / 2;
+			saf_error e;
+
+			if (due[i] <= now) {
+				if (probe(&p->service[i], pin_dir, &e) && log)
+					fprintf(log, "saf: prefetch: %s\n",
+						e.msg);
+				due[i] = now_ms() + iv * 1000u;
+			}
+			if (due[i] < next)
+				next = due[i];
+		}
+		now = now_ms();
+		if (next > now && !*stop) {
+			uint64_t ms = next - now;
+			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+					      .tv_nsec = (long)(ms % 1000) *
+							 1000000};
+
+			nanosleep(&ts, NULL); /* a signal ends it early */
+		}
+	}
+	return 0;
+}
