@@ -211,4 +211,24 @@ void saf_bgp_node_on_metrics(void *ctx, const struct saf_sched_msg *m,
 			     uint64_t now_ms);
 void saf_bgp_node_stop(saf_bgp_node *n);
 
+/* ---- the scheduler's centralized mode (sched.c) ------------------------ */
+
+struct saf_sched;
+
+typedef struct saf_bgp_sched {
+	saf_bgp_driver drv;
+	saf_addr anycast[2];
+	size_t n_anycast;
+	uint32_t local_pref; /* SAF_BGP_LP_SCHED: above the nodes' own */
+} saf_bgp_sched;
+
+void saf_bgp_sched_init(saf_bgp_sched *b, const saf_bgp_speaker_cfg *sp,
+			const saf_addr *anycast, size_t n_anycast,
+			uint32_t local_pref);
+/* saf_sched_run_opts.on_decision: announces S through the chosen node's
+ * next hop (its unicast address) with local_pref, or withdraws when no
+ * node is chosen, so the routers fall back to the nodes' own routes. */
+void saf_bgp_sched_on_decision(void *ctx, const struct saf_sched *s,
+			       uint64_t now_ms);
+
 #endif /* SAF_BGP_H */

@@ -93,8 +93,8 @@ static int prepare_dir(saf_bgp_speaker *sp, const saf_bgp_speaker_cfg *c,
 
 static void remove_dir(saf_bgp_speaker *sp)
 {
-	static const char *const files[] = {"in", "out", "relay",
-					    "exabgp.conf", "log"};
+	static const char *const files[] = {"in", "out", "relay", "exabgp.conf",
+					    "log"};
 	char path[128];
 
 	if (!sp->dir[0])
