@@ -70,11 +70,13 @@ static int prepare_dir(saf_bgp_speaker *sp, const saf_bgp_speaker_cfg *c,
 		return saf_fail(err, SAF_E_SYS, "bgp speaker: mkfifo: %s",
 				strerror(errno));
 	/* A background job's stdin is /dev/null in sh: keep the real one
-	 * on fd 3 for the copy of ExaBGP's messages. */
+	 * on fd 3 for the copy of ExaBGP's messages. The "in" copy ends
+	 * when saf's end closes (saf died, even by SIGKILL): the relay then
+	 * removes the directory, which saf could not. */
 	snprintf(relay, sizeof(relay),
-		 "#!/bin/sh\nexec 3<&0\ncat <&3 >%s/out &\nexec cat %s/in "
-		 "3<&-\n",
-		 sp->dir, sp->dir);
+		 "#!/bin/sh\nexec 3<&0\ncat <&3 >%s/out &\ncat %s/in 3<&-\n"
+		 "rm -rf %s\n",
+		 sp->dir, sp->dir, sp->dir);
 	snprintf(path, sizeof(path), "%s/relay", sp->dir);
 	if (write_file(path, 0700, relay, err))
 		return -1;

@@ -85,6 +85,9 @@ import socket, sys
 s = socket.create_connection((sys.argv[1], 7000), timeout=2); print(s.recv(16).decode())' "$2" 2>/dev/null
 }
 finish() {
+  # a SIGKILLed saf process leaves no speaker directory behind either
+  check "no speaker directory left by killed saf processes" wait_for 5 bash -c \
+    "[[ \$(ls -d /tmp/saf-bgp-* 2>/dev/null | wc -l) -le \$(pgrep -fc 'saf-bgp-.*exabgp.conf') ]]"
   echo "# $passes passed, $fails failed"
   [[ $fails -eq 0 ]]
 }
