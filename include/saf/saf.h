@@ -41,6 +41,7 @@
 #include "saf/tls.h"
 #include "saf/admission.h"
 #include "saf/sched.h"
+#include "saf/bgp.h"
 #include "saf/run.h"
 
 #endif /* SAF_SAF_H */

@@ -261,6 +261,13 @@ typedef struct saf_sched_run_opts {
 	uint64_t probe_interval_ms;
 	uint64_t duration_ms; /* 0: until SIGINT/SIGTERM */
 	volatile int *stop;   /* set non-zero to stop */
+	/* BGP centralized mode (docs/bgp.md): called every loop turn after
+	 * the decision; no_kernel: the callback steers, no route is
+	 * programmed here. */
+	void (*on_decision)(void *ctx, const struct saf_sched *s,
+			    uint64_t now_ms);
+	void *decision_ctx;
+	bool no_kernel;
 } saf_sched_run_opts;
 
 /* Runs the scheduler loop on an initialised saf_sched with its nodes and
@@ -284,6 +291,10 @@ typedef struct saf_agent_opts {
 	uint64_t interval_ms;  /* default 200 */
 	uint64_t duration_ms;
 	volatile int *stop;
+	/* Called with each report's metrics before it is sent (BGP
+	 * distributed mode, docs/bgp.md); sched family 0: no reports. */
+	void (*on_metrics)(void *ctx, const saf_sched_msg *m, uint64_t now_ms);
+	void *metrics_ctx;
 } saf_agent_opts;
 
 /* Sends reports every interval and answers R1's delay probes. */

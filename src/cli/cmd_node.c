@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_bgp.h"
 #include "saf/sched.h"
 
 static volatile int stop_flag;
@@ -35,7 +36,16 @@ static const char agent_help[] =
 	"--report-window.\n"
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
 	"one line 'LOAD [CAPACITY] [down]' in permille ('down': "
-	"unavailable).\n";
+	"unavailable).\n"
+	"\n"
+	"BGP distributed mode (docs/bgp.md): --bgp exabgp announces S through\n"
+	"a local speaker with the node's L2 score (MED 10 - score); --sched\n"
+	"and --key are then optional.\n"
+	"  --bgp-anycast S       S to announce (one IPv4 and/or one IPv6)\n"
+	"  --bgp-nexthop ADDR    this node's unicast address per family\n"
+	"                        (IPv4 default: --bgp-local)\n"
+	"  --bgp-link-bandwidth  also carry the score as link bandwidth\n"
+	SAF_CLI_BGP_HELP;
 
 static int agent(int argc, char **argv)
 {
@@ -48,16 +58,27 @@ static int agent(int argc, char **argv)
 		{"interval", required_argument, 0, 'i'},
 		{"duration", required_argument, 0, 'd'},
 		{"help", no_argument, 0, 'h'},
+		SAF_CLI_BGP_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	saf_agent_opts o = {.stop = &stop_flag};
+	saf_cli_bgp bgp;
+	saf_bgp_node node;
 	const char *key_path = NULL, *sched = NULL;
 	saf_error err;
 	char *end;
 	int c;
 
 	optind = 1;
+	saf_cli_bgp_init(&bgp);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int brc = saf_cli_bgp_opt(&bgp, c, optarg);
+
+		if (brc >= 0) {
+			if (brc)
+				return brc;
+			continue;
+		}
 		switch (c) {
 		case 'n':
 			if (strlen(optarg) == 0 ||
@@ -111,18 +132,29 @@ static int agent(int argc, char **argv)
 	if (optind != argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
-	if (!o.name[0] || !sched || !key_path)
+	if (saf_cli_bgp_check(&bgp, true))
+		return SAF_EXIT_USAGE;
+	if (!o.name[0] || (!bgp.enabled && (!sched || !key_path)))
 		return saf_cli_usage_error(
 			"--name, --sched and --key are required");
-	if (saf_addr_parse(sched, false, &o.sched, &err))
+	if (!sched != !key_path)
+		return saf_cli_usage_error("--sched and --key go together");
+	if (sched && saf_addr_parse(sched, false, &o.sched, &err))
 		return saf_cli_usage_error("--sched: %s", err.msg);
-	if (!o.sched.has_port)
+	if (sched && !o.sched.has_port)
 		o.sched.port = SAF_SCHED_PORT_DEFAULT, o.sched.has_port = true;
-	if (saf_sched_key_load(key_path, o.key, &err))
+	if (key_path && saf_sched_key_load(key_path, o.key, &err))
 		return saf_cli_usage_error("%s", err.msg);
+	if (bgp.enabled) {
+		saf_bgp_node_init(&node, &bgp.speaker, &bgp.steer);
+		o.on_metrics = saf_bgp_node_on_metrics;
+		o.metrics_ctx = &node;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = saf_agent_run(&o, &err);
+	if (bgp.enabled)
+		saf_bgp_node_stop(&node); /* withdraws: the sessions close */
 	OPENSSL_cleanse(o.key, sizeof(o.key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_bgp.h"
 #include "saf/sched.h"
 
 #define STATE_DEFAULT "/run/saf/sched.json"
@@ -56,7 +57,13 @@ static const char run_help[] =
 	"  --state FILE          JSON status (default " STATE_DEFAULT ")\n"
 	"  --events FILE         append one JSON line per route change\n"
 	"  --metrics ADDR:PORT   serve Prometheus text metrics over HTTP\n"
-	"  --duration SECONDS    stop after this long (default: on SIGTERM)\n";
+	"  --duration SECONDS    stop after this long (default: on SIGTERM)\n"
+	"\n"
+	"BGP centralized mode (docs/bgp.md): --bgp exabgp announces S through\n"
+	"the chosen node (--node NAME=UNICAST4[,UNICAST6]) to the ingress\n"
+	"routers with LOCAL_PREF --bgp-local-pref (default 200), instead of\n"
+	"programming this host's kernel.\n"
+	SAF_CLI_BGP_HELP "  --bgp-local-pref N    LOCAL_PREF of the route (default 200)\n";
 
 static int parse_double(const char *opt, const char *v, double min, double max,
 			double *out)
@@ -93,8 +100,11 @@ static int sched_run(int argc, char **argv)
 		{"metrics", required_argument, 0, 'M'},
 		{"duration", required_argument, 0, 'd'},
 		{"help", no_argument, 0, 'h'},
+		SAF_CLI_BGP_LONGOPTS,
 		{0, 0, 0, 0},
 	};
+	saf_cli_bgp bgp;
+	saf_bgp_sched bsched;
 	saf_sched_run_opts o = {.cfg = saf_sched_config_default(),
 				.state_path = STATE_DEFAULT,
 				.stop = &stop_flag};
@@ -110,7 +120,15 @@ static int sched_run(int argc, char **argv)
 	if (saf_addr_parse("[::]:7946", true, &o.listen, &err))
 		return SAF_EXIT_FAIL;
 	optind = 1;
+	saf_cli_bgp_init(&bgp);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int brc = saf_cli_bgp_opt(&bgp, c, optarg);
+
+		if (brc >= 0) {
+			if (brc)
+				return brc;
+			continue;
+		}
 		switch (c) {
 		case 'a':
 			if (o.n_anycast == 2)
@@ -223,6 +241,17 @@ static int sched_run(int argc, char **argv)
 		return saf_cli_usage_error("at least one --node is required");
 	if (!key_path)
 		return saf_cli_usage_error("--keys is required");
+	if (saf_cli_bgp_check(&bgp, false))
+		return SAF_EXIT_USAGE;
+	if (bgp.enabled) {
+		/* centralized mode: S through the chosen node's unicast
+		 * address (--node NAME=UNICAST4,UNICAST6), over BGP only */
+		saf_bgp_sched_init(&bsched, &bgp.speaker, o.anycast,
+				   o.n_anycast, bgp.local_pref);
+		o.on_decision = saf_bgp_sched_on_decision;
+		o.decision_ctx = &bsched;
+		o.no_kernel = true;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return saf_cli_fail("out of memory");
@@ -260,6 +289,8 @@ static int sched_run(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	rc = saf_sched_run(s, &o, &err);
+	if (bgp.enabled)
+		saf_bgp_driver_stop(&bsched.drv); /* the routers withdraw */
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 	if (rc)

@@ -77,7 +77,9 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 	 * restarted agent continues above its last report. */
 	uint64_t seq = now_ms(CLOCK_REALTIME) * 1000u;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 200;
-	int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* no scheduler (BGP distributed mode): the socket only idles */
+	int fd = socket(o->sched.family ? to.ss_family : AF_INET,
+			SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
@@ -97,14 +99,17 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 
 			memcpy(m.node, o->name, sizeof(m.node));
 			read_metrics(o, &m);
+			if (o->on_metrics)
+				o->on_metrics(o->metrics_ctx, &m, now);
 			if (saf_sched_msg_encode(&m, o->key, buf, sizeof(buf),
 						 &len, err)) {
 				close(fd);
 				return -1;
 			}
 			/* R1 may be unreachable for a while: keep trying. */
-			(void)sendto(fd, buf, len, 0, (struct sockaddr *)&to,
-				     tolen);
+			if (o->sched.family)
+				(void)sendto(fd, buf, len, 0,
+					     (struct sockaddr *)&to, tolen);
 			next = now + interval;
 		}
 		int wait = (int)(next > now ? next - now : 0);

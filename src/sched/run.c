@@ -274,7 +274,7 @@ static void program(saf_sched *s, saf_route_sock *rs,
 {
 	bool ok = true;
 
-	for (size_t a = 0; a < o->n_anycast; a++) {
+	for (size_t a = 0; a < o->n_anycast && !o->no_kernel; a++) {
 		const saf_addr *dst = &o->anycast[a];
 		saf_route_nexthop nh[SAF_SCHED_MAX_NODES];
 		size_t n = 0;
@@ -483,7 +483,11 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					s->ctr.probes_sent++;
 			}
 		}
-		if (saf_sched_decide(s, now) && now >= retry_at) {
+		bool changed = saf_sched_decide(s, now);
+
+		if (o->on_decision)
+			o->on_decision(o->decision_ctx, s, now);
+		if (changed && now >= retry_at) {
 			program(s, rs, o, events);
 			if (s->route_dirty)
 				retry_at = now + 1000;
