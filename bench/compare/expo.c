@@ -3,7 +3,12 @@
  * expo: change R1's route for S a fixed time after the client's first SYN
  * (figure 3, the exposure window).
  *
- *   expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS
+ *   expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS [WATCH]
+ *
+ * WATCH (default S): the address whose first SYN starts the clock. A
+ * client whose kernel affinity cache sends its SYN straight to the node's
+ * unicast address never sends one to S; with WATCH = that address the
+ * change of S's route still comes DELAY_MS after the client's first SYN.
  *
  * Run in the client's namespace. Opens a packet socket on IFACE and an
  * rtnetlink socket in R1's namespace (R1_NETNS, a /run/netns path), prints
@@ -125,7 +130,7 @@ static int is_syn_to(const unsigned char *p, ssize_t len, struct in_addr s,
 
 int main(int argc, char **argv)
 {
-	struct in_addr s, gw;
+	struct in_addr s, gw, watch;
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET,
 				  .sll_protocol = htons(ETH_P_ALL) };
 	unsigned char pkt[2048];
@@ -133,9 +138,10 @@ int main(int argc, char **argv)
 	long delay_ms;
 	int pk, nl, rc;
 
-	if (argc != 7 || inet_pton(AF_INET, argv[2], &s) != 1 ||
-	    inet_pton(AF_INET, argv[5], &gw) != 1) {
-		fprintf(stderr, "usage: expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS\n");
+	if ((argc != 7 && argc != 8) || inet_pton(AF_INET, argv[2], &s) != 1 ||
+	    inet_pton(AF_INET, argv[5], &gw) != 1 ||
+	    inet_pton(AF_INET, argc == 8 ? argv[7] : argv[2], &watch) != 1) {
+		fprintf(stderr, "usage: expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS [WATCH]\n");
 		return 2;
 	}
 	delay_ms = atol(argv[6]);
@@ -159,7 +165,8 @@ int main(int argc, char **argv)
 		ssize_t n;
 
 		if (left <= 0 || poll(&pf, 1, (int)(left / 1000) + 1) <= 0) {
-			fprintf(stderr, "expo: no SYN to %s:%s seen\n", argv[2], argv[3]);
+			fprintf(stderr, "expo: no SYN to %s:%s seen\n",
+				argc == 8 ? argv[7] : argv[2], argv[3]);
 			return 1;
 		}
 		struct sockaddr_ll from;
@@ -167,7 +174,7 @@ int main(int argc, char **argv)
 
 		n = recvfrom(pk, pkt, sizeof(pkt), 0, (struct sockaddr *)&from, &fl);
 		if (n > 0 && from.sll_protocol == htons(ETH_P_IP) &&
-		    from.sll_pkttype == PACKET_OUTGOING && is_syn_to(pkt, n, s, (unsigned short)atoi(argv[3])))
+		    from.sll_pkttype == PACKET_OUTGOING && is_syn_to(pkt, n, watch, (unsigned short)atoi(argv[3])))
 			t_syn = now_us();
 	}
 	{
