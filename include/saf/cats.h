@@ -44,12 +44,12 @@ typedef struct saf_cats_meta {
 
 /* Level 0: raw values with their units. */
 typedef struct saf_cats_l0 {
-	uint16_t cpu_permille;	/* CPU in use, 0..1000 */
-	uint16_t mem_permille;	/* memory in use, 0..1000 */
-	uint16_t capacity;	/* permille of nominal capacity, 0..1000 */
-	uint32_t conns;		/* open connections or queued requests */
-	uint32_t delay_us;	/* measured one-way delay */
-	bool delay_known;	/* false: no measurement yet */
+	uint16_t cpu_permille; /* CPU in use, 0..1000 */
+	uint16_t mem_permille; /* memory in use, 0..1000 */
+	uint16_t capacity;     /* permille of nominal capacity, 0..1000 */
+	uint32_t conns;	       /* open connections or queued requests */
+	uint32_t delay_us;     /* measured one-way delay */
+	bool delay_known;      /* false: no measurement yet */
 	saf_cats_meta cpu_meta, mem_meta, conns_meta, delay_meta;
 } saf_cats_l0;
 
@@ -69,9 +69,9 @@ typedef struct saf_cats_l2 {
 /* The mapping (docs/sched.md, "CATS metrics"). Weights need not sum to
  * one; a weight of 0 leaves its input out. */
 typedef struct saf_cats_config {
-	double w_cpu, w_mem;	/* inside computing_comb */
-	uint32_t conns_ref;	/* connections giving service_comb 5 */
-	uint32_t delay_ref_us;	/* delay giving communication_comb 5 */
+	double w_cpu, w_mem;   /* inside computing_comb */
+	uint32_t conns_ref;    /* connections giving service_comb 5 */
+	uint32_t delay_ref_us; /* delay giving communication_comb 5 */
 	double w_computing, w_communication, w_service; /* inside norm_fi */
 } saf_cats_config;
 

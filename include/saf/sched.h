@@ -22,7 +22,7 @@
 
 /* ---- wire: node report and delay probe -------------------------------- */
 
-#define SAF_SCHED_MAGIC	       "SAFR"
+#define SAF_SCHED_MAGIC "SAFR"
 /* 3: reports carry the CATS level 0 values (memory, connections) and
  * their Statistics and Measurement_Window; version 2 is refused and
  * counted as old_version. */
@@ -55,10 +55,10 @@ typedef struct saf_sched_msg {
 	uint16_t capacity; /* permille of the node's nominal capacity */
 	bool available;
 	/* CATS level 0 (include/saf/cats.h), reports only */
-	uint16_t mem;	      /* memory in use, permille 0..1000 */
-	uint32_t conns;	      /* open connections or queued requests */
-	uint8_t statistics;   /* saf_cats_stat of load/mem/conns */
-	uint32_t window_ms;   /* their Measurement_Window */
+	uint16_t mem;	    /* memory in use, permille 0..1000 */
+	uint32_t conns;	    /* open connections or queued requests */
+	uint8_t statistics; /* saf_cats_stat of load/mem/conns */
+	uint32_t window_ms; /* their Measurement_Window */
 } saf_sched_msg;
 
 /* The CATS level 0 values of a report; delay_us < 0: not measured. */
@@ -126,20 +126,21 @@ typedef struct saf_sched_weights {
 } saf_sched_weights;
 
 typedef enum saf_sched_score_mode {
-	SAF_SCHED_SCORE_L2 = 0,	 /* CATS norm_fi / 10 (default) */
-	SAF_SCHED_SCORE_LEGACY = 1, /* the weighted score of saf_sched_weights */
+	SAF_SCHED_SCORE_L2 = 0, /* CATS norm_fi / 10 (default) */
+	SAF_SCHED_SCORE_LEGACY =
+		1, /* the weighted score of saf_sched_weights */
 } saf_sched_score_mode;
 
 typedef struct saf_sched_config {
 	saf_sched_score_mode score; /* default L2 */
 	saf_cats_config cats;	    /* the L0 -> L1 -> L2 mapping */
 	saf_sched_weights w;	    /* legacy score */
-	uint64_t min_dwell_ms;	   /* no change sooner than this after one */
-	double min_improvement;	   /* best must beat current by this much */
-	uint64_t node_timeout_ms;  /* no report this long: node taken out */
-	uint64_t report_window_ms; /* a report's stamp within this of R1's
-				      wall clock, or it is stale */
-	bool multipath;		   /* weighted ECMP instead of one best */
+	uint64_t min_dwell_ms;	    /* no change sooner than this after one */
+	double min_improvement;	    /* best must beat current by this much */
+	uint64_t node_timeout_ms;   /* no report this long: node taken out */
+	uint64_t report_window_ms;  /* a report's stamp within this of R1's
+				       wall clock, or it is stale */
+	bool multipath;		    /* weighted ECMP instead of one best */
 } saf_sched_config;
 
 saf_sched_config saf_sched_config_default(void);
@@ -321,7 +322,7 @@ typedef struct saf_agent_opts {
 	 * (default 5) for this. */
 	unsigned l2_threshold;
 	uint64_t l2_min_gap_ms, sample_ms;
-	saf_cats_config cats;  /* zero: saf_cats_config_default() */
+	saf_cats_config cats;	   /* zero: saf_cats_config_default() */
 	saf_cats_trigger *trigger; /* optional: receives the counters */
 	uint64_t duration_ms;
 	volatile int *stop;

@@ -49,8 +49,8 @@ static const char agent_help[] =
 	"  --bgp-anycast S       S to announce (one IPv4 and/or one IPv6)\n"
 	"  --bgp-nexthop ADDR    this node's unicast address per family\n"
 	"                        (IPv4 default: --bgp-local)\n"
-	"  --bgp-link-bandwidth  also carry the score as link bandwidth\n"
-	SAF_CLI_BGP_HELP;
+	"  --bgp-link-bandwidth  also carry the score as link "
+	"bandwidth\n" SAF_CLI_BGP_HELP;
 
 static int agent(int argc, char **argv)
 {

@@ -46,7 +46,8 @@ static const char run_help[] =
 	"  --score l2|legacy     l2 (default): the CATS level 2 score norm_fi\n"
 	"                        0..10 (docs/sched.md); legacy: the weighted\n"
 	"                        score of --weight-compute/--weight-network\n"
-	"  --cats-weights C,N,S  weights of computing_comb, communication_comb\n"
+	"  --cats-weights C,N,S  weights of computing_comb, "
+	"communication_comb\n"
 	"                        and service_comb in norm_fi (0.6,0.3,0.1)\n"
 	"  --cats-delay-ref US   delay giving communication_comb 5 (10000)\n"
 	"  --cats-conns-ref N    connections giving service_comb 5 (256)\n"
@@ -70,8 +71,8 @@ static const char run_help[] =
 	"BGP centralized mode (docs/bgp.md): --bgp exabgp announces S through\n"
 	"the chosen node (--node NAME=UNICAST4[,UNICAST6]) to the ingress\n"
 	"routers with LOCAL_PREF --bgp-local-pref (default 200), instead of\n"
-	"programming this host's kernel.\n"
-	SAF_CLI_BGP_HELP "  --bgp-local-pref N    LOCAL_PREF of the route (default 200)\n";
+	"programming this host's kernel.\n" SAF_CLI_BGP_HELP
+	"  --bgp-local-pref N    LOCAL_PREF of the route (default 200)\n";
 
 enum {
 	OPT_SCORE = 0x2000, /* above the short options and the BGP ones */
@@ -219,12 +220,14 @@ static int sched_run(int argc, char **argv)
 			break;
 		}
 		case OPT_CATS_DELAY_REF:
-			if (parse_double("--cats-delay-ref", optarg, 1, 1e9, &d))
+			if (parse_double("--cats-delay-ref", optarg, 1, 1e9,
+					 &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.delay_ref_us = (uint32_t)d;
 			break;
 		case OPT_CATS_CONNS_REF:
-			if (parse_double("--cats-conns-ref", optarg, 1, 1e9, &d))
+			if (parse_double("--cats-conns-ref", optarg, 1, 1e9,
+					 &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.conns_ref = (uint32_t)d;
 			break;

@@ -57,10 +57,10 @@ saf_cats_l1 saf_cats_level1(const saf_cats_config *c, const saf_cats_l0 *l0)
 	saf_cats_l1 l1 = {
 		.computing = octet(SAF_CATS_MAX * (1.0 - used) *
 				   permille(l0->capacity)),
-		.communication = octet(SAF_CATS_MAX *
-				       half_at(delay, c->delay_ref_us)),
-		.service = octet(SAF_CATS_MAX *
-				 half_at(l0->conns, c->conns_ref)),
+		.communication =
+			octet(SAF_CATS_MAX * half_at(delay, c->delay_ref_us)),
+		.service =
+			octet(SAF_CATS_MAX * half_at(l0->conns, c->conns_ref)),
 		.meta = {.source = SAF_CATS_SRC_NORMALIZATION,
 			 .statistics = l0->cpu_meta.statistics,
 			 .window_ms = l0->cpu_meta.window_ms},

@@ -197,8 +197,7 @@ void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms)
 			      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
 }
 
-static double legacy_score(const saf_sched_config *c,
-			   const saf_sched_node *n)
+static double legacy_score(const saf_sched_config *c, const saf_sched_node *n)
 {
 	double compute = (1.0 - n->load / 1000.0) * (n->capacity / 1000.0);
 	double delay = n->delay_ms < 0 ? c->w.delay_ref_ms : n->delay_ms;

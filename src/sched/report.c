@@ -38,8 +38,7 @@ static void put_u32(saf_writer *w, uint32_t v)
 	saf_put_u16(w, (uint16_t)v);
 }
 
-static int get_u32(saf_reader *r, uint32_t *v, const char *what,
-		   saf_error *err)
+static int get_u32(saf_reader *r, uint32_t *v, const char *what, saf_error *err)
 {
 	uint16_t hi, lo;
 
@@ -207,8 +206,8 @@ saf_cats_l0 saf_sched_msg_l0(const saf_sched_msg *m, double delay_ms)
 		.capacity = m->capacity,
 		.conns = m->conns,
 		.delay_known = delay_ms >= 0,
-		.delay_us = delay_ms >= 0 ? (uint32_t)(delay_ms * 1000.0 + 0.5)
-					  : 0,
+		.delay_us =
+			delay_ms >= 0 ? (uint32_t)(delay_ms * 1000.0 + 0.5) : 0,
 		.cpu_meta = meta,
 		.mem_meta = meta,
 		.conns_meta = meta,

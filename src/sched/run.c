@@ -242,10 +242,9 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 	fprintf(f,
 		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
 		",\"malformed\":%" PRIu64 ",\"old_version\":%" PRIu64
-		",\"replayed\":%" PRIu64
-		",\"unknown_node\":%" PRIu64 ",\"stale\":%" PRIu64
-		",\"probes_sent\":%" PRIu64 ",\"echoes\":%" PRIu64
-		",\"echo_unsolicited\":%" PRIu64
+		",\"replayed\":%" PRIu64 ",\"unknown_node\":%" PRIu64
+		",\"stale\":%" PRIu64 ",\"probes_sent\":%" PRIu64
+		",\"echoes\":%" PRIu64 ",\"echo_unsolicited\":%" PRIu64
 		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
 		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
 		",\"node_returns\":%" PRIu64 "},"
@@ -255,8 +254,7 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 		c->replayed, c->unknown_node, c->stale, c->probes_sent,
 		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
 		c->route_changes, c->route_errors, c->node_timeouts,
-		c->node_returns, s->n_nodes,
-		sizeof(*s));
+		c->node_returns, s->n_nodes, sizeof(*s));
 }
 
 static void write_state(const saf_sched *s, const char *path, uint64_t now)
