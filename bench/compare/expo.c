@@ -65,8 +65,7 @@ static int netlink_in(const char *path)
 static void add_attr(struct nlmsghdr *n, unsigned short type, const void *d,
 		     unsigned short len)
 {
-	struct rtattr *a =
-		(struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
+	struct rtattr *a = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
 
 	a->rta_type = type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
@@ -82,17 +81,14 @@ static int route_replace(int nl, struct in_addr dst, struct in_addr gw)
 		struct rtmsg r;
 		char buf[64];
 	} req = {
-		.n = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
-		      .nlmsg_type = RTM_NEWROUTE,
-		      .nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE |
-				     NLM_F_REPLACE | NLM_F_ACK,
-		      .nlmsg_seq = 1},
-		.r = {.rtm_family = AF_INET,
-		      .rtm_dst_len = 32,
-		      .rtm_table = RT_TABLE_MAIN,
-		      .rtm_protocol = RTPROT_BOOT,
-		      .rtm_scope = RT_SCOPE_UNIVERSE,
-		      .rtm_type = RTN_UNICAST},
+		.n = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+		       .nlmsg_type = RTM_NEWROUTE,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE |
+				      NLM_F_REPLACE | NLM_F_ACK,
+		       .nlmsg_seq = 1 },
+		.r = { .rtm_family = AF_INET, .rtm_dst_len = 32,
+		       .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT,
+		       .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST },
 	};
 	char ack[256];
 	ssize_t n;
@@ -130,8 +126,8 @@ static int is_syn_to(const unsigned char *p, ssize_t len, struct in_addr s,
 int main(int argc, char **argv)
 {
 	struct in_addr s, gw;
-	struct sockaddr_ll ll = {.sll_family = AF_PACKET,
-				 .sll_protocol = htons(ETH_P_ALL)};
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL) };
 	unsigned char pkt[2048];
 	long long t_syn = 0, t_change, deadline;
 	long delay_ms;
@@ -139,8 +135,7 @@ int main(int argc, char **argv)
 
 	if (argc != 7 || inet_pton(AF_INET, argv[2], &s) != 1 ||
 	    inet_pton(AF_INET, argv[5], &gw) != 1) {
-		fprintf(stderr,
-			"usage: expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS\n");
+		fprintf(stderr, "usage: expo IFACE S PORT R1_NETNS GATEWAY DELAY_MS\n");
 		return 2;
 	}
 	delay_ms = atol(argv[6]);
@@ -159,32 +154,28 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	deadline = now_us() + 5000000;
 	while (!t_syn) {
-		struct pollfd pf = {.fd = pk, .events = POLLIN};
+		struct pollfd pf = { .fd = pk, .events = POLLIN };
 		long long left = deadline - now_us();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pf, 1, (int)(left / 1000) + 1) <= 0) {
-			fprintf(stderr, "expo: no SYN to %s:%s seen\n", argv[2],
-				argv[3]);
+			fprintf(stderr, "expo: no SYN to %s:%s seen\n", argv[2], argv[3]);
 			return 1;
 		}
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
 
-		n = recvfrom(pk, pkt, sizeof(pkt), 0, (struct sockaddr *)&from,
-			     &fl);
+		n = recvfrom(pk, pkt, sizeof(pkt), 0, (struct sockaddr *)&from, &fl);
 		if (n > 0 && from.sll_protocol == htons(ETH_P_IP) &&
-		    from.sll_pkttype == PACKET_OUTGOING &&
-		    is_syn_to(pkt, n, s, (unsigned short)atoi(argv[3])))
+		    from.sll_pkttype == PACKET_OUTGOING && is_syn_to(pkt, n, s, (unsigned short)atoi(argv[3])))
 			t_syn = now_us();
 	}
 	{
 		long long at = t_syn + delay_ms * 1000;
-		struct timespec ts = {.tv_sec = at / 1000000,
-				      .tv_nsec = (at % 1000000) * 1000};
+		struct timespec ts = { .tv_sec = at / 1000000,
+				       .tv_nsec = (at % 1000000) * 1000 };
 
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-				       NULL) == EINTR)
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 	}
 	rc = route_replace(nl, s, gw);
