@@ -180,6 +180,25 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 	for (size_t i = 0; i < s->n_nodes; i++)
 		fprintf(f, "saf_sched_node_score{node=\"%s\"} %.4f\n",
 			s->nodes[i].name, s->nodes[i].score);
+	fputs("# HELP saf_sched_node_cats_level CATS levels 1 (per category) "
+	      "and 2 (norm_fi), 0..10.\n"
+	      "# TYPE saf_sched_node_cats_level gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const saf_sched_node *n = &s->nodes[i];
+
+		fprintf(f,
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"computing_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"communication_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"service_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"norm_fi\"} %u\n",
+			n->name, n->l1.computing, n->name, n->l1.communication,
+			n->name, n->l1.service, n->name, n->l2.norm_fi);
+	}
 	fputs("# HELP saf_sched_node_up Whether the node is in the decision.\n"
 	      "# TYPE saf_sched_node_up gauge\n",
 	      f);
