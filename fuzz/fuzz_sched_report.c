@@ -55,6 +55,10 @@ static void valid_message(const uint8_t *data, size_t size)
 		m.load = (uint16_t)(take(&data, &size, 2) % 1001);
 		m.capacity = (uint16_t)(take(&data, &size, 2) % 1001);
 		m.available = take(&data, &size, 1) & 1;
+		m.mem = (uint16_t)(take(&data, &size, 2) % 1001);
+		m.conns = (uint32_t)take(&data, &size, 4);
+		m.statistics = (uint8_t)(take(&data, &size, 1) % 4);
+		m.window_ms = (uint32_t)take(&data, &size, 4);
 	}
 	if (m.type == SAF_SCHED_PROBE)
 		memset(m.node, 0, sizeof(m.node));
@@ -64,7 +68,9 @@ static void valid_message(const uint8_t *data, size_t size)
 	    out.seq != m.seq || out.stamp != m.stamp ||
 	    (m.type != SAF_SCHED_REPORT && out.nonce != m.nonce) ||
 	    out.load != m.load || out.capacity != m.capacity ||
-	    out.available != m.available)
+	    out.available != m.available || out.mem != m.mem ||
+	    out.conns != m.conns || out.statistics != m.statistics ||
+	    out.window_ms != m.window_ms)
 		abort();
 	if (saf_sched_msg_decode(buf, len, other, &out, &err) == 0 ||
 	    err.code != SAF_E_REFUSED)

@@ -17,12 +17,16 @@
 #include <stdio.h>
 
 #include "saf/addr.h"
+#include "saf/cats.h"
 #include "saf/error.h"
 
 /* ---- wire: node report and delay probe -------------------------------- */
 
-#define SAF_SCHED_MAGIC	       "SAFR"
-#define SAF_SCHED_VERSION      2u
+#define SAF_SCHED_MAGIC "SAFR"
+/* 3: reports carry the CATS level 0 values (memory, connections) and
+ * their Statistics and Measurement_Window; version 2 is refused and
+ * counted as old_version. */
+#define SAF_SCHED_VERSION      3u
 #define SAF_SCHED_MAC_LEN      32u
 #define SAF_SCHED_KEY_LEN      32u
 #define SAF_SCHED_NAME_MAX     32u
@@ -47,10 +51,18 @@ typedef struct saf_sched_msg {
 			      since the epoch, checked by R1); probe/echo:
 			      R1's send time (informational) */
 	uint64_t nonce;	   /* probe: random; echo: the probe's, unchanged */
-	uint16_t load;	   /* permille of capacity in use, 0..1000 */
+	uint16_t load;	   /* CPU: permille of capacity in use, 0..1000 */
 	uint16_t capacity; /* permille of the node's nominal capacity */
 	bool available;
+	/* CATS level 0 (include/saf/cats.h), reports only */
+	uint16_t mem;	    /* memory in use, permille 0..1000 */
+	uint32_t conns;	    /* open connections or queued requests */
+	uint8_t statistics; /* saf_cats_stat of load/mem/conns */
+	uint32_t window_ms; /* their Measurement_Window */
 } saf_sched_msg;
+
+/* The CATS level 0 values of a report; delay_us < 0: not measured. */
+saf_cats_l0 saf_sched_msg_l0(const saf_sched_msg *m, double delay_ms);
 
 SAF_MUST_CHECK int saf_sched_msg_encode(const saf_sched_msg *m,
 					const uint8_t key[SAF_SCHED_KEY_LEN],
@@ -113,14 +125,22 @@ typedef struct saf_sched_weights {
 	double delay_ref_ms;
 } saf_sched_weights;
 
+typedef enum saf_sched_score_mode {
+	SAF_SCHED_SCORE_L2 = 0, /* CATS norm_fi / 10 (default) */
+	SAF_SCHED_SCORE_LEGACY =
+		1, /* the weighted score of saf_sched_weights */
+} saf_sched_score_mode;
+
 typedef struct saf_sched_config {
-	saf_sched_weights w;
-	uint64_t min_dwell_ms;	   /* no change sooner than this after one */
-	double min_improvement;	   /* best must beat current by this much */
-	uint64_t node_timeout_ms;  /* no report this long: node taken out */
-	uint64_t report_window_ms; /* a report's stamp within this of R1's
-				      wall clock, or it is stale */
-	bool multipath;		   /* weighted ECMP instead of one best */
+	saf_sched_score_mode score; /* default L2 */
+	saf_cats_config cats;	    /* the L0 -> L1 -> L2 mapping */
+	saf_sched_weights w;	    /* legacy score */
+	uint64_t min_dwell_ms;	    /* no change sooner than this after one */
+	double min_improvement;	    /* best must beat current by this much */
+	uint64_t node_timeout_ms;   /* no report this long: node taken out */
+	uint64_t report_window_ms;  /* a report's stamp within this of R1's
+				       wall clock, or it is stale */
+	bool multipath;		    /* weighted ECMP instead of one best */
 } saf_sched_config;
 
 saf_sched_config saf_sched_config_default(void);
@@ -143,6 +163,12 @@ typedef struct saf_sched_node {
 	uint64_t last_report_ms, last_seq;
 	uint16_t load, capacity;
 	bool available;
+	uint16_t mem;
+	uint32_t conns;
+	uint8_t statistics;
+	uint32_t window_ms;
+	saf_cats_l1 l1; /* CATS levels from the last decision */
+	saf_cats_l2 l2;
 	double delay_ms; /* smoothed one-way delay estimate; <0 unknown */
 	bool in;	 /* counted in the decision now */
 	bool ever_in;	 /* was in at some point: a return is counted */
@@ -152,6 +178,7 @@ typedef struct saf_sched_node {
 
 typedef struct saf_sched_counters {
 	uint64_t reports, forged, malformed, replayed, unknown_node, stale;
+	uint64_t old_version; /* an older wire version, refused */
 	uint64_t probes_sent, echoes, echo_unsolicited, echo_wrong_source;
 	uint64_t route_changes, route_errors;
 	uint64_t node_timeouts, node_returns;
@@ -289,6 +316,14 @@ typedef struct saf_agent_opts {
 	const char *load_file; /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
 	uint16_t capacity;     /* permille, default 1000 */
 	uint64_t interval_ms;  /* default 200 */
+	/* An extra report at once when the L2 score moves by at least
+	 * l2_threshold (default 1) since the last one sent, at most one per
+	 * l2_min_gap_ms (default 20); the load is sampled every sample_ms
+	 * (default 5) for this. */
+	unsigned l2_threshold;
+	uint64_t l2_min_gap_ms, sample_ms;
+	saf_cats_config cats;	   /* zero: saf_cats_config_default() */
+	saf_cats_trigger *trigger; /* optional: receives the counters */
 	uint64_t duration_ms;
 	volatile int *stop;
 	/* Called with each report's metrics before it is sent (BGP

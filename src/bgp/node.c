@@ -6,6 +6,7 @@
  * process runs on them.
  */
 #include "saf/bgp.h"
+#include "saf/cats.h"
 #include "saf/sched.h"
 
 void saf_bgp_node_init(saf_bgp_node *n, const saf_bgp_speaker_cfg *sp,
@@ -19,12 +20,15 @@ void saf_bgp_node_init(saf_bgp_node *n, const saf_bgp_speaker_cfg *sp,
 	n->score_ctx = NULL;
 }
 
-/* Until a CATS mapping is given: the compute share left, 0..10. */
+/* The CATS level 2 score norm_fi (include/saf/cats.h, default mapping),
+ * 0..10 as SAF_BGP_SCORE_MAX. The node cannot measure its delay from the
+ * ingress routers: communication_comb stays neutral (5) on every node. */
 static unsigned default_score(const saf_sched_msg *m)
 {
-	double free = (1000.0 - m->load) * m->capacity / 1e6;
+	saf_cats_config c = saf_cats_config_default();
+	saf_cats_l0 l0 = saf_sched_msg_l0(m, -1);
 
-	return (unsigned)(free * SAF_BGP_SCORE_MAX + 0.5);
+	return saf_cats_score(&c, &l0).norm_fi;
 }
 
 void saf_bgp_node_on_metrics(void *ctx, const struct saf_sched_msg *m,

@@ -22,6 +22,7 @@ static const char agent_help[] =
 	"usage: saf node agent --name NAME --sched ADDR[:PORT] --key FILE\n"
 	"                      [--load-file FILE] [--capacity PERMILLE]\n"
 	"                      [--interval MS] [--duration SECONDS]\n"
+	"                      [--l2-threshold N] [--l2-min-gap MS]\n"
 	"\n"
 	"Sends this node's compute metrics to the scheduler every interval\n"
 	"and answers the scheduler's delay probes, all HMAC-SHA256 signed "
@@ -37,6 +38,10 @@ static const char agent_help[] =
 	"Load is /proc/loadavg over the CPU count, or read from --load-file:\n"
 	"one line 'LOAD [CAPACITY] [down]' in permille ('down': "
 	"unavailable).\n"
+	"The load is sampled every 5 ms; when the node's CATS level 2 score\n"
+	"(docs/sched.md) moves by --l2-threshold points (default 1) since the\n"
+	"last report, a report goes out at once, at most one such extra\n"
+	"report per --l2-min-gap MS (default 20).\n"
 	"\n"
 	"BGP distributed mode (docs/bgp.md): --bgp exabgp announces S through\n"
 	"a local speaker with the node's L2 score (MED 10 - score); --sched\n"
@@ -44,8 +49,8 @@ static const char agent_help[] =
 	"  --bgp-anycast S       S to announce (one IPv4 and/or one IPv6)\n"
 	"  --bgp-nexthop ADDR    this node's unicast address per family\n"
 	"                        (IPv4 default: --bgp-local)\n"
-	"  --bgp-link-bandwidth  also carry the score as link bandwidth\n"
-	SAF_CLI_BGP_HELP;
+	"  --bgp-link-bandwidth  also carry the score as link "
+	"bandwidth\n" SAF_CLI_BGP_HELP;
 
 static int agent(int argc, char **argv)
 {
@@ -57,6 +62,8 @@ static int agent(int argc, char **argv)
 		{"capacity", required_argument, 0, 'c'},
 		{"interval", required_argument, 0, 'i'},
 		{"duration", required_argument, 0, 'd'},
+		{"l2-threshold", required_argument, 0, 0x2000},
+		{"l2-min-gap", required_argument, 0, 0x2001},
 		{"help", no_argument, 0, 'h'},
 		SAF_CLI_BGP_LONGOPTS,
 		{0, 0, 0, 0},
@@ -111,6 +118,22 @@ static int agent(int argc, char **argv)
 				return saf_cli_usage_error(
 					"--interval: 1..60000 ms");
 			o.interval_ms = v;
+			break;
+		}
+		case 0x2000: { /* --l2-threshold */
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v == 0 || v > 10)
+				return saf_cli_usage_error(
+					"--l2-threshold: 1..10 points");
+			o.l2_threshold = (unsigned)v;
+			break;
+		}
+		case 0x2001: { /* --l2-min-gap */
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v > 60000)
+				return saf_cli_usage_error(
+					"--l2-min-gap: 0..60000 ms");
+			o.l2_min_gap_ms = v ? v : 1;
 			break;
 		}
 		case 'd': {

@@ -43,9 +43,18 @@ static const char run_help[] =
 	"                        with the key of the node it names only\n"
 	"  --listen ADDR:PORT    reports in (default [::]:7946)\n"
 	"  --multipath           weighted multipath route instead of one best\n"
-	"  --weight-compute W    weight of the compute score (default 0.7)\n"
-	"  --weight-network W    weight of the delay score (default 0.3)\n"
-	"  --delay-ref MS        delay giving half the network score (10)\n"
+	"  --score l2|legacy     l2 (default): the CATS level 2 score norm_fi\n"
+	"                        0..10 (docs/sched.md); legacy: the weighted\n"
+	"                        score of --weight-compute/--weight-network\n"
+	"  --cats-weights C,N,S  weights of computing_comb, "
+	"communication_comb\n"
+	"                        and service_comb in norm_fi (0.6,0.3,0.1)\n"
+	"  --cats-delay-ref US   delay giving communication_comb 5 (10000)\n"
+	"  --cats-conns-ref N    connections giving service_comb 5 (256)\n"
+	"  --weight-compute W    legacy: weight of the compute score (0.7)\n"
+	"  --weight-network W    legacy: weight of the delay score (0.3)\n"
+	"  --delay-ref MS        legacy: delay giving half the network score\n"
+	"                        (10)\n"
 	"  --min-dwell MS        least time between changes (default 2000)\n"
 	"  --min-improvement X   least score gain for a change (default 0.05)\n"
 	"  --node-timeout MS     silence before a node is out (default 1500)\n"
@@ -62,8 +71,15 @@ static const char run_help[] =
 	"BGP centralized mode (docs/bgp.md): --bgp exabgp announces S through\n"
 	"the chosen node (--node NAME=UNICAST4[,UNICAST6]) to the ingress\n"
 	"routers with LOCAL_PREF --bgp-local-pref (default 200), instead of\n"
-	"programming this host's kernel.\n"
-	SAF_CLI_BGP_HELP "  --bgp-local-pref N    LOCAL_PREF of the route (default 200)\n";
+	"programming this host's kernel.\n" SAF_CLI_BGP_HELP
+	"  --bgp-local-pref N    LOCAL_PREF of the route (default 200)\n";
+
+enum {
+	OPT_SCORE = 0x2000, /* above the short options and the BGP ones */
+	OPT_CATS_WEIGHTS,
+	OPT_CATS_DELAY_REF,
+	OPT_CATS_CONNS_REF,
+};
 
 static int parse_double(const char *opt, const char *v, double min, double max,
 			double *out)
@@ -88,6 +104,10 @@ static int sched_run(int argc, char **argv)
 		{"report-window", required_argument, 0, 'W'},
 		{"listen", required_argument, 0, 'l'},
 		{"multipath", no_argument, 0, 'm'},
+		{"score", required_argument, 0, OPT_SCORE},
+		{"cats-weights", required_argument, 0, OPT_CATS_WEIGHTS},
+		{"cats-delay-ref", required_argument, 0, OPT_CATS_DELAY_REF},
+		{"cats-conns-ref", required_argument, 0, OPT_CATS_CONNS_REF},
 		{"weight-compute", required_argument, 0, 'C'},
 		{"weight-network", required_argument, 0, 'N'},
 		{"delay-ref", required_argument, 0, 'R'},
@@ -171,6 +191,45 @@ static int sched_run(int argc, char **argv)
 			break;
 		case 'm':
 			o.cfg.multipath = true;
+			break;
+		case OPT_SCORE:
+			if (strcmp(optarg, "l2") == 0)
+				o.cfg.score = SAF_SCHED_SCORE_L2;
+			else if (strcmp(optarg, "legacy") == 0)
+				o.cfg.score = SAF_SCHED_SCORE_LEGACY;
+			else
+				return saf_cli_usage_error(
+					"--score: l2 or legacy, not '%s'",
+					optarg);
+			break;
+		case OPT_CATS_WEIGHTS: {
+			double w[3];
+			char tail;
+
+			if (sscanf(optarg, "%lf,%lf,%lf%c", &w[0], &w[1], &w[2],
+				   &tail) != 3 ||
+			    w[0] < 0 || w[1] < 0 || w[2] < 0 ||
+			    w[0] + w[1] + w[2] <= 0 || w[0] > 100 ||
+			    w[1] > 100 || w[2] > 100)
+				return saf_cli_usage_error(
+					"--cats-weights: C,N,S, each 0..100, "
+					"not all 0");
+			o.cfg.cats.w_computing = w[0];
+			o.cfg.cats.w_communication = w[1];
+			o.cfg.cats.w_service = w[2];
+			break;
+		}
+		case OPT_CATS_DELAY_REF:
+			if (parse_double("--cats-delay-ref", optarg, 1, 1e9,
+					 &d))
+				return SAF_EXIT_USAGE;
+			o.cfg.cats.delay_ref_us = (uint32_t)d;
+			break;
+		case OPT_CATS_CONNS_REF:
+			if (parse_double("--cats-conns-ref", optarg, 1, 1e9,
+					 &d))
+				return SAF_EXIT_USAGE;
+			o.cfg.cats.conns_ref = (uint32_t)d;
 			break;
 		case 'C':
 			if (parse_double("--weight-compute", optarg, 0, 100,

@@ -28,31 +28,86 @@ static uint64_t now_ms(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Memory in use, permille, from MemTotal and MemAvailable. */
+static uint16_t read_mem(void)
+{
+	unsigned long long total = 0, avail = 0, v;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %llu", &v) == 1)
+			total = v;
+		else if (sscanf(line, "MemAvailable: %llu", &v) == 1)
+			avail = v;
+	}
+	fclose(f);
+	if (total == 0 || avail > total)
+		return 0;
+	return (uint16_t)((total - avail) * 1000u / total);
+}
+
+/* Open TCP sockets (both families), from the kernel's own counts: cheap
+ * enough to read every sample, unlike walking /proc/net/tcp. */
+static uint32_t read_conns(void)
+{
+	static const char *const files[] = {"/proc/net/sockstat",
+					    "/proc/net/sockstat6"};
+	unsigned long long n = 0, v;
+	char line[256];
+
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "TCP: inuse %llu", &v) == 1 ||
+			    sscanf(line, "TCP6: inuse %llu", &v) == 1)
+				n += v;
+		fclose(f);
+	}
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* "LOAD [CAPACITY [MEM [CONNS]]] [down]": numbers in this order, then
+ * optionally "down". An unreadable file reads as "fully loaded": the node
+ * stays reachable but is not preferred. */
+static void read_load_file(const char *path, saf_sched_msg *m)
+{
+	unsigned long v[4] = {1000, m->capacity, 0, 0};
+	char line[128] = "", *p = line, *end;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fgets(line, sizeof(line), f)) {
+			for (size_t i = 0; i < 4; i++, p = end) {
+				unsigned long x = strtoul(p, &end, 10);
+				if (end == p)
+					break;
+				v[i] = x;
+			}
+			if (strstr(line, "down"))
+				m->available = false;
+		}
+		fclose(f);
+	}
+	m->load = (uint16_t)(v[0] > 1000 ? 1000 : v[0]);
+	m->capacity = (uint16_t)(v[1] > 1000 ? 1000 : v[1]);
+	m->mem = (uint16_t)(v[2] > 1000 ? 1000 : v[2]);
+	m->conns = (uint32_t)(v[3] > UINT32_MAX ? UINT32_MAX : v[3]);
+	m->statistics = SAF_CATS_STAT_CUR;
+	m->window_ms = 0;
+}
+
 static void read_metrics(const saf_agent_opts *o, saf_sched_msg *m)
 {
 	m->capacity = o->capacity ? o->capacity : 1000;
 	m->available = true;
 	if (o->load_file) {
-		char line[128] = "", word[16] = "";
-		unsigned load = 1000, cap = m->capacity;
-		FILE *f = fopen(o->load_file, "r");
-
-		/* An unreadable load file reads as "fully loaded": the node
-		 * stays reachable but is not preferred. */
-		if (f) {
-			if (fgets(line, sizeof(line), f)) {
-				int n = sscanf(line, "%u %u %15s", &load, &cap,
-					       word);
-				if (n < 2)
-					cap = m->capacity;
-				if (strcmp(word, "down") == 0 ||
-				    strstr(line, "down"))
-					m->available = false;
-			}
-			fclose(f);
-		}
-		m->load = (uint16_t)(load > 1000 ? 1000 : load);
-		m->capacity = (uint16_t)(cap > 1000 ? 1000 : cap);
+		read_load_file(o->load_file, m);
 		return;
 	}
 	double avg = 0;
@@ -66,6 +121,39 @@ static void read_metrics(const saf_agent_opts *o, saf_sched_msg *m)
 	}
 	double load = avg / (double)(cpus > 0 ? cpus : 1);
 	m->load = (uint16_t)(load >= 1.0 ? 1000 : load * 1000.0);
+	m->mem = read_mem();
+	m->conns = read_conns();
+	/* the one-minute load average: a mean over about a minute */
+	m->statistics = SAF_CATS_STAT_MEAN;
+	m->window_ms = 60000;
+}
+
+static unsigned l2_of(const saf_agent_opts *o, const saf_sched_msg *m)
+{
+	saf_cats_config c = o->cats;
+	saf_cats_l0 l0 = saf_sched_msg_l0(m, -1); /* R1 measures delay */
+
+	if (c.w_computing + c.w_communication + c.w_service <= 0)
+		c = saf_cats_config_default();
+	return m->available ? saf_cats_score(&c, &l0).norm_fi : 0;
+}
+
+static int send_report(const saf_agent_opts *o, int fd,
+		       const struct sockaddr_storage *to, socklen_t tolen,
+		       saf_sched_msg *m, uint64_t now, saf_error *err)
+{
+	uint8_t buf[SAF_SCHED_MSG_MAX];
+	size_t len;
+
+	if (o->on_metrics)
+		o->on_metrics(o->metrics_ctx, m, now);
+	if (saf_sched_msg_encode(m, o->key, buf, sizeof(buf), &len, err))
+		return -1;
+	/* R1 may be unreachable for a while: keep trying. */
+	if (o->sched.family)
+		(void)sendto(fd, buf, len, 0, (const struct sockaddr *)to,
+			     tolen);
+	return 0;
 }
 
 int saf_agent_run(const saf_agent_opts *o, saf_error *err)
@@ -84,6 +172,11 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 	if (fd < 0)
 		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
 				strerror(errno));
+	saf_cats_trigger local, *trig = o->trigger ? o->trigger : &local;
+	uint64_t sample = o->sample_ms ? o->sample_ms : 5, next_sample = 0;
+
+	saf_cats_trigger_init(trig, o->l2_threshold ? o->l2_threshold : 1,
+			      o->l2_min_gap_ms ? o->l2_min_gap_ms : 20);
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = now_ms(CLOCK_MONOTONIC);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -92,27 +185,34 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
-		if (now >= next) {
+		if (now >= next || now >= next_sample) {
 			saf_sched_msg m = {.type = SAF_SCHED_REPORT,
-					   .seq = ++seq,
 					   .stamp = now_ms(CLOCK_REALTIME)};
+			bool periodic = now >= next, extra = false;
+			unsigned l2;
 
 			memcpy(m.node, o->name, sizeof(m.node));
 			read_metrics(o, &m);
-			if (o->on_metrics)
-				o->on_metrics(o->metrics_ctx, &m, now);
-			if (saf_sched_msg_encode(&m, o->key, buf, sizeof(buf),
-						 &len, err)) {
-				close(fd);
-				return -1;
+			l2 = l2_of(o, &m);
+			next_sample = now + sample;
+			/* A change of the score goes out at once, not at the
+			 * next interval (rate-limited, counted). */
+			if (!periodic)
+				extra = saf_cats_trigger_check(trig, l2, now);
+			if (periodic || extra) {
+				m.seq = ++seq;
+				if (send_report(o, fd, &to, tolen, &m, now,
+						err)) {
+					close(fd);
+					return -1;
+				}
+				saf_cats_trigger_sent(trig, l2, now, extra);
+				if (periodic)
+					next = now + interval;
 			}
-			/* R1 may be unreachable for a while: keep trying. */
-			if (o->sched.family)
-				(void)sendto(fd, buf, len, 0,
-					     (struct sockaddr *)&to, tolen);
-			next = now + interval;
 		}
-		int wait = (int)(next > now ? next - now : 0);
+		uint64_t due = next < next_sample ? next : next_sample;
+		int wait = (int)(due > now ? due - now : 0);
 		if (poll(&pfd, 1, wait) <= 0)
 			continue;
 		struct sockaddr_storage from;

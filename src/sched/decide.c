@@ -20,6 +20,8 @@
 saf_sched_config saf_sched_config_default(void)
 {
 	return (saf_sched_config){
+		.score = SAF_SCHED_SCORE_L2,
+		.cats = saf_cats_config_default(),
 		.w = {.compute = 0.7, .network = 0.3, .delay_ref_ms = 10.0},
 		.min_dwell_ms = 2000,
 		.min_improvement = 0.05,
@@ -138,6 +140,10 @@ saf_sched_node *saf_sched_on_report(saf_sched *s, const saf_sched_msg *m,
 	n->load = m->load;
 	n->capacity = m->capacity;
 	n->available = m->available;
+	n->mem = m->mem;
+	n->conns = m->conns;
+	n->statistics = m->statistics;
+	n->window_ms = m->window_ms;
 	s->ctr.reports++;
 	return n;
 }
@@ -153,7 +159,13 @@ int saf_sched_on_datagram(saf_sched *s, const uint8_t *buf, size_t len,
 	*node = NULL;
 	if (saf_sched_msg_parse(buf, len, &m, &err) ||
 	    m.type == SAF_SCHED_PROBE) {
-		s->ctr.malformed++;
+		/* An agent not yet upgraded gets its own counter, so the
+		 * cause is visible in the metrics. */
+		if (len > 4 && memcmp(buf, SAF_SCHED_MAGIC, 4) == 0 &&
+		    buf[4] < SAF_SCHED_VERSION)
+			s->ctr.old_version++;
+		else
+			s->ctr.malformed++;
 		return -1;
 	}
 	/* The name is not trusted yet: it only picks the key, and only that
@@ -185,13 +197,32 @@ void saf_sched_on_rtt(saf_sched *s, saf_sched_node *n, double rtt_ms)
 			      : n->delay_ms + (one_way - n->delay_ms) / 8.0;
 }
 
-static double score_of(const saf_sched_config *c, const saf_sched_node *n)
+static double legacy_score(const saf_sched_config *c, const saf_sched_node *n)
 {
 	double compute = (1.0 - n->load / 1000.0) * (n->capacity / 1000.0);
 	double delay = n->delay_ms < 0 ? c->w.delay_ref_ms : n->delay_ms;
 	double network = c->w.delay_ref_ms / (c->w.delay_ref_ms + delay);
 
 	return c->w.compute * compute + c->w.network * network;
+}
+
+/* Both modes give 0..1; L2 in steps of 0.1 (norm_fi / 10). The CATS
+ * levels are kept either way for the status and metrics. */
+static double score_of(const saf_sched_config *c, saf_sched_node *n)
+{
+	saf_sched_msg m = {.load = n->load,
+			   .capacity = n->capacity,
+			   .mem = n->mem,
+			   .conns = n->conns,
+			   .statistics = n->statistics,
+			   .window_ms = n->window_ms};
+	saf_cats_l0 l0 = saf_sched_msg_l0(&m, n->delay_ms);
+
+	n->l1 = saf_cats_level1(&c->cats, &l0);
+	n->l2 = saf_cats_level2(&c->cats, &n->l1);
+	if (c->score == SAF_SCHED_SCORE_LEGACY)
+		return legacy_score(c, n);
+	return n->l2.norm_fi / (double)SAF_CATS_MAX;
 }
 
 static bool decide_single(saf_sched *s, uint64_t now_ms)

@@ -4,8 +4,9 @@
  * datagram, parsed with the bounds-checked cursor, authenticated with
  * HMAC-SHA256 under the key of one node (each node has its own).
  *
- *   "SAFR" | version u8 (2) | type u8 | seq u64 | stamp u64 |
+ *   "SAFR" | version u8 (3) | type u8 | seq u64 | stamp u64 |
  *   report: node<1..32> load u16 capacity u16 available u8
+ *           mem u16 conns u32 statistics u8 window_ms u32
  *   probe:  nonce u64
  *   echo:   node<1..32> nonce u64
  *   | mac[32]
@@ -30,6 +31,23 @@ static int mac(const uint8_t key[SAF_SCHED_KEY_LEN], const uint8_t *p, size_t n,
 	return 0;
 }
 
+/* The cursor has no u32: two big-endian u16 halves are the same bytes. */
+static void put_u32(saf_writer *w, uint32_t v)
+{
+	saf_put_u16(w, (uint16_t)(v >> 16));
+	saf_put_u16(w, (uint16_t)v);
+}
+
+static int get_u32(saf_reader *r, uint32_t *v, const char *what, saf_error *err)
+{
+	uint16_t hi, lo;
+
+	if (saf_get_u16(r, &hi, what, err) || saf_get_u16(r, &lo, what, err))
+		return -1;
+	*v = (uint32_t)hi << 16 | lo;
+	return 0;
+}
+
 int saf_sched_msg_encode(const saf_sched_msg *m,
 			 const uint8_t key[SAF_SCHED_KEY_LEN], uint8_t *buf,
 			 size_t cap, size_t *out_len, saf_error *err)
@@ -43,10 +61,13 @@ int saf_sched_msg_encode(const saf_sched_msg *m,
 				"report: node name length %zu outside 1..%u",
 				name_len, SAF_SCHED_NAME_MAX);
 	if (m->type == SAF_SCHED_REPORT &&
-	    (m->load > 1000 || m->capacity > 1000))
+	    (m->load > 1000 || m->capacity > 1000 || m->mem > 1000))
 		return saf_fail(err, SAF_E_RANGE,
-				"report: load and capacity are permille "
-				"(0..1000)");
+				"report: load, capacity and memory are "
+				"permille (0..1000)");
+	if (m->type == SAF_SCHED_REPORT && m->statistics > SAF_CATS_STAT_MIN)
+		return saf_fail(err, SAF_E_RANGE,
+				"report: statistics %u unknown", m->statistics);
 	saf_writer_init(&w, buf, cap);
 	saf_put_bytes(&w, (const uint8_t *)SAF_SCHED_MAGIC, 4);
 	saf_put_u8(&w, SAF_SCHED_VERSION);
@@ -61,6 +82,10 @@ int saf_sched_msg_encode(const saf_sched_msg *m,
 		saf_put_u16(&w, m->load);
 		saf_put_u16(&w, m->capacity);
 		saf_put_u8(&w, m->available ? 1 : 0);
+		saf_put_u16(&w, m->mem);
+		put_u32(&w, m->conns);
+		saf_put_u8(&w, m->statistics);
+		put_u32(&w, m->window_ms);
 	}
 	if (saf_writer_finish(&w, "report", err))
 		return -1;
@@ -89,6 +114,11 @@ int saf_sched_msg_parse(const uint8_t *buf, size_t len, saf_sched_msg *out,
 		return -1;
 	if (memcmp(magic.base, SAF_SCHED_MAGIC, 4) != 0)
 		return saf_fail(err, SAF_E_FORMAT, "report: bad magic");
+	if (version < SAF_SCHED_VERSION)
+		return saf_fail(err, SAF_E_FORMAT,
+				"report: old version %u, expected %u (the "
+				"sender needs an upgrade)",
+				version, SAF_SCHED_VERSION);
 	if (version != SAF_SCHED_VERSION)
 		return saf_fail(err, SAF_E_FORMAT,
 				"report: version %u, expected %u", version,
@@ -116,9 +146,14 @@ int saf_sched_msg_parse(const uint8_t *buf, size_t len, saf_sched_msg *out,
 	if (m.type == SAF_SCHED_REPORT) {
 		if (saf_get_u16(&r, &m.load, "report: load", err) ||
 		    saf_get_u16(&r, &m.capacity, "report: capacity", err) ||
-		    saf_get_u8(&r, &avail, "report: available", err))
+		    saf_get_u8(&r, &avail, "report: available", err) ||
+		    saf_get_u16(&r, &m.mem, "report: memory", err) ||
+		    get_u32(&r, &m.conns, "report: connections", err) ||
+		    saf_get_u8(&r, &m.statistics, "report: statistics", err) ||
+		    get_u32(&r, &m.window_ms, "report: window", err))
 			return -1;
-		if (m.load > 1000 || m.capacity > 1000 || avail > 1)
+		if (m.load > 1000 || m.capacity > 1000 || avail > 1 ||
+		    m.mem > 1000 || m.statistics > SAF_CATS_STAT_MIN)
 			return saf_fail(err, SAF_E_RANGE,
 					"report: metric out of range");
 		m.available = avail == 1;
@@ -158,4 +193,26 @@ int saf_sched_msg_decode(const uint8_t *buf, size_t len,
 		return -1;
 	*out = m;
 	return 0;
+}
+
+saf_cats_l0 saf_sched_msg_l0(const saf_sched_msg *m, double delay_ms)
+{
+	saf_cats_meta meta = {.source = SAF_CATS_SRC_ESTIMATION,
+			      .statistics = (saf_cats_stat)m->statistics,
+			      .window_ms = m->window_ms};
+	saf_cats_l0 l0 = {
+		.cpu_permille = m->load,
+		.mem_permille = m->mem,
+		.capacity = m->capacity,
+		.conns = m->conns,
+		.delay_known = delay_ms >= 0,
+		.delay_us =
+			delay_ms >= 0 ? (uint32_t)(delay_ms * 1000.0 + 0.5) : 0,
+		.cpu_meta = meta,
+		.mem_meta = meta,
+		.conns_meta = meta,
+		/* R1 measures the delay itself (probes, smoothed) */
+		.delay_meta = {SAF_CATS_SRC_ESTIMATION, SAF_CATS_STAT_MEAN, 0},
+	};
+	return l0;
 }

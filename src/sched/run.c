@@ -129,6 +129,8 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"\n"
 		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64
 		"\n"
+		"saf_sched_reports_dropped_total{reason=\"old_version\"} "
+		"%" PRIu64 "\n"
 		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64
 		"\n"
 		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} "
@@ -165,10 +167,10 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 		"last changed.\n"
 		"# TYPE saf_sched_seconds_since_change gauge\n"
 		"saf_sched_seconds_since_change %.3f\n",
-		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->stale, c->probes_sent, c->echoes,
-		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
-		c->route_errors, c->node_timeouts,
+		c->reports, c->forged, c->malformed, c->old_version,
+		c->replayed, c->unknown_node, c->stale, c->probes_sent,
+		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
+		c->route_changes, c->route_errors, c->node_timeouts,
 		s->last_change_ms
 			? (double)(now_ms - s->last_change_ms) / 1000.0
 			: 0.0);
@@ -178,6 +180,25 @@ void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
 	for (size_t i = 0; i < s->n_nodes; i++)
 		fprintf(f, "saf_sched_node_score{node=\"%s\"} %.4f\n",
 			s->nodes[i].name, s->nodes[i].score);
+	fputs("# HELP saf_sched_node_cats_level CATS levels 1 (per category) "
+	      "and 2 (norm_fi), 0..10.\n"
+	      "# TYPE saf_sched_node_cats_level gauge\n",
+	      f);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const saf_sched_node *n = &s->nodes[i];
+
+		fprintf(f,
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"computing_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"communication_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"service_comb\"} %u\n"
+			"saf_sched_node_cats_level{node=\"%s\",metric="
+			"\"norm_fi\"} %u\n",
+			n->name, n->l1.computing, n->name, n->l1.communication,
+			n->name, n->l1.service, n->name, n->l2.norm_fi);
+	}
 	fputs("# HELP saf_sched_node_up Whether the node is in the decision.\n"
 	      "# TYPE saf_sched_node_up gauge\n",
 	      f);
@@ -225,29 +246,34 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 			"%s{\"name\":\"%s\",\"in\":%s,\"score\":%.4f,"
 			"\"load\":%u,\"capacity\":%u,\"available\":%s,"
 			"\"delay_ms\":%.3f,\"weight\":%u,"
+			"\"mem\":%u,\"conns\":%u,\"computing_comb\":%u,"
+			"\"communication_comb\":%u,\"service_comb\":%u,"
+			"\"norm_fi\":%u,"
 			"\"ms_since_report\":%" PRId64 "}",
 			i ? "," : "", n->name, n->in ? "true" : "false",
 			n->score, n->load, n->capacity,
 			n->available ? "true" : "false", n->delay_ms, n->weight,
+			n->mem, n->conns, n->l1.computing, n->l1.communication,
+			n->l1.service, n->l2.norm_fi,
 			n->reported ? (int64_t)(now_ms - n->last_report_ms)
 				    : -1);
 	}
 	fprintf(f,
 		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
-		",\"malformed\":%" PRIu64 ",\"replayed\":%" PRIu64
-		",\"unknown_node\":%" PRIu64 ",\"stale\":%" PRIu64
-		",\"probes_sent\":%" PRIu64 ",\"echoes\":%" PRIu64
-		",\"echo_unsolicited\":%" PRIu64
+		",\"malformed\":%" PRIu64 ",\"old_version\":%" PRIu64
+		",\"replayed\":%" PRIu64 ",\"unknown_node\":%" PRIu64
+		",\"stale\":%" PRIu64 ",\"probes_sent\":%" PRIu64
+		",\"echoes\":%" PRIu64 ",\"echo_unsolicited\":%" PRIu64
 		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
 		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
 		",\"node_returns\":%" PRIu64 "},"
 		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
 		"\"bytes\":%zu}}\n",
-		c->reports, c->forged, c->malformed, c->replayed,
-		c->unknown_node, c->stale, c->probes_sent, c->echoes,
-		c->echo_unsolicited, c->echo_wrong_source, c->route_changes,
-		c->route_errors, c->node_timeouts, c->node_returns, s->n_nodes,
-		sizeof(*s));
+		c->reports, c->forged, c->malformed, c->old_version,
+		c->replayed, c->unknown_node, c->stale, c->probes_sent,
+		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
+		c->route_changes, c->route_errors, c->node_timeouts,
+		c->node_returns, s->n_nodes, sizeof(*s));
 }
 
 static void write_state(const saf_sched *s, const char *path, uint64_t now)

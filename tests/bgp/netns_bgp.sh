@@ -19,8 +19,8 @@ name_servers
 check "three sessions established on R1" wait_for 15 peers_up r1 3
 check "three sessions established on R1b" wait_for 15 peers_up r1b 3
 check "both routers, IPv4 and IPv6: S to the lightest node n2" wait_for 5 routes_to 2
-check "R1's BGP table: one path per node, n2 best with MED 2" bash -c \
-  "$(declare -f paths vty); P=$P; paths r1 | sort > $W/paths; cat $W/paths; grep -qx '10.30.2.2 2 100 best' $W/paths && grep -qx '10.30.3.2 6 100 ' $W/paths && grep -qx '10.30.4.2 9 100 ' $W/paths"
+check "R1's BGP table: one path per node, n2 best with MED 3 (CATS L2 7; n3 6, n4 4)" bash -c \
+  "$(declare -f paths vty); P=$P; paths r1 | sort > $W/paths; cat $W/paths; grep -qx '10.30.2.2 3 100 best' $W/paths && grep -qx '10.30.3.2 4 100 ' $W/paths && grep -qx '10.30.4.2 6 100 ' $W/paths"
 check "client behind R1 reaches n2 on S" bash -c "[[ \$($(declare -f ask inns); P=$P; ask c 10.99.0.1) == n2 ]]"
 check "client behind R1b reaches n2 on S (IPv6)" bash -c "[[ \$($(declare -f ask inns); P=$P; ask cb fd00:99::1) == n2 ]]"
 

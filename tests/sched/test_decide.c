@@ -13,11 +13,12 @@
 
 static saf_sched s;
 
-static void setup3(bool multipath)
+static void setup3_mode(bool multipath, saf_sched_score_mode mode)
 {
 	saf_sched_config c = saf_sched_config_default();
 	saf_error err;
 
+	c.score = mode;
 	c.multipath = multipath;
 	c.min_dwell_ms = 2000;
 	c.min_improvement = 0.05;
@@ -35,6 +36,11 @@ static void setup3(bool multipath)
 		memset(kr.e[i].key, (int)(0x12 + i), SAF_SCHED_KEY_LEN);
 	}
 	assert_int_equal(saf_sched_set_keys(&s, &kr, &err), 0);
+}
+
+static void setup3(bool multipath)
+{
+	setup3_mode(multipath, SAF_SCHED_SCORE_L2);
 }
 
 static void node_key(const char *name, uint8_t key[SAF_SCHED_KEY_LEN])
@@ -74,6 +80,10 @@ static void test_datagram_forged_malformed_replayed(void **st)
 			   .load = 100,
 			   .capacity = 1000,
 			   .available = true,
+			   .mem = 250,
+			   .conns = 70000,
+			   .statistics = SAF_CATS_STAT_MEAN,
+			   .window_ms = 200,
 			   .stamp = 10};
 	saf_sched_msg out;
 	saf_sched_node *node;
@@ -111,11 +121,22 @@ static void test_datagram_forged_malformed_replayed(void **st)
 	assert_int_equal(s.ctr.malformed, 1);
 	assert_int_equal(s.ctr.forged, 2);
 
+	/* an agent still on wire version 2: refused, counted as such */
+	buf[4] = 2;
+	assert_int_equal(
+		saf_sched_on_datagram(&s, buf, len, 10, 10, &out, &node), -1);
+	assert_int_equal(s.ctr.old_version, 1);
+	assert_int_equal(s.ctr.malformed, 1);
+	buf[4] = SAF_SCHED_VERSION;
+
 	assert_int_equal(
 		saf_sched_on_datagram(&s, buf, len, 20, 20, &out, &node), 0);
 	assert_non_null(node);
 	assert_string_equal(node->name, "n3");
 	assert_int_equal(node->load, 100);
+	assert_int_equal(node->mem, 250);
+	assert_int_equal(node->conns, 70000);
+	assert_int_equal(node->window_ms, 200);
 	assert_int_equal(s.ctr.reports, 1);
 
 	assert_int_equal(
@@ -325,7 +346,7 @@ static void test_add_node_errors(void **st)
 static void test_picks_lightest_and_scores(void **st)
 {
 	(void)st;
-	setup3(false);
+	setup3_mode(false, SAF_SCHED_SCORE_LEGACY);
 	report("n2", 1, 800, true, 100);
 	report("n3", 1, 100, true, 100);
 	report("n4", 1, 500, true, 100);
@@ -337,6 +358,31 @@ static void test_picks_lightest_and_scores(void **st)
 	assert_true(s.nodes[2].score > s.nodes[0].score);
 	s.route_dirty = false;
 	assert_false(saf_sched_decide(&s, 150)); /* nothing new */
+}
+
+/* The default score is CATS L2 (docs/sched.md): norm_fi / 10, with the
+ * levels kept per node. */
+static void test_picks_by_l2(void **st)
+{
+	(void)st;
+	setup3(false);
+	report("n2", 1, 800, true, 100);
+	report("n3", 1, 100, true, 100);
+	report("n4", 1, 500, true, 100);
+	assert_true(saf_sched_decide(&s, 100));
+	assert_string_equal(current(), "n3");
+	/* computing 10 * (1 - 0.8 * 0.1) = 9, communication 5 (no delay
+	 * yet), service 10: 0.6 * 9 + 0.3 * 5 + 0.1 * 10 = 7.9 -> 8 */
+	assert_int_equal(s.nodes[1].l1.computing, 9);
+	assert_int_equal(s.nodes[1].l1.communication, 5);
+	assert_int_equal(s.nodes[1].l2.norm_fi, 8);
+	assert_true(fabs(s.nodes[1].score - 0.8) < 1e-9);
+	assert_int_equal(s.nodes[0].l2.norm_fi, 5);
+	assert_int_equal(s.nodes[2].l2.norm_fi, 6);
+	/* a measured delay moves communication_comb */
+	saf_sched_on_rtt(&s, &s.nodes[1], 2.0); /* 1 ms one way */
+	saf_sched_decide(&s, 150);
+	assert_int_equal(s.nodes[1].l1.communication, 9);
 }
 
 static void test_delay_counts(void **st)
@@ -511,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_report_freshness_across_restart),
 		cmocka_unit_test(test_echo_bound_to_probe),
 		cmocka_unit_test(test_picks_lightest_and_scores),
+		cmocka_unit_test(test_picks_by_l2),
 		cmocka_unit_test(test_delay_counts),
 		cmocka_unit_test(test_hysteresis),
 		cmocka_unit_test(test_timeout_and_return),

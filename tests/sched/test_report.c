@@ -25,7 +25,11 @@ static void test_round_trip_every_type(void **st)
 		 .stamp = 99,
 		 .load = 1000,
 		 .capacity = 500,
-		 .available = true},
+		 .available = true,
+		 .mem = 999,
+		 .conns = 0xdeadbeefu,
+		 .statistics = SAF_CATS_STAT_MAX,
+		 .window_ms = 0x01020304u},
 		{.type = SAF_SCHED_PROBE,
 		 .seq = 8,
 		 .stamp = 123456789,
@@ -56,7 +60,37 @@ static void test_round_trip_every_type(void **st)
 		assert_int_equal(out.load, in[i].load);
 		assert_int_equal(out.capacity, in[i].capacity);
 		assert_int_equal(out.available, in[i].available);
+		assert_int_equal(out.mem, in[i].mem);
+		assert_int_equal(out.conns, in[i].conns);
+		assert_int_equal(out.statistics, in[i].statistics);
+		assert_int_equal(out.window_ms, in[i].window_ms);
 	}
+}
+
+/* Wire version 2 (no CATS level 0 fields) is refused with a message that
+ * names the cause; R1 counts it as old_version (test_sched_decide). */
+static void test_old_version_refused(void **st)
+{
+	saf_sched_msg m = {.type = SAF_SCHED_REPORT,
+			   .node = "n3",
+			   .seq = 1,
+			   .capacity = 1000};
+	uint8_t buf[SAF_SCHED_MSG_MAX];
+	saf_sched_msg out;
+	saf_error err;
+	size_t n;
+
+	(void)st;
+	assert_int_equal(SAF_SCHED_VERSION, 3);
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), 0);
+	assert_int_equal(buf[4], 3);
+	buf[4] = 2;
+	assert_int_equal(saf_sched_msg_parse(buf, n, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "old version 2"));
+	buf[4] = 4;
+	assert_int_equal(saf_sched_msg_parse(buf, n, &out, &err), -1);
+	assert_null(strstr(err.msg, "old version"));
 }
 
 static void test_forged_and_truncated(void **st)
@@ -110,6 +144,14 @@ static void test_encode_refuses_bad_fields(void **st)
 		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
 	assert_non_null(strstr(err.msg, "permille"));
 	m.load = 0;
+	m.mem = 1001;
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
+	m.mem = 0;
+	m.statistics = 4;
+	assert_int_equal(
+		saf_sched_msg_encode(&m, key, buf, sizeof(buf), &n, &err), -1);
+	m.statistics = 0;
 	assert_int_equal(saf_sched_msg_encode(&m, key, buf, 20, &n, &err), -1);
 }
 
@@ -366,6 +408,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_every_type),
+		cmocka_unit_test(test_old_version_refused),
 		cmocka_unit_test(test_forged_and_truncated),
 		cmocka_unit_test(test_encode_refuses_bad_fields),
 		cmocka_unit_test(test_key_file),
