@@ -40,6 +40,7 @@
 #include "saf/tcp.h"
 #include "saf/tls.h"
 #include "saf/admission.h"
+#include "saf/cats.h"
 #include "saf/sched.h"
 #include "saf/bgp.h"
 #include "saf/run.h"
