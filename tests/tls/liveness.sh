@@ -10,20 +10,24 @@
 #  2. with the node gone for good: exit 3 within the bound plus its tries,
 #     saying the node was silent.
 # Without liveness (the code before it) the client waits forever: every
-# wait here is bounded, and SAF_LV_OPT="" with an older SAF_BIN shows it.
+# wait here is bounded, and SAF_LV_OPT="" with an older SAF_BIN shows it
+# (SAF_LV_CASES="2" runs case 2 alone).
 set -u
 SAF=${SAF_BIN:?} SRC=${SAF_SOURCE_DIR:?}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
 command -v iptables >/dev/null || { echo "SKIP: needs iptables"; exit 77; }
 LIVE=3
 OPT=${SAF_LV_OPT-"--liveness $LIVE"}
+CASES=${SAF_LV_CASES:-1 2}
 exec 9>/run/lock/saf-lv-tls-test.lock
 flock -w 600 9 || { echo "FAIL: another run holds /run/lock/saf-lv-tls-test.lock"; exit 1; }
 T=$(mktemp -d /tmp/saf-lv.XXXXXX)
 CL=saf-lv-cli ND=saf-lv-node
 NS="$CL $ND"
+CP=
 cleanup() {
 	exec 7>&- 2>/dev/null
+	[ -n "$CP" ] && kill "$CP" 2>/dev/null
 	for ns in $NS; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 	done
@@ -105,6 +109,7 @@ wait_noticed() { # t0 seconds
 }
 
 # 1. Black hole, path back within the node's linger time (30 s).
+case1() {
 start_stream c1
 if [ -n "$OPT" ]; then
 	ip netns exec $CL ss -Htno state established dst $U:$P | grep -q "timer:(keepalive" ||
@@ -128,8 +133,10 @@ cat "$T/c1.in1" "$T/c1.in2" | cmp -s - "$T/c1.out" || fail "1: bytes differ: $(s
 # The bound: liveness + one probe interval (1 s here) + scheduling.
 [ "$ms" -le $((LIVE * 1000 + 2500)) ] || fail "1: noticed after $ms ms (bound ${LIVE}s + 2.5 s)"
 ok "1: silent node noticed in $ms ms (--liveness $LIVE), back on U $back ms after the path returned, 200 kB intact"
+}
 
 # 2. Black hole for good: exit 3 with the reason.
+case2() {
 start_stream c2
 blackhole on || fail "iptables"
 t0=$(now_ms)
@@ -146,6 +153,8 @@ cmp -s "$T/c2.in1" "$T/c2.out" || fail "2: the bytes before the loss differ"
 [ "$ms" -le $(((LIVE + 1) * 1000 + 5 * 3000 + 750 + 3000)) ] || fail "2: took $ms ms"
 ok "2: node gone for good: exit 3 after $ms ms: $(grep -o 'stream lost.*' "$T/c2.err")"
 blackhole off
+}
+for c in $CASES; do "case$c"; done
 
 # 3. Bad values refused with the reason, exit 2.
 for v in x -1 3601; do
