@@ -1187,8 +1187,10 @@ static void client_usage(FILE *f, bool forward)
 		      "(restarted), or\n"
 		      "     could not be reached again (5 tries, about a "
 		      "second when it\n"
-		      "     refuses connections). stdout then holds a "
-		      "correct prefix of the\n"
+		      "     refuses connections), or went silent for "
+		      "--liveness S first\n"
+		      "     (\"silent for S s, then ...\"). stdout then "
+		      "holds a correct prefix of the\n"
 		      "     node's stream, and only a prefix.\n",
 		      f);
 }
