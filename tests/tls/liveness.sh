@@ -11,14 +11,15 @@
 #     saying the node was silent.
 # Without liveness (the code before it) the client waits forever: every
 # wait here is bounded, and SAF_LV_OPT="" with an older SAF_BIN shows it
-# (SAF_LV_CASES="2" runs case 2 alone).
+# (SAF_LV_CASES="2" runs case 2 alone). 1b: the same as 1 with data
+# written into the black hole.
 set -u
 SAF=${SAF_BIN:?} SRC=${SAF_SOURCE_DIR:?}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
 command -v iptables >/dev/null || { echo "SKIP: needs iptables"; exit 77; }
 LIVE=3
 OPT=${SAF_LV_OPT-"--liveness $LIVE"}
-CASES=${SAF_LV_CASES:-1 2}
+CASES=${SAF_LV_CASES:-1 1b 2}
 exec 9>/run/lock/saf-lv-tls-test.lock
 flock -w 600 9 || { echo "FAIL: another run holds /run/lock/saf-lv-tls-test.lock"; exit 1; }
 T=$(mktemp -d /tmp/saf-lv.XXXXXX)
@@ -133,6 +134,28 @@ cat "$T/c1.in1" "$T/c1.in2" | cmp -s - "$T/c1.out" || fail "1: bytes differ: $(s
 # The bound: liveness + one probe interval (1 s here) + scheduling.
 [ "$ms" -le $((LIVE * 1000 + 2500)) ] || fail "1: noticed after $ms ms (bound ${LIVE}s + 2.5 s)"
 ok "1: silent node noticed in $ms ms (--liveness $LIVE), back on U $back ms after the path returned, 200 kB intact"
+}
+
+# 1b. The same with data written into the black hole (unacknowledged:
+#     TCP_USER_TIMEOUT is what ends the connection), then the path back:
+#     the comeback's RESUME resends it, nothing lost or doubled.
+case1b() {
+start_stream c1b
+blackhole on || fail "iptables"
+t0=$(now_ms)
+cat "$T/c1b.in2" >&7
+ms=$(wait_noticed "$t0" 40)
+[ "$ms" != never ] || fail "1b: the client did not notice the silent node in 40 s"
+sleep 0.5
+blackhole off
+for _ in $(seq 200); do grep -q "stream resumed at $U:$P" "$T/c1b.err" && break; sleep 0.05; done
+grep -q "stream resumed at $U:$P" "$T/c1b.err" || fail "1b: did not come back to U"
+exec 7>&-
+wait "$CP"; rc=$?
+[ "$rc" = 0 ] || fail "1b: client exit $rc"
+cat "$T/c1b.in1" "$T/c1b.in2" | cmp -s - "$T/c1b.out" || fail "1b: bytes differ: $(stat -c %s "$T/c1b.out") of 200000"
+[ "$ms" -le $((LIVE * 1000 + 2500)) ] || fail "1b: noticed after $ms ms (bound ${LIVE}s + 2.5 s)"
+ok "1b: 100 kB written into the black hole: noticed in $ms ms, back on U, 200 kB intact"
 }
 
 # 2. Black hole for good: exit 3 with the reason.
