@@ -101,6 +101,11 @@
  * the first pause this long and doubling (0.75 s of pauses in all). */
 #define SAF_CONT_COMEBACK_TRIES_DEFAULT	     5u
 #define SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT 50u
+/* A client's continuity connection on which the node has said nothing for
+ * this long (TCP keepalive unanswered, or data unacknowledged) counts as
+ * broken (docs/continuity.md, "Liveness"); at most one hour. */
+#define SAF_CONT_LIVENESS_S_DEFAULT 15u
+#define SAF_CONT_LIVENESS_S_MAX	    3600u
 /* Bytes of a token's session_id that name a stream in messages, on the
  * client and the node alike (public: the token travels in the clear). */
 #define SAF_CONT_STREAM_ID_SHOWN 4u

@@ -409,6 +409,13 @@ typedef struct saf_tls_stream_opts {
 	/* first pause between them, doubling; 0:
 	 * SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT */
 	unsigned backoff_ms;
+	/* Liveness: a connection on which the node answers nothing (no
+	 * keepalive answered, data unacknowledged) for this many seconds is
+	 * broken, and the comeback starts; 0: SAF_CONT_LIVENESS_S_DEFAULT,
+	 * at most SAF_CONT_LIVENESS_S_MAX. no_liveness: never (a silent node
+	 * is then noticed only when TCP gives up on unacknowledged data). */
+	unsigned liveness_s;
+	bool no_liveness;
 } saf_tls_stream_opts;
 
 /* Takes over conn (from saf_tls_connect, outcome SAF_TLS_ON_S_CONTINUITY)

@@ -1108,7 +1108,8 @@ static void client_usage(FILE *f, bool forward)
 		      "         [--ca FILE] [--name NAME] [--no-migrate]\n"
 		      "         [--ticket-wait MS] [--max-conns N]\n"
 		      "         [--allow-target PREFIX[,PREFIX]...]\n"
-		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
+		      "         [--no-continuity] [--stream-buffer BYTES]\n"
+		      "         [--liveness S] [-v]\n\n"
 		      "stunnel-style client: every plain TCP connection "
 		      "accepted on\n"
 		      "--local is carried over saf TLS to --remote (the "
@@ -1120,7 +1121,8 @@ static void client_usage(FILE *f, bool forward)
 		      "NAME]\n"
 		      "         [--no-migrate] [--ticket-wait MS]\n"
 		      "         [--allow-target PREFIX[,PREFIX]...]\n"
-		      "         [--no-continuity] [--stream-buffer BYTES] [-v]\n\n"
+		      "         [--no-continuity] [--stream-buffer BYTES]\n"
+		      "         [--liveness S] [-v]\n\n"
 		      "stdio client (like nc): runs the seed procedure and "
 		      "copies\n"
 		      "stdin to the connection and the connection to stdout.\n",
@@ -1152,6 +1154,16 @@ static void client_usage(FILE *f, bool forward)
 	      "resumed\n"
 	      "  --stream-buffer B  continuity: send buffer in bytes "
 	      "(default 262144)\n"
+	      "  --liveness S       continuity: a node silent this long "
+	      "(host down,\n"
+	      "                     path gone; TCP keepalive unanswered or "
+	      "data\n"
+	      "                     unacknowledged) breaks the connection "
+	      "and the\n"
+	      "                     stream comes back or is lost (default "
+	      "15; 0: off,\n"
+	      "                     only TCP's own retransmission limit; "
+	      "max 3600)\n"
 	      "  -v                 tell on stderr where it ended and why\n"
 	      "The certificate is always verified. SSLKEYLOGFILE is "
 	      "honoured.\n",
@@ -1175,8 +1187,10 @@ static void client_usage(FILE *f, bool forward)
 		      "(restarted), or\n"
 		      "     could not be reached again (5 tries, about a "
 		      "second when it\n"
-		      "     refuses connections). stdout then holds a "
-		      "correct prefix of the\n"
+		      "     refuses connections), or went silent for "
+		      "--liveness S first\n"
+		      "     (\"silent for S s, then ...\"). stdout then "
+		      "holds a correct prefix of the\n"
 		      "     node's stream, and only a prefix.\n",
 		      f);
 }
@@ -1193,6 +1207,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 		{"max-conns", required_argument, NULL, 'm'},
 		{"no-continuity", no_argument, NULL, 'C'},
 		{"stream-buffer", required_argument, NULL, 'B'},
+		{"liveness", required_argument, NULL, 'K'},
 		{"allow-target", required_argument, NULL, 'T'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -1200,6 +1215,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	};
 	saf_tls_client_config cfg;
 	unsigned stream_buffer = SAF_CONT_SEND_DEFAULT;
+	unsigned liveness = SAF_CONT_LIVENESS_S_DEFAULT;
 	const char *ca = NULL, *name = NULL, *remote = NULL;
 	bool has_local = false;
 	saf_error e = {0};
@@ -1256,6 +1272,12 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 					"--stream-buffer: %u..%u bytes",
 					SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
 			break;
+		case 'K':
+			/* seconds, 0: off */
+			if (parse_uint("--liveness", optarg,
+				       SAF_CONT_LIVENESS_S_MAX, &liveness))
+				return SAF_EXIT_USAGE;
+			break;
 		case 'T':
 			if (saf_target_policy_allow(&s->policy, optarg, &e))
 				return saf_cli_usage_error("--allow-target: %s",
@@ -1300,6 +1322,8 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 	s->opts.ticket_wait_ms = wait ? wait : 1;
 	s->sopts.conn = s->opts;
 	s->sopts.send_buffer = stream_buffer;
+	s->sopts.liveness_s = liveness;
+	s->sopts.no_liveness = liveness == 0;
 
 	s->ctx = SSL_CTX_new(TLS_client_method());
 	if (!s->ctx)

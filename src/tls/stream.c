@@ -74,6 +74,9 @@ struct saf_tls_stream {
 	char why[SAF_ERROR_MSG_LEN];
 	saf_tls_stream_loss why_loss;
 	saf_addr why_at;
+	/* the last connection broke with ETIMEDOUT: the node said nothing
+	 * (liveness, or TCP gave up on unacknowledged data) */
+	bool silent;
 	/* the stream as the node knows it on this connection: the first
 	 * bytes of the session_id of the token it was reached with */
 	char sid[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
@@ -175,6 +178,10 @@ const char *saf_tls_stream_loss_name(saf_tls_stream_loss l)
 static void on_new_connection(saf_tls_stream *s, bool resume)
 {
 	set_nonblock(s->conn.fd);
+	/* Best effort: only a TCP socket takes it (tests run the stream over
+	 * other sockets too). */
+	if (!s->opts.no_liveness)
+		(void)saf_tls_liveness_set(s->conn.fd, s->opts.liveness_s);
 	s->in_off = s->in_len = 0;
 	s->out_off = s->out_len = 0;
 	s->want_write = false;
@@ -209,6 +216,10 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 		s->opts.max_attempts = SAF_CONT_COMEBACK_TRIES_DEFAULT;
 	if (!s->opts.backoff_ms)
 		s->opts.backoff_ms = SAF_CONT_COMEBACK_BACKOFF_MS_DEFAULT;
+	if (!s->opts.liveness_s)
+		s->opts.liveness_s = SAF_CONT_LIVENESS_S_DEFAULT;
+	if (s->opts.liveness_s > SAF_CONT_LIVENESS_S_MAX)
+		s->opts.liveness_s = SAF_CONT_LIVENESS_S_MAX;
 	if (!s->opts.conn.connect_timeout_ms)
 		s->opts.conn.connect_timeout_ms = 3000;
 	if (!s->opts.conn.handshake_timeout_ms)
@@ -462,6 +473,19 @@ static void mark_broken(saf_tls_stream *s)
 		s->broken_us = now_us();
 }
 
+/* "silent for N s, then " when the node's silence broke the connection
+ * (the message's reason for the break), else "". */
+static const char *silence(const saf_tls_stream *s, char *b, size_t n)
+{
+	if (!s->silent)
+		b[0] = '\0';
+	else if (s->opts.no_liveness)
+		snprintf(b, n, "silent until TCP gave up, then ");
+	else
+		snprintf(b, n, "silent for %u s, then ", s->opts.liveness_s);
+	return b;
+}
+
 /* A try to come back failed (how: PEND_RETRY, PEND_REFUSED, PEND_FATAL;
  * s->why says why): when to try again, and with which token (`again`, one
  * that may still be unredeemed, taken over); -1 when the stream is lost.
@@ -485,9 +509,9 @@ static int try_lost(saf_tls_stream *s, int how, saf_tls_offer *again,
 			    s->why);
 	if (s->attempts >= s->opts.max_attempts)
 		return lose(s, SAF_TLS_STREAM_UNREACHABLE, &s->why_at, err,
-			    "could not be reached again: %u tries in %.1f s "
+			    "%scould not be reached again: %u tries in %.1f s "
 			    "failed (last: %s)",
-			    s->attempts,
+			    silence(s, (char[64]){0}, 64), s->attempts,
 			    (double)(now_us() - s->broken_us) / 1e6, s->why);
 	saf_tls_offer_clear(&s->retry_offer);
 	s->retry_offer = *again;
@@ -548,8 +572,9 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 		memset(&s->spare, 0, sizeof(s->spare));
 	} else {
 		return lose(s, SAF_TLS_STREAM_NO_TOKEN, &s->conn.peer, err,
-			    "broke the connection before a token came: no "
+			    "%sbroke the connection before a token came: no "
 			    "way back%s%s",
+			    silence(s, (char[64]){0}, 64),
 			    s->why[0] ? "; last: " : "", s->why);
 	}
 	if (pend_start(s, &o, false))
@@ -567,12 +592,14 @@ static int tls_read(saf_tls_stream *s)
 	if (s->in_len)
 		return 0;
 	ERR_clear_error();
+	errno = 0;
 	r = SSL_read(s->conn.ssl, s->in, sizeof(s->in));
 	if (r > 0) {
 		s->in_off = 0;
 		s->in_len = (size_t)r;
 		return 1;
 	}
+	s->silent = errno == ETIMEDOUT;
 	e = SSL_get_error(s->conn.ssl, r);
 	if (e == SSL_ERROR_WANT_READ) {
 		saf_cont_input_idle(s->cont);
@@ -601,12 +628,14 @@ static int tls_write(saf_tls_stream *s)
 				return 0;
 		}
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_write(s->conn.ssl, s->out + s->out_off,
 			      (int)(s->out_len - s->out_off));
 		if (r > 0) {
 			s->out_off += (size_t)r;
 			continue;
 		}
+		s->silent = errno == ETIMEDOUT;
 		e = SSL_get_error(s->conn.ssl, r);
 		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
 			s->want_write = true;
@@ -667,6 +696,7 @@ static int feed(saf_tls_stream *s, saf_error *err)
 		/* The node has the stream: the way back worked. */
 		s->attempts = 0;
 		s->broken_us = 0;
+		s->silent = false;
 	}
 	if (was_resuming && !saf_cont_resuming(s->cont) && s->stall_from_us) {
 		uint64_t stall = now_us() - s->stall_from_us;

@@ -152,4 +152,13 @@ int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 			 saf_tls_conn *conn, const saf_tls_offer *offer,
 			 bool old_alive);
 
+/* liveness.c: TCP keepalive and user timeout so that a silent node breaks
+ * a client's continuity connection within about total_s seconds. */
+typedef struct saf_tls_liveness {
+	unsigned idle_s, intvl_s, cnt, user_timeout_ms;
+} saf_tls_liveness;
+void saf_tls_liveness_params(unsigned total_s, saf_tls_liveness *out);
+/* 0, or -1 with errno when the socket refuses an option. */
+int saf_tls_liveness_set(int fd, unsigned total_s);
+
 #endif /* SAF_TLS_INTERNAL_H */
