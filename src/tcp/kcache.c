@@ -78,15 +78,18 @@ static void from_mapped(const struct saf_bpf_addr *m, uint16_t port,
 
 size_t saf_kcache_entries(const char *pin_dir)
 {
-	struct saf_kcache_key k, next;
+	/* Starts from the all-zero key rather than NULL: no entry has netns
+	 * cookie 0, so the kernel answers with the first key all the same,
+	 * and valgrind, which takes a NULL key for a bad pointer, stays
+	 * quiet. */
+	struct saf_kcache_key k = {0}, next;
 	saf_error err;
 	size_t n = 0;
 	int fd = open_pinned(pin_dir, "saf_kcache", &err);
 
 	if (fd < 0)
 		return 0;
-	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;
-	     prev = &k) {
+	while (bpf_map_get_next_key(fd, &k, &next) == 0) {
 		k = next;
 		n++;
 	}
@@ -110,8 +113,9 @@ int saf_tcp_cache_list(const char *pin_dir, saf_tcp_status_format format,
 	else
 		fprintf(out, "%-20s %-28s %-28s %s\n", "netns", "service",
 			"target", "left_s");
-	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;
-	     prev = &k) {
+	/* From the all-zero key, as in saf_kcache_entries. */
+	memset(&k, 0, sizeof(k));
+	while (bpf_map_get_next_key(fd, &k, &next) == 0) {
 		char a[SAF_ADDR_STR_LEN], b[SAF_ADDR_STR_LEN];
 		saf_addr s, t;
 		uint64_t left;
@@ -147,6 +151,7 @@ int saf_tcp_cache_list(const char *pin_dir, saf_tcp_status_format format,
 
 int saf_tcp_cache_flush(const char *pin_dir, size_t *n, saf_error *err)
 {
+	static const struct saf_kcache_key none; /* netns 0: never a key */
 	struct saf_kcache_key k;
 	size_t done = 0;
 	int fd = open_pinned(pin_dir, "saf_kcache", err);
@@ -154,7 +159,7 @@ int saf_tcp_cache_flush(const char *pin_dir, size_t *n, saf_error *err)
 	if (fd < 0)
 		return -1;
 	/* Always take the first key: each delete changes the order. */
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0 && done < (1u << 22)) {
+	while (bpf_map_get_next_key(fd, &none, &k) == 0 && done < (1u << 22)) {
 		if (bpf_map_delete_elem(fd, &k) == 0)
 			done++;
 	}

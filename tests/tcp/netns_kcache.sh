@@ -233,7 +233,7 @@ run_in - saf-kc-c "$SAF" tcp client attach --cgroup "$CG/saf-kc-client" --pin-di
   --prefetch '[fd00:99::1]:8080,2' 2> "$WORK/prefetch.err" &
 PREFETCH=$!
 PIDS+=("$PREFETCH")
-for _ in $(seq 50); do [[ $(entry 10.99.0.1:8080) != none ]] && break; sleep 0.1; done
+for _ in $(seq 50); do [[ $(entry 10.99.0.1:8080) != none && $(ctr client_prefetch_probes) -ge 1 ]] && break; sleep 0.1; done
 check "prefetch: the entry is there before any program connected" test "$(entry 10.99.0.1:8080)" = 10.30.2.2:8080
 check "prefetch: probes counted" test "$(ctr client_prefetch_probes)" -ge 1
 (run_in saf-kc-client saf-kc-c "$WORK/static_get" 10.99.0.1 8080 /big 6000 > "$WORK/big-static" 2> "$WORK/static.err") &
