@@ -69,7 +69,7 @@ check "saf-lab: exactly saf-delay, saf-load, saf-streams" bash -c "[[ \$(cat '$T
 check "saf-lab: depends on saf" bash -c "dpkg-deb -f '$lab' Depends | grep -q 'saf (= '"
 # An application against the unpacked packages (saf.pc is relocatable).
 dpkg-deb -x "$lib" "$T/root"; dpkg-deb -x "$dev" "$T/root"
-check "libsaf-dev: an example compiles with its saf.pc" bash -c "cc '$SAF_SOURCE_DIR/examples/tcp_client.c' \$(PKG_CONFIG_PATH='$T/root/usr/lib/pkgconfig' pkg-config --cflags --libs saf) -o '$T/tcp_client'"
+check "libsaf-dev: an example compiles with its saf.pc" bash -c "cc ${SAF_EXAMPLE_CFLAGS:-} '$SAF_SOURCE_DIR/examples/tcp_client.c' \$(PKG_CONFIG_PATH='$T/root/usr/lib/pkgconfig' pkg-config --cflags --libs saf) -o '$T/tcp_client'"
 check "libsaf0: the example runs on it" bash -c "LD_LIBRARY_PATH='$T/root/usr/lib' '$T/tcp_client' 2>&1 | grep -q usage"
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]
