@@ -81,7 +81,10 @@ static int new_session(SSL *ssl, SSL_SESSION *sess)
 	if (st->pending_len &&
 	    validate((saf_tls_client *)base, sess, st->pending, st->pending_len,
 		     &tok, st->token_refusal) == 0) {
-		saf_tls_offer_clear(&st->offer);
+		saf_tls_offer_clear(&st->prev_offer);
+		st->prev_offer = st->offer;
+		st->has_prev_offer = st->has_offer;
+		memset(&st->offer, 0, sizeof(st->offer));
 		/* We keep the reference OpenSSL hands us (return 1). */
 		st->offer.session = sess;
 		memcpy(st->offer.token, st->pending, st->pending_len);
@@ -180,6 +183,18 @@ int saf_tls_client_offer(SSL *ssl, saf_tls_offer *out)
 	/* A resumption marks a session single-use: hand out a duplicate so
 	 * the stored one survives whatever the caller does. */
 	out->session = SSL_SESSION_dup(st->offer.session);
+	return out->session ? 1 : 0;
+}
+
+int saf_tls_client_prev_offer(SSL *ssl, saf_tls_offer *out)
+{
+	saf_tls_state *st = client_state(ssl);
+
+	memset(out, 0, sizeof(*out));
+	if (!st || !st->has_prev_offer)
+		return 0;
+	*out = st->prev_offer;
+	out->session = SSL_SESSION_dup(st->prev_offer.session);
 	return out->session ? 1 : 0;
 }
 

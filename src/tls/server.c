@@ -312,10 +312,15 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 
 	/* Issue 14: a handshake earns one token, whatever number of tickets
 	 * OpenSSL sends with it (two after a full handshake), so that a
-	 * redemption costs the client a handshake with this node. Tickets
+	 * redemption costs the client a handshake with this node. A
+	 * continuity handshake earns two: the client moves with the first
+	 * and keeps the second, its way back should the move's connection
+	 * break before that connection's own ticket arrives (the first is
+	 * spent then; without a spare the stream would be lost). Tickets
 	 * the application asks for later (migrate_notify, continuity's
 	 * refresh) carry one each. */
-	if (st->tokens_sent && SSL_in_init(ssl) && !st->notify_pending)
+	if (st->tokens_sent >= (st->continuity ? 2u : 1u) && SSL_in_init(ssl) &&
+	    !st->notify_pending)
 		return 1;
 	if (!st->has_target) {
 		if (!st->continuity)

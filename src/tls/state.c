@@ -19,6 +19,7 @@ static void state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	if (!st)
 		return;
 	saf_tls_offer_clear(&st->offer);
+	saf_tls_offer_clear(&st->prev_offer);
 	OPENSSL_cleanse(st, sizeof(*st));
 	free(st);
 }

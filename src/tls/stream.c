@@ -287,24 +287,44 @@ int saf_tls_stream_timeout_ms(const saf_tls_stream *s)
 	return at <= t ? 0 : (int)((at - t + 999u) / 1000u);
 }
 
-/* The newest valid token of the current connection, kept in conn.offer
- * for moving and coming back; the one it replaces becomes the spare. */
-static void refresh_offer(saf_tls_stream *s)
+static bool holds_token(const saf_tls_offer *held, const saf_tls_offer *o)
 {
-	saf_tls_offer o;
+	return held->session && held->token_len == o->token_len &&
+	       memcmp(held->token, o->token, o->token_len) == 0;
+}
 
-	if (!s->conn.ssl || !saf_tls_client_offer(s->conn.ssl, &o))
-		return;
-	if (o.token_len == s->tried_len &&
-	    memcmp(o.token, s->tried, o.token_len) == 0) {
-		saf_tls_offer_clear(&o);
+/* Takes o (newer than every token held) unless it is one already held or
+ * tried: the newest goes to conn.offer, the one it replaces to spare. */
+static void take_offer(saf_tls_stream *s, saf_tls_offer *o)
+{
+	if ((o->token_len == s->tried_len &&
+	     memcmp(o->token, s->tried, o->token_len) == 0) ||
+	    holds_token(&s->conn.offer, o) || holds_token(&s->spare, o)) {
+		saf_tls_offer_clear(o);
 		return;
 	}
 	if (s->conn.offer.session) {
 		saf_tls_offer_clear(&s->spare);
 		s->spare = s->conn.offer;
 	}
-	s->conn.offer = o;
+	s->conn.offer = *o;
+	memset(o, 0, sizeof(*o));
+}
+
+/* The newest valid token of the current connection, kept in conn.offer
+ * for moving and coming back, and the one before it, the spare. Both
+ * tickets of one flight are read at once: the older is taken first so
+ * that it ends as the spare, not lost. */
+static void refresh_offer(saf_tls_stream *s)
+{
+	saf_tls_offer o;
+
+	if (!s->conn.ssl)
+		return;
+	if (saf_tls_client_prev_offer(s->conn.ssl, &o))
+		take_offer(s, &o);
+	if (saf_tls_client_offer(s->conn.ssl, &o))
+		take_offer(s, &o);
 }
 
 /* Starts the next connection with `offer` (taken over). -1 when the

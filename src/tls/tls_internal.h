@@ -71,9 +71,11 @@ typedef struct saf_tls_state {
 	uint8_t pending[SAF_TOKEN_MAX_LEN];
 	size_t pending_len;
 	bool pending_notify;
-	/* client: newest valid offer */
-	saf_tls_offer offer;
-	bool has_offer;
+	/* client: newest valid offer, and the one it replaced (a
+	 * continuity stream keeps that as its spare: two tickets of one
+	 * flight are read at once) */
+	saf_tls_offer offer, prev_offer;
+	bool has_offer, has_prev_offer;
 	int notified;			       /* 1 ticket form, 2 alert form */
 	char token_refusal[SAF_ERROR_MSG_LEN]; /* why the last was dropped */
 	int alert_received, alert_sent;
@@ -146,6 +148,9 @@ int saf_tls_local_from_fd(SSL *ssl, saf_addr *out);
 int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 		      const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		      saf_error *err);
+/* client.c, for the stream: a copy of the offer the newest one replaced
+ * (1), or 0 when there is none. */
+int saf_tls_client_prev_offer(SSL *ssl, saf_tls_offer *out);
 /* The name to verify (and send as SNI when it is not an address). */
 void saf_tls_ssl_set_name(SSL *ssl, const char *server_name);
 int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
