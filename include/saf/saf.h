@@ -16,7 +16,11 @@
  *   saf/tlsext.h        TLS extension code points and codecs
  *   saf/cont.h          continuity frames and the sans-I/O stream engine
  *   saf/tcp.h           TCP variant: eBPF attach, saf_tcp_connect
- *   saf/tls.h           TLS variant: server, client, seed procedure, stream
+ *   saf/tls.h           TLS variant, all of it (includes the four below)
+ *   saf/tls_keys.h      the key file shared by a service's nodes
+ *   saf/tls_server.h    node side: saf_tls_server
+ *   saf/tls_client.h    client side: saf_tls_client, the seed procedure
+ *   saf/tls_stream.h    continuity, client side: saf_tls_stream
  *   saf/sched.h         the scheduler's reports, decisions and routes
  *
  * Each header also stands on its own.
