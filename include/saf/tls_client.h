@@ -105,9 +105,36 @@ typedef enum saf_tls_outcome {
 	SAF_TLS_STAYED_NOT_RESUMED, /* node did not resume: on S */
 	SAF_TLS_RETURNED_TO_S,	    /* after notify: fresh connection to S */
 	SAF_TLS_ON_S_CONTINUITY,    /* continuity: starts on S at once and
-				       moves underneath (saf_tls_stream) */
+				       moves underneath (saf_tls_stream);
+				       via_tcp_advert: it starts at U */
+	SAF_TLS_ON_UNICAST,	    /* TLS over saf TCP: the TCP advert moved
+				       the client to the node's unicast
+				       address before its ClientHello; one
+				       full handshake there, no migration */
 } saf_tls_outcome;
 const char *saf_tls_outcome_name(saf_tls_outcome o);
+
+/* TLS over saf TCP (docs/tls.md): whether the TCP connection to S is
+ * opened with the TCP variant (saf_tcp_connect: the advert in the SYN-ACK
+ * moves the client to the node's unicast address U before its ClientHello,
+ * so the handshake happens at U and R1 may move S from then on). */
+typedef enum saf_tls_tcp_variant {
+	/* Used when the client program's advert map is pinned and the node
+	 * advertises; otherwise (not attached, this process outside its
+	 * cgroup, node without the program, advert refused by the target
+	 * policy, U unreachable) the connection stays on S and the seed
+	 * procedure runs as without it. */
+	SAF_TLS_TCP_AUTO = 0,
+	SAF_TLS_TCP_OFF, /* a plain connect to S, as before the variant */
+	SAF_TLS_TCP_ON,	 /* required: no usable advert fails the connect */
+} saf_tls_tcp_variant;
+
+/* "auto", "off", "on". */
+const char *saf_tls_tcp_variant_name(saf_tls_tcp_variant v);
+/* Parses "auto", "off" or "on"; -1 with err naming the value otherwise. */
+SAF_MUST_CHECK int saf_tls_tcp_variant_parse(const char *s,
+					     saf_tls_tcp_variant *out,
+					     saf_error *err);
 
 typedef struct saf_tls_connect_opts {
 	const char *server_name;       /* SNI and name to verify; NULL: none */
@@ -115,6 +142,13 @@ typedef struct saf_tls_connect_opts {
 	unsigned handshake_timeout_ms; /* 0: 5000 */
 	unsigned ticket_wait_ms;       /* 0: 1000 */
 	bool migrate;		       /* false: never leave S (plain TLS) */
+	/* Applies only when migrate is set (without it the client stays on
+	 * S). Adverts are checked against the client's target policy
+	 * (saf_tls_client_config.policy) like tokens. */
+	saf_tls_tcp_variant tcp_variant;
+	/* Where the client program is pinned; NULL: saf_tcp_pin_dir(NULL)
+	 * ($SAF_BPF_PIN_DIR, else SAF_TCP_PIN_DIR). */
+	const char *tcp_pin_dir;
 } saf_tls_connect_opts;
 
 /* One live connection of the client, with what the seed procedure did.
@@ -129,13 +163,19 @@ typedef struct saf_tls_conn {
 	saf_tls_outcome outcome;
 	char why[SAF_ERROR_MSG_LEN]; /* one line for -v */
 	uint64_t migrations;
+	/* The TCP connection followed the node's advert (TLS over saf TCP):
+	 * the handshake happened at peer, the node's unicast address. */
+	bool via_tcp_advert;
 	/* The newest valid token the client holds for this service, from
 	 * this or an earlier connection (refreshed by
 	 * saf_tls_conn_follow_notify; an application may seed it). */
 	saf_tls_offer offer;
 } saf_tls_conn;
 
-/* Runs SPEC 3.4 from the client side: connect to S offering support,
+/* Runs SPEC 3.4 from the client side: connect to S offering support (with
+ * the TCP variant, opts->tcp_variant: when the advert moved the connection
+ * to U before the ClientHello, stop after the handshake there:
+ * SAF_TLS_ON_UNICAST, or SAF_TLS_ON_S_CONTINUITY with via_tcp_advert),
  * (when the node negotiated continuity, stop there: SAF_TLS_ON_S_CONTINUITY,
  * and let saf_tls_stream move the connection underneath; otherwise go on:)
  * handshake, wait up to ticket_wait_ms for a ticket with a token, keep a

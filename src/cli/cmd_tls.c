@@ -1109,7 +1109,8 @@ static void client_usage(FILE *f, bool forward)
 		      "         [--ticket-wait MS] [--max-conns N]\n"
 		      "         [--allow-target PREFIX[,PREFIX]...]\n"
 		      "         [--no-continuity] [--stream-buffer BYTES]\n"
-		      "         [--liveness S] [-v]\n\n"
+		      "         [--liveness S] [--tcp-variant auto|on|off] "
+		      "[-v]\n\n"
 		      "stunnel-style client: every plain TCP connection "
 		      "accepted on\n"
 		      "--local is carried over saf TLS to --remote (the "
@@ -1122,7 +1123,8 @@ static void client_usage(FILE *f, bool forward)
 		      "         [--no-migrate] [--ticket-wait MS]\n"
 		      "         [--allow-target PREFIX[,PREFIX]...]\n"
 		      "         [--no-continuity] [--stream-buffer BYTES]\n"
-		      "         [--liveness S] [-v]\n\n"
+		      "         [--liveness S] [--tcp-variant auto|on|off] "
+		      "[-v]\n\n"
 		      "stdio client (like nc): runs the seed procedure and "
 		      "copies\n"
 		      "stdin to the connection and the connection to stdout.\n",
@@ -1164,6 +1166,27 @@ static void client_usage(FILE *f, bool forward)
 	      "15; 0: off,\n"
 	      "                     only TCP's own retransmission limit; "
 	      "max 3600)\n"
+	      "  --tcp-variant M    TLS over saf TCP (default auto): when "
+	      "the client\n"
+	      "                     program is attached for this process's "
+	      "cgroup\n"
+	      "                     (pins: $SAF_BPF_PIN_DIR, else "
+	      "/run/saf/bpf)\n"
+	      "                     and the node advertises, the advert in "
+	      "the\n"
+	      "                     SYN-ACK moves the client to the node's "
+	      "unicast\n"
+	      "                     address U before its ClientHello: one "
+	      "full\n"
+	      "                     handshake at U (-v: \"via TCP advert at "
+	      "U\").\n"
+	      "                     auto: no usable advert (not attached, "
+	      "node\n"
+	      "                     without the program, advert refused by\n"
+	      "                     --allow-target, U unreachable) keeps the\n"
+	      "                     connection to S and runs the seed "
+	      "procedure;\n"
+	      "                     on: that is an error; off: never\n"
 	      "  -v                 tell on stderr where it ended and why\n"
 	      "The certificate is always verified. SSLKEYLOGFILE is "
 	      "honoured.\n",
@@ -1209,6 +1232,7 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 		{"stream-buffer", required_argument, NULL, 'B'},
 		{"liveness", required_argument, NULL, 'K'},
 		{"allow-target", required_argument, NULL, 'T'},
+		{"tcp-variant", required_argument, NULL, 'V'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -1281,6 +1305,12 @@ static int client_parse(int argc, char **argv, bool forward, client_setup *s)
 		case 'T':
 			if (saf_target_policy_allow(&s->policy, optarg, &e))
 				return saf_cli_usage_error("--allow-target: %s",
+							   e.msg);
+			break;
+		case 'V':
+			if (saf_tls_tcp_variant_parse(optarg,
+						      &s->opts.tcp_variant, &e))
+				return saf_cli_usage_error("--tcp-variant: %s",
 							   e.msg);
 			break;
 		case 'v':

@@ -36,6 +36,8 @@ const char *saf_tls_outcome_name(saf_tls_outcome o)
 		return "returned_to_s";
 	case SAF_TLS_ON_S_CONTINUITY:
 		return "on_s_continuity";
+	case SAF_TLS_ON_UNICAST:
+		return "on_unicast";
 	}
 	return "unknown";
 }
@@ -337,14 +339,24 @@ int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	return 0;
 }
 
-int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
-		     const saf_tls_connect_opts *o, saf_tls_conn *conn,
-		     saf_error *err)
+/* The TCP and TLS connection to S (with the TCP variant: maybe at U).
+ * note gets what the TCP variant did, "" when it was not asked. */
+static int connect_s_note(SSL_CTX *ctx, const saf_addr *s,
+			  const saf_tls_connect_opts *o, saf_tls_conn *conn,
+			  char *note, size_t cap, saf_error *err)
 {
 	unsigned cto = o->connect_timeout_ms ? o->connect_timeout_ms : 3000;
-	int fd = tcp_connect(s, cto, err);
+	/* A client that stays on S (no migration) never uses the variant. */
+	bool tcp = o->migrate && o->tcp_variant != SAF_TLS_TCP_OFF;
+	saf_addr peer = *s;
+	bool via = false;
+	int fd = tcp ? saf_tls_tcp_open(ctx, s, o, cto, &peer, &via, note,
+					cap, err)
+		     : tcp_connect(s, cto, err);
 	SSL *ssl;
 
+	if (!tcp)
+		note[0] = '\0';
 	if (fd < 0)
 		return -1;
 	ssl = tls_handshake(ctx, fd, o, NULL, NULL, err);
@@ -354,8 +366,18 @@ int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 	}
 	conn->fd = fd;
 	conn->ssl = ssl;
-	conn->peer = *s;
+	conn->peer = peer;
+	conn->via_tcp_advert = via;
 	return 0;
+}
+
+int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
+		      const saf_tls_connect_opts *o, saf_tls_conn *conn,
+		      saf_error *err)
+{
+	char note[SAF_ERROR_MSG_LEN];
+
+	return connect_s_note(ctx, s, o, conn, note, sizeof(note), err);
 }
 
 /* Staying on S without an offer: when a token came and the target policy
@@ -372,24 +394,57 @@ static int no_offer_why(saf_tls_conn *conn, const char *s_text)
 	return 0;
 }
 
+/* TLS over saf TCP: the handshake was at U already. The token this
+ * connection receives serves only migrate_notify and breaks (a move to its
+ * target, U itself, would be no move): no ticket wait, no resumption. */
+static int on_unicast(saf_tls_conn *conn, const char *note)
+{
+	if (saf_tls_continuity(conn->ssl)) {
+		conn->outcome = SAF_TLS_ON_S_CONTINUITY;
+		snprintf(conn->why, sizeof(conn->why),
+			 "%s with continuity: the stream starts there", note);
+	} else {
+		conn->outcome = SAF_TLS_ON_UNICAST;
+		snprintf(conn->why, sizeof(conn->why),
+			 "%s: full handshake there, no migration needed",
+			 note);
+	}
+	return 0;
+}
+
+/* Appends "; <note>" (what the TCP variant found) to the why line. */
+static int add_note(saf_tls_conn *conn, const char *note)
+{
+	size_t n = strlen(conn->why);
+
+	if (note[0] && n + 2 < sizeof(conn->why))
+		snprintf(conn->why + n, sizeof(conn->why) - n, "; %s", note);
+	return 0;
+}
+
 int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 		    const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		    saf_error *err)
 {
 	saf_tls_offer offer;
-	char a[SAF_ADDR_STR_LEN];
+	char a[SAF_ADDR_STR_LEN], tcp_note[SAF_ERROR_MSG_LEN];
 
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
 	conn->anycast = *anycast;
-	if (saf_tls_connect_s(ctx, anycast, o, conn, err))
+	/* tcp_note: what the TCP variant found (or ""), said after the
+	 * seed procedure's own outcome. */
+	if (connect_s_note(ctx, anycast, o, conn, tcp_note, sizeof(tcp_note),
+			   err))
 		return -1;
+	if (conn->via_tcp_advert)
+		return on_unicast(conn, tcp_note);
 	if (o->migrate && saf_tls_continuity(conn->ssl)) {
 		conn->outcome = SAF_TLS_ON_S_CONTINUITY;
 		snprintf(conn->why, sizeof(conn->why),
 			 "on %s with continuity: moves underneath",
 			 saf_addr_format(anycast, a));
-		return 0;
+		return add_note(conn, tcp_note);
 	}
 	conn->outcome = SAF_TLS_STAYED_NO_TOKEN;
 	snprintf(conn->why, sizeof(conn->why), "on %s: %s",
@@ -397,14 +452,15 @@ int saf_tls_connect(SSL_CTX *ctx, const saf_addr *anycast,
 		 o->migrate ? "no migration token received" : "migration off");
 	if (!o->migrate ||
 	    !wait_offer(conn->ssl, conn->fd,
-			o->ticket_wait_ms ? o->ticket_wait_ms : 1000))
-		return no_offer_why(conn, a);
-	if (!saf_tls_client_offer(conn->ssl, &offer))
-		return no_offer_why(conn, a);
+			o->ticket_wait_ms ? o->ticket_wait_ms : 1000) ||
+	    !saf_tls_client_offer(conn->ssl, &offer)) {
+		no_offer_why(conn, a);
+		return add_note(conn, tcp_note);
+	}
 	if (saf_tls_conn_migrate(ctx, o, conn, &offer, true))
 		refresh_offer(conn); /* stayed on S: keep its token */
 	saf_tls_offer_clear(&offer);
-	return 0;
+	return add_note(conn, tcp_note);
 }
 
 int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
@@ -413,6 +469,7 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	int form = saf_tls_client_notified(conn->ssl);
 	bool alive = form != 2;
 	uint64_t now = (uint64_t)time(NULL);
+	char note[SAF_ERROR_MSG_LEN];
 	saf_tls_offer offer;
 	int rc = -1;
 
@@ -447,10 +504,11 @@ int saf_tls_conn_follow_notify(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 	close_ssl(conn->ssl, conn->fd, false);
 	conn->ssl = NULL;
 	conn->fd = -1;
-	if (saf_tls_connect_s(ctx, &conn->anycast, o, conn, err))
+	if (connect_s_note(ctx, &conn->anycast, o, conn, note, sizeof(note),
+			   err))
 		return -1;
 	conn->outcome = SAF_TLS_RETURNED_TO_S;
 	snprintf(conn->why + strlen(conn->why),
 		 sizeof(conn->why) - strlen(conn->why), "; returned to S");
-	return 0;
+	return add_note(conn, note);
 }

@@ -148,6 +148,15 @@ int saf_tls_local_from_fd(SSL *ssl, saf_addr *out);
 int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 		      const saf_tls_connect_opts *o, saf_tls_conn *conn,
 		      saf_error *err);
+/* connect_tcp.c: the TCP connection to S for a TLS connection, with the
+ * TCP variant (o->tcp_variant auto or on). A connected blocking fd; *peer
+ * is U when the advert moved it (*via set), else s; note gets what
+ * happened ("via TCP advert at U" or "no TCP advert (reason)"). -1 when S
+ * cannot be reached, or with "on" and no usable advert. */
+int saf_tls_tcp_open(SSL_CTX *ctx, const saf_addr *s,
+		     const saf_tls_connect_opts *o, unsigned timeout_ms,
+		     saf_addr *peer, bool *via, char *note, size_t cap,
+		     saf_error *err);
 /* client.c, for the stream: a copy of the offer the newest one replaced
  * (1), or 0 when there is none. */
 int saf_tls_client_prev_offer(SSL *ssl, saf_tls_offer *out);
