@@ -161,7 +161,9 @@ typedef struct saf_tls_conn {
 	saf_addr anycast; /* S, as asked */
 	saf_addr peer;	  /* where fd is connected now */
 	saf_tls_outcome outcome;
-	char why[SAF_ERROR_MSG_LEN]; /* one line for -v */
+	/* one line for -v: room for the seed procedure's outcome and what
+	 * the TCP variant found, each up to an error message long */
+	char why[2 * SAF_ERROR_MSG_LEN];
 	uint64_t migrations;
 	/* The TCP connection followed the node's advert (TLS over saf TCP):
 	 * the handshake happened at peer, the node's unicast address. */

@@ -91,7 +91,10 @@ int saf_tls_tcp_open(SSL_CTX *ctx, const saf_addr *s,
 		return saf_fail(err, SAF_E_REFUSED, "tcp variant on: %s: %s",
 				saf_tcp_outcome_name(r.outcome), r.reason);
 	} else {
-		snprintf(note, cap, "no TCP advert (%s)", r.reason);
+		/* no_advert (none, or refused) or fallback (U did not
+		 * answer): the reason says which. */
+		snprintf(note, cap, "not via TCP advert (%s: %s)",
+			 saf_tcp_outcome_name(r.outcome), r.reason);
 	}
 	/* As tcp_connect in connect.c: TLS writes whole records, Nagle would
 	 * only hold the Finished back by a round trip. */
