@@ -7,13 +7,20 @@
  *       echo server (MPTCP listener when the kernel allows, else TCP): one
  *       thread, poll; every connection echoes until EOF or RST
  *   conn MODE S:PORT count N | secs SECONDS  [CA NAME]
- *       MODE: plain | mptcp | saf-tcp | saf-tcp-cached | tls | saf-tls
+ *       MODE: plain | mptcp | saf-tcp | saf-tcp-cached | tls | saf-tls |
+ *             saf-tls-cont | saf-tls-tcp
  *       one connection after another: open it (with the system's own
  *       procedure), write one byte, read its echo, close with RST (TLS:
  *       close_notify then RST). Time to first byte is from the start of
  *       the procedure to the echoed byte.
  *       saf-tcp-cached: one warm-up connection fills the affinity cache;
  *       the measured ones go straight to the node.
+ *       saf-tls: the seed procedure (no continuity, no TCP variant);
+ *       saf-tls-cont: the same offering continuity (the byte goes through
+ *       the stream, which moves underneath while the connection is held);
+ *       saf-tls-tcp: TLS over saf TCP (--tcp-variant on: the advert moves
+ *       the client to U before its ClientHello; no advert = failed). Run
+ *       it in the client program's cgroup with SAF_BPF_PIN_DIR set.
  *       CONN_HOLD_MS=N in the environment: hold each connection N ms
  *       before the byte goes out (for the exposure window).
  * Prints one JSON line: mode, connections, per_second, median_us, p10_us,
@@ -179,7 +186,7 @@ static int tls_once(SSL_CTX *ctx, const saf_addr *s,
 	memset(&c, 0, sizeof(c));
 	if (saf_tls_connect(ctx, s, o, &c, &err))
 		return -1;
-	*moved += c.outcome == SAF_TLS_ON_TARGET;
+	*moved += c.outcome == SAF_TLS_ON_TARGET || c.via_tcp_advert;
 	hold();
 	ok = SSL_write(c.ssl, &b, 1) == 1 && SSL_read(c.ssl, &b, 1) == 1;
 	{
@@ -189,6 +196,63 @@ static int tls_once(SSL_CTX *ctx, const saf_addr *s,
 	}
 	saf_tls_conn_close(&c);
 	return ok ? 0 : -1;
+}
+
+/* Continuity: the held connection is driven (a move needs the stream's
+ * steps), then one byte goes through the stream and must come back within
+ * 10 s. The stream's last connection is reset, as the others. */
+static int cont_once(SSL_CTX *ctx, const saf_addr *s,
+		     const saf_tls_connect_opts *o, size_t *moved)
+{
+	saf_tls_stream_opts so = { .conn = *o };
+	saf_tls_stream_stats ss;
+	saf_tls_stream *st;
+	saf_tls_conn c;
+	saf_error err;
+	uint8_t b = 'x';
+	double t_write, end;
+	bool sent = false, got = false;
+	struct pollfd p[2];
+	int np = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (saf_tls_connect(ctx, s, o, &c, &err))
+		return -1;
+	if (c.outcome != SAF_TLS_ON_S_CONTINUITY) {
+		saf_tls_conn_close(&c); /* the node did not answer continuity */
+		return -1;
+	}
+	st = saf_tls_stream_new(ctx, &so, &c, &err);
+	if (!st) {
+		saf_tls_conn_close(&c);
+		return -1;
+	}
+	t_write = now_s() + hold_ms / 1e3;
+	end = t_write + 10;
+	while (!got && now_s() < end) {
+		int tmo;
+
+		if (!sent && now_s() >= t_write)
+			sent = saf_tls_stream_write(st, &b, 1) == 1;
+		if (saf_tls_stream_step(st, &err))
+			break; /* lost */
+		got = saf_tls_stream_read(st, &b, 1) == 1;
+		np = saf_tls_stream_pollfds(st, p);
+		tmo = saf_tls_stream_timeout_ms(st);
+		if (got)
+			break;
+		poll(p, (nfds_t)np, tmo < 0 || tmo > 5 ? 5 : tmo);
+	}
+	saf_tls_stream_stats_get(st, &ss);
+	*moved += got && !saf_addr_same_ip(&ss.peer, s);
+	np = saf_tls_stream_pollfds(st, p);
+	for (int i = 0; i < np; i++) {
+		struct linger lg = { 1, 0 };
+
+		setsockopt(p[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	saf_tls_stream_free(st);
+	return got ? 0 : -1;
 }
 #endif
 
@@ -234,9 +298,17 @@ int main(int argc, char **argv)
 #ifdef HAVE_SAF_TLS
 	SSL_CTX *ctx = NULL;
 	saf_tls_client *cli = NULL;
-	saf_tls_connect_opts to = { .migrate = strcmp(mode, "saf-tls") == 0 };
+	bool is_cont = strcmp(mode, "saf-tls-cont") == 0;
+	saf_tls_connect_opts to = {
+		.migrate = strncmp(mode, "saf-tls", 7) == 0,
+		/* saf-tls and saf-tls-cont are the seed procedure alone, also
+		 * inside the client program's cgroup */
+		.tcp_variant = strcmp(mode, "saf-tls-tcp") == 0
+				       ? SAF_TLS_TCP_ON
+				       : SAF_TLS_TCP_OFF,
+	};
 
-	if (strncmp(mode, "tls", 3) == 0 || strcmp(mode, "saf-tls") == 0) {
+	if (strncmp(mode, "tls", 3) == 0 || strncmp(mode, "saf-tls", 7) == 0) {
 		saf_tls_client_config cfg;
 
 		if (argc != 7) {
@@ -253,6 +325,7 @@ int main(int argc, char **argv)
 		}
 		saf_tls_client_config_init(&cfg);
 		cfg.policy = &lab_policy;
+		cfg.continuity = is_cont;
 		cli = saf_tls_client_new(ctx, &cfg, &err);
 		if (!cli) {
 			fprintf(stderr, "conn: %s\n", err.msg);
@@ -273,6 +346,8 @@ int main(int argc, char **argv)
 		else if (strncmp(mode, "saf-tcp", 7) == 0)
 			rc = saf_once(&s, &o, &moved);
 #ifdef HAVE_SAF_TLS
+		else if (ctx && is_cont)
+			rc = cont_once(ctx, &s, &to, &moved);
 		else if (ctx)
 			rc = tls_once(ctx, &s, &to, &moved);
 #endif
