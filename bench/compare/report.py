@@ -109,6 +109,13 @@ def main():
                "with the token, then resumes at the node: two handshakes per connection, the "
                "second one cheaper (resumption). Both rates are CPU-bound on this 2-core "
                "machine (client, node and R1 share it).", ""]
+    if "saf-tls-tcp" in systems:
+        md += ["", "saf-tls-tcp is TLS over saf TCP: the advert in the SYN-ACK moves the client to "
+               "the node's unicast address before its ClientHello (an extra TCP connection, as "
+               "saf-tcp), then one full handshake there; no ticket wait, no resumption. Its "
+               "node and client CPU per connection against saf-tls's is the handshake cost of "
+               "the two procedures on the real path (TCP and eBPF included); "
+               "`bench_hs_cpu` gives the TLS part alone, docs/bench.md.", ""]
     bars("Connections per second to the first echoed byte (one client thread)", "/s", series,
          os.path.join(out, "compare-rate.svg"))
     md += ["", "![rate](compare-rate.svg)", "",
