@@ -31,7 +31,8 @@ static void test_parse(void **state)
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(saf_tls_tcp_variant_parse(names[i], &v, &e), 0);
+		assert_int_equal(saf_tls_tcp_variant_parse(names[i], &v, &e),
+				 0);
 		assert_string_equal(saf_tls_tcp_variant_name(v), names[i]);
 	}
 	assert_int_equal(SAF_TLS_TCP_AUTO, 0); /* zeroed options: auto */
