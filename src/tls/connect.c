@@ -350,8 +350,8 @@ static int connect_s_note(SSL_CTX *ctx, const saf_addr *s,
 	bool tcp = o->migrate && o->tcp_variant != SAF_TLS_TCP_OFF;
 	saf_addr peer = *s;
 	bool via = false;
-	int fd = tcp ? saf_tls_tcp_open(ctx, s, o, cto, &peer, &via, note,
-					cap, err)
+	int fd = tcp ? saf_tls_tcp_open(ctx, s, o, cto, &peer, &via, note, cap,
+					err)
 		     : tcp_connect(s, cto, err);
 	SSL *ssl;
 
@@ -406,8 +406,7 @@ static int on_unicast(saf_tls_conn *conn, const char *note)
 	} else {
 		conn->outcome = SAF_TLS_ON_UNICAST;
 		snprintf(conn->why, sizeof(conn->why),
-			 "%s: full handshake there, no migration needed",
-			 note);
+			 "%s: full handshake there, no migration needed", note);
 	}
 	return 0;
 }

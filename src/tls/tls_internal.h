@@ -151,8 +151,8 @@ int saf_tls_connect_s(SSL_CTX *ctx, const saf_addr *s,
 /* connect_tcp.c: the TCP connection to S for a TLS connection, with the
  * TCP variant (o->tcp_variant auto or on). A connected blocking fd; *peer
  * is U when the advert moved it (*via set), else s; note gets what
- * happened ("via TCP advert at U" or "not via TCP advert (outcome: reason)"). -1 when S
- * cannot be reached, or with "on" and no usable advert. */
+ * happened ("via TCP advert at U" or "not via TCP advert (outcome: reason)").
+ * -1 when S cannot be reached, or with "on" and no usable advert. */
 int saf_tls_tcp_open(SSL_CTX *ctx, const saf_addr *s,
 		     const saf_tls_connect_opts *o, unsigned timeout_ms,
 		     saf_addr *peer, bool *via, char *note, size_t cap,
