@@ -186,6 +186,16 @@ check "--tcp-variant on without an advert: exit 1 with the reason" \
   bash -c "[[ \$(cat '$WORK/on_outside.rc') == 1 ]] && grep -q 'tcp variant on: no_advert: SAF not sent' '$WORK/on_outside.err'"
 tls_client on_in saf-tt-client 'echo hi' --no-continuity --allow-target $ALLOW --tcp-variant on
 check "--tcp-variant on with the advert: at U" grep -q "on_unicast at 10.30.2.2:7443" "$WORK/on_in.err"
+# U answers TCP but is no TLS node (a plain echo server on n3, armed by
+# n3's node program): the handshake at U fails, exit 1 with its reason.
+(run_in saf-tt-n3 saf-tt-n3 python3 "$SRC/tests/lib/echo_server.py" 7446 > /dev/null) &
+PIDS+=($!)
+wait_listen saf-tt-n3 7446
+ip -n saf-tt-r1 route replace $S/32 via 10.20.3.2
+PORT=7446 tls_client notls saf-tt-client 'echo hi' --no-continuity --allow-target $ALLOW
+check "TLS at U fails (no TLS node there): exit 1, the handshake's reason" \
+  bash -c "[[ \$(cat '$WORK/notls.rc') == 1 ]] && grep -q 'tls handshake' '$WORK/notls.err'"
+ip -n saf-tt-r1 route replace $S/32 via 10.20.2.2
 tls_client bad saf-tt-client 'true' --tcp-variant maybe
 check "--tcp-variant maybe: usage error (exit 2)" test "$(cat "$WORK/bad.rc")" = 2
 
