@@ -13,36 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "saf/sched.h"
+#include "saf/clock.h"
 
 #define TICK_MS 50u
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The same address and port: an echo must come from where its probe went. */
 static bool same_peer(const struct sockaddr_storage *a,
@@ -341,7 +319,7 @@ static void log_event(const saf_sched *s, FILE *events, const char *kind)
 	if (events) {
 		fprintf(events,
 			"{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
-			wall_ms(), kind);
+			saf_clock_wall_ms(), kind);
 		if (s->current >= 0)
 			fprintf(events, "\"%s\"", s->nodes[s->current].name);
 		else
@@ -392,7 +370,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
 	socklen_t agent_len[SAF_SCHED_MAX_NODES] = {0};
-	uint64_t start = mono_ms(), next_probe = 0;
+	uint64_t start = saf_clock_mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
@@ -432,10 +410,10 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	}
 
 	/* Reports stamped before this were captured before a restart. */
-	s->wall_start_ms = wall_ms();
+	s->wall_start_ms = saf_clock_wall_ms();
 	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
-		uint64_t now = mono_ms();
+		uint64_t now = saf_clock_mono_ms();
 		struct pollfd pfd[2] = {{.fd = ufd, .events = POLLIN},
 					{.fd = mfd, .events = POLLIN}};
 
@@ -446,7 +424,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			saf_fail(err, SAF_E_SYS, "poll: %s", strerror(errno));
 			goto out;
 		}
-		now = mono_ms();
+		now = saf_clock_mono_ms();
 		if (pfd[0].revents & POLLIN) {
 			uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 			struct sockaddr_storage from;
@@ -463,7 +441,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				if (n < 0)
 					break;
 				if (saf_sched_on_datagram(s, buf, (size_t)n,
-							  now, wall_ms(), &m,
+							  now, saf_clock_wall_ms(), &m,
 							  &node) ||
 				    !node)
 					continue; /* dropped and counted */
@@ -478,7 +456,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 						      same_peer(&from,
 								&agent_addr[i]);
 					(void)saf_sched_on_echo(
-						s, node, &m, probed, mono_ns());
+						s, node, &m, probed, saf_clock_mono_ns());
 				}
 			}
 		}
@@ -500,7 +478,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				    RAND_bytes((unsigned char *)&nonce,
 					       sizeof(nonce)) != 1 ||
 				    saf_sched_probe(s, &s->nodes[i], nonce,
-						    mono_ns(), buf, sizeof(buf),
+						    saf_clock_mono_ns(), buf, sizeof(buf),
 						    &len, &perr))
 					continue;
 				if (sendto(ufd, buf, len, 0,

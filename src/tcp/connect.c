@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pins.h"
 #include "saf_bpf.h"
+#include "saf/clock.h"
 
 const char *saf_tcp_outcome_name(saf_tcp_outcome o)
 {
@@ -33,14 +33,6 @@ const char *saf_tcp_outcome_name(saf_tcp_outcome o)
 		return "fallback";
 	}
 	return "unknown";
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* A blocking-mode fd connected within timeout_ms, or -1 with err set.
@@ -211,7 +203,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 	/* A cached target was checked when it was learnt; checked again, as
 	 * the cache may be shared by callers with another policy. */
 	hit = o->cache &&
-	      saf_affinity_cache_get(o->cache, service, mono_ms(), &target);
+	      saf_affinity_cache_get(o->cache, service, saf_clock_mono_ms(), &target);
 	if (hit && check_policy(o, &target, "cached target", &e2)) {
 		saf_affinity_cache_forget(o->cache, service);
 		hit = false;
@@ -278,6 +270,6 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 			 "answered: R1 changed its choice during the handshake)"
 		       : "");
 	if (o->cache)
-		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
+		saf_affinity_cache_put(o->cache, service, &target, saf_clock_mono_ms());
 	return fd2;
 }

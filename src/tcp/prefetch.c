@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pins.h"
+#include "saf/clock.h"
 
 #define PROBE_TIMEOUT_MS 3000
 #define INTERVAL_MAX_S	 86400u
@@ -49,14 +50,6 @@ int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p, saf_error *err)
 	p->interval_s[p->n] = (unsigned)iv;
 	p->n++;
 	return 0;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* One probe: 0 when S answered (its advert, if any, is in the cache). */
@@ -134,7 +127,7 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 	if (join_cgroup(cgroup, err))
 		return -1;
 	while (!*stop) {
-		uint64_t now = now_ms(), next = now + 1000;
+		uint64_t now = saf_clock_mono_ms(), next = now + 1000;
 
 		for (size_t i = 0; i < p->n && !*stop; i++) {
 			uint64_t iv = p->interval_s[i] ? p->interval_s[i]
@@ -145,12 +138,12 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 				if (probe(&p->service[i], pin_dir, &e) && log)
 					fprintf(log, "saf: prefetch: %s\n",
 						e.msg);
-				due[i] = now_ms() + iv * 1000u;
+				due[i] = saf_clock_mono_ms() + iv * 1000u;
 			}
 			if (due[i] < next)
 				next = due[i];
 		}
-		now = now_ms();
+		now = saf_clock_mono_ms();
 		if (next > now && !*stop) {
 			uint64_t ms = next - now;
 			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
