@@ -7,6 +7,9 @@
  *   saf/constants.h     every wire size, code point and limit
  *   saf/addr.h          addresses, parsing, target checks
  *   saf/clock.h         monotonic and wall clocks
+ *   saf/sock.h          non-blocking sockets, bounded connect, listeners
+ *   saf/keyfile.h       opening files that hold secrets, one policy
+ *   saf/metrics.h       counters as text, JSON and Prometheus; file replace
  *   saf/cursor.h        bounds-checked reader and writer
  *   saf/hex.h           hex codec
  *   saf/tcpopt.h        the TCP Service Affinity option codec
@@ -33,6 +36,9 @@
 #include "saf/addr.h"
 #include "saf/policy.h"
 #include "saf/clock.h"
+#include "saf/sock.h"
+#include "saf/keyfile.h"
+#include "saf/metrics.h"
 #include "saf/cursor.h"
 #include "saf/hex.h"
 #include "saf/tcpopt.h"
