@@ -17,6 +17,7 @@
 
 #include "saf/sched.h"
 #include "saf/clock.h"
+#include "saf/sock.h"
 
 #define TICK_MS 50u
 
@@ -43,53 +44,6 @@ static bool same_peer(const struct sockaddr_storage *a,
 		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 	}
 	return false;
-}
-
-static int udp_socket(const saf_addr *listen, saf_error *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(listen, &ss);
-	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
-	int zero = 0;
-
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
-				strerror(errno));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		char b[SAF_ADDR_STR_LEN];
-		int e = errno;
-
-		close(fd);
-		return saf_fail(err, SAF_E_SYS, "bind %s: %s",
-				saf_addr_format(listen, b), strerror(e));
-	}
-	return fd;
-}
-
-static int tcp_listener(const saf_addr *a, saf_error *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	int fd = socket(ss.ss_family,
-			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "metrics socket: %s",
-				strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0) {
-		char b[SAF_ADDR_STR_LEN];
-		int e = errno;
-
-		close(fd);
-		return saf_fail(err, SAF_E_SYS, "metrics listen %s: %s",
-				saf_addr_format(a, b), strerror(e));
-	}
-	return fd;
 }
 
 void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
@@ -374,6 +328,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
+	saf_error e;
 	int ufd, mfd = -1, rc = -1;
 
 	if (o->n_anycast == 0)
@@ -383,11 +338,15 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	rs = saf_route_open(err);
 	if (!rs)
 		return -1;
-	ufd = udp_socket(&o->listen, err);
+	/* [::] takes the IPv4 reports too */
+	ufd = saf_sock_udp(&o->listen, true, err);
 	if (ufd < 0)
 		goto out;
-	if (o->metrics.family && (mfd = tcp_listener(&o->metrics, err)) < 0)
+	if (o->metrics.family &&
+	    (mfd = saf_sock_listen(&o->metrics, 8, true, &e)) < 0) {
+		saf_fail(err, e.code, "metrics: %s", e.msg);
 		goto out;
+	}
 	if (o->events_path && !(events = fopen(o->events_path, "a"))) {
 		saf_fail(err, SAF_E_SYS, "events file %s: %s", o->events_path,
 			 strerror(errno));
