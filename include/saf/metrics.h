@@ -27,8 +27,9 @@ typedef enum saf_metric_type {
 /* One sample. */
 typedef struct saf_metric {
 	/* Prometheus family name ("saf_tcp_client_synacks_total"); NULL: the
-	 * sample is shown in text and JSON only. Samples of one family must
-	 * follow each other: HELP and TYPE are written before the first. */
+	 * sample is shown in text and JSON only. A family is written in one
+	 * block where its first sample stands (# HELP, # TYPE, then all of
+	 * its samples), wherever the others stand in the list. */
 	const char *name;
 	/* This sample's labels without braces, already formatted
 	 * (`advert="valid"`; see saf_metrics_label), or NULL. */
@@ -36,7 +37,8 @@ typedef struct saf_metric {
 	/* Its name in text and JSON ("client_advert"); NULL: Prometheus
 	 * only. Written as is (no JSON escaping): a plain identifier. */
 	const char *key;
-	/* The family's # HELP line (taken from its first sample); NULL: none. */
+	/* The family's # HELP text (the first one given among its samples);
+	 * NULL in all of them: no HELP line. */
 	const char *help;
 	saf_metric_type type;
 	/* 0: the value is the whole number u; 1..9: the real number d,

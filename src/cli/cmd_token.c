@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "saf/hex.h"
 #include "saf/keyfile.h"
 #include "saf/replay.h"
@@ -106,19 +108,10 @@ struct token_args {
 static int parse_u64(const char *cmd, const char *opt, const char *text,
 		     uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	if (*text < '0' || *text > '9')
-		return saf_cli_usage_error("%s: %s '%s' is not a number", cmd,
-					   opt, text);
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (*end || errno)
+	if (saf_opt_uint(opt, text, 10, 0, UINT64_MAX, out, NULL))
 		return saf_cli_usage_error("%s: %s '%s' is not a number in "
-					   "0..18446744073709551615",
-					   cmd, opt, text);
-	*out = v;
+					   "0..%" PRIu64,
+					   cmd, opt, text, UINT64_MAX);
 	return 0;
 }
 

@@ -17,38 +17,51 @@ static void put_value(FILE *f, const saf_metric *m)
 		fprintf(f, "%" PRIu64, m->u);
 }
 
-static bool same_family(const saf_metric *a, const saf_metric *b)
+/* Whether a sample before m[i] is of m[i]'s family (written already). */
+static bool family_seen(const saf_metric *m, size_t i)
 {
-	return a->name && b->name && strcmp(a->name, b->name) == 0;
+	for (size_t j = 0; j < i; j++)
+		if (m[j].name && strcmp(m[j].name, m[i].name) == 0)
+			return true;
+	return false;
 }
 
+static void put_sample(FILE *f, const saf_metric *s, const char *common)
+{
+	bool has_own = s->labels && *s->labels;
+	bool has_common = common && *common;
+
+	fputs(s->name, f);
+	if (has_own || has_common)
+		fprintf(f, "{%s%s%s}", has_own ? s->labels : "",
+			has_own && has_common ? "," : "",
+			has_common ? common : "");
+	fputc(' ', f);
+	put_value(f, s);
+	fputc('\n', f);
+}
+
+/* Each family once, at the place of its first sample, with all of its
+ * samples together (the format wants a family in one block), HELP from
+ * the first of them that has one. */
 static void put_prometheus(FILE *f, const saf_metric *m, size_t n,
 			   const char *common)
 {
-	bool has_common = common && *common;
-
 	for (size_t i = 0; i < n; i++) {
-		const saf_metric *s = &m[i];
-		bool has_own = s->labels && *s->labels;
+		const char *help = NULL;
 
-		if (!s->name)
+		if (!m[i].name || family_seen(m, i))
 			continue;
-		/* The first sample of a family introduces it. */
-		if (i == 0 || !same_family(&m[i - 1], s)) {
-			if (s->help)
-				fprintf(f, "# HELP %s %s\n", s->name, s->help);
-			fprintf(f, "# TYPE %s %s\n", s->name,
-				s->type == SAF_METRIC_GAUGE ? "gauge"
-							    : "counter");
-		}
-		fputs(s->name, f);
-		if (has_own || has_common)
-			fprintf(f, "{%s%s%s}", has_own ? s->labels : "",
-				has_own && has_common ? "," : "",
-				has_common ? common : "");
-		fputc(' ', f);
-		put_value(f, s);
-		fputc('\n', f);
+		for (size_t j = i; j < n && !help; j++)
+			if (m[j].name && strcmp(m[j].name, m[i].name) == 0)
+				help = m[j].help;
+		if (help)
+			fprintf(f, "# HELP %s %s\n", m[i].name, help);
+		fprintf(f, "# TYPE %s %s\n", m[i].name,
+			m[i].type == SAF_METRIC_GAUGE ? "gauge" : "counter");
+		for (size_t j = i; j < n; j++)
+			if (m[j].name && strcmp(m[j].name, m[i].name) == 0)
+				put_sample(f, &m[j], common);
 	}
 }
 

@@ -64,6 +64,32 @@ static void test_prometheus(void **state)
 	free(p);
 }
 
+/* A family whose samples stand apart is still written in one block,
+ * where its first sample stands. */
+static void test_family_apart(void **state)
+{
+	static const saf_metric m[] = {
+		{.name = "a_total", .labels = "r=\"1\"", .u = 1},
+		{.name = "b_total", .help = "B.", .u = 2},
+		{.name = "a_total", .labels = "r=\"2\"", .help = "A.", .u = 3},
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	saf_metrics_write(f, SAF_METRICS_PROMETHEUS, m, 3, NULL);
+	fclose(f);
+	assert_string_equal(buf, "# HELP a_total A.\n"
+				 "# TYPE a_total counter\n"
+				 "a_total{r=\"1\"} 1\n"
+				 "a_total{r=\"2\"} 3\n"
+				 "# HELP b_total B.\n"
+				 "# TYPE b_total counter\n"
+				 "b_total 2\n");
+	free(buf);
+}
+
 static void test_json_and_text(void **state)
 {
 	char *j = written(SAF_METRICS_JSON, "ignored=\"1\"");
@@ -151,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_family_apart),
 		cmocka_unit_test(test_json_and_text),
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_file_replace),
