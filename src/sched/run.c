@@ -17,6 +17,7 @@
 
 #include "saf/sched.h"
 #include "saf/clock.h"
+#include "saf/metrics.h"
 #include "saf/sock.h"
 
 #define TICK_MS 50u
@@ -46,182 +47,27 @@ static bool same_peer(const struct sockaddr_storage *a,
 	return false;
 }
 
-void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
+/* The status file's writer for saf_metrics_file_replace. */
+typedef struct state_ctx {
+	const saf_sched *s;
+	uint64_t now;
+} state_ctx;
+
+static void put_state(FILE *f, void *ctx)
 {
-	const saf_sched_counters *c = &s->ctr;
+	const state_ctx *c = ctx;
 
-	fprintf(f,
-		"# HELP saf_sched_reports_total Node reports accepted.\n"
-		"# TYPE saf_sched_reports_total counter\n"
-		"saf_sched_reports_total %" PRIu64 "\n"
-		"# HELP saf_sched_reports_dropped_total Node reports dropped, "
-		"by reason.\n"
-		"# TYPE saf_sched_reports_dropped_total counter\n"
-		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"old_version\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64
-		"\n"
-		"# HELP saf_sched_probes_sent_total Delay probes sent to "
-		"nodes.\n"
-		"# TYPE saf_sched_probes_sent_total counter\n"
-		"saf_sched_probes_sent_total %" PRIu64 "\n"
-		"# HELP saf_sched_echoes_total Probe echoes accepted.\n"
-		"# TYPE saf_sched_echoes_total counter\n"
-		"saf_sched_echoes_total %" PRIu64 "\n"
-		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, "
-		"by reason.\n"
-		"# TYPE saf_sched_echoes_dropped_total counter\n"
-		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} "
-		"%" PRIu64 "\n"
-		"# HELP saf_sched_route_changes_total Changes of the route for "
-		"S.\n"
-		"# TYPE saf_sched_route_changes_total counter\n"
-		"saf_sched_route_changes_total %" PRIu64 "\n"
-		"# HELP saf_sched_route_errors_total Route updates the kernel "
-		"refused.\n"
-		"# TYPE saf_sched_route_errors_total counter\n"
-		"saf_sched_route_errors_total %" PRIu64 "\n"
-		"# HELP saf_sched_node_timeouts_total Nodes taken out for "
-		"silence.\n"
-		"# TYPE saf_sched_node_timeouts_total counter\n"
-		"saf_sched_node_timeouts_total %" PRIu64 "\n"
-		"# HELP saf_sched_seconds_since_change Seconds since the route "
-		"last changed.\n"
-		"# TYPE saf_sched_seconds_since_change gauge\n"
-		"saf_sched_seconds_since_change %.3f\n",
-		c->reports, c->forged, c->malformed, c->old_version,
-		c->replayed, c->unknown_node, c->stale, c->probes_sent,
-		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
-		c->route_changes, c->route_errors, c->node_timeouts,
-		s->last_change_ms
-			? (double)(now_ms - s->last_change_ms) / 1000.0
-			: 0.0);
-	fputs("# HELP saf_sched_node_score Node score, 0..1.\n"
-	      "# TYPE saf_sched_node_score gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		fprintf(f, "saf_sched_node_score{node=\"%s\"} %.4f\n",
-			s->nodes[i].name, s->nodes[i].score);
-	fputs("# HELP saf_sched_node_cats_level CATS levels 1 (per category) "
-	      "and 2 (norm_fi), 0..10.\n"
-	      "# TYPE saf_sched_node_cats_level gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		const saf_sched_node *n = &s->nodes[i];
-
-		fprintf(f,
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"computing_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"communication_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"service_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"norm_fi\"} %u\n",
-			n->name, n->l1.computing, n->name, n->l1.communication,
-			n->name, n->l1.service, n->name, n->l2.norm_fi);
-	}
-	fputs("# HELP saf_sched_node_up Whether the node is in the decision.\n"
-	      "# TYPE saf_sched_node_up gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		fprintf(f, "saf_sched_node_up{node=\"%s\"} %d\n",
-			s->nodes[i].name, s->nodes[i].in);
-	fputs("# HELP saf_sched_node_delay_seconds Estimated one-way delay.\n"
-	      "# TYPE saf_sched_node_delay_seconds gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i].delay_ms >= 0)
-			fprintf(f,
-				"saf_sched_node_delay_seconds{node=\"%s\"} "
-				"%.6f\n",
-				s->nodes[i].name,
-				s->nodes[i].delay_ms / 1000.0);
-	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the "
-	      "node.\n"
-	      "# TYPE saf_sched_node_chosen gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		bool chosen = s->cfg.multipath ? s->nodes[i].weight > 0
-					       : (int)i == s->current;
-		fprintf(f, "saf_sched_node_chosen{node=\"%s\"} %d\n",
-			s->nodes[i].name, chosen);
-	}
-}
-
-void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
-{
-	const saf_sched_counters *c = &s->ctr;
-
-	fprintf(f, "{\"mode\":\"%s\",\"current\":",
-		s->cfg.multipath ? "multipath" : "single");
-	if (s->current >= 0)
-		fprintf(f, "\"%s\"", s->nodes[s->current].name);
-	else
-		fputs("null", f);
-	fprintf(f, ",\"ms_since_change\":%" PRIu64 ",\"nodes\":[",
-		s->last_change_ms ? now_ms - s->last_change_ms : 0);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		const saf_sched_node *n = &s->nodes[i];
-
-		fprintf(f,
-			"%s{\"name\":\"%s\",\"in\":%s,\"score\":%.4f,"
-			"\"load\":%u,\"capacity\":%u,\"available\":%s,"
-			"\"delay_ms\":%.3f,\"weight\":%u,"
-			"\"mem\":%u,\"conns\":%u,\"computing_comb\":%u,"
-			"\"communication_comb\":%u,\"service_comb\":%u,"
-			"\"norm_fi\":%u,"
-			"\"ms_since_report\":%" PRId64 "}",
-			i ? "," : "", n->name, n->in ? "true" : "false",
-			n->score, n->load, n->capacity,
-			n->available ? "true" : "false", n->delay_ms, n->weight,
-			n->mem, n->conns, n->l1.computing, n->l1.communication,
-			n->l1.service, n->l2.norm_fi,
-			n->reported ? (int64_t)(now_ms - n->last_report_ms)
-				    : -1);
-	}
-	fprintf(f,
-		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
-		",\"malformed\":%" PRIu64 ",\"old_version\":%" PRIu64
-		",\"replayed\":%" PRIu64 ",\"unknown_node\":%" PRIu64
-		",\"stale\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-		",\"echoes\":%" PRIu64 ",\"echo_unsolicited\":%" PRIu64
-		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
-		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
-		",\"node_returns\":%" PRIu64 "},"
-		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
-		"\"bytes\":%zu}}\n",
-		c->reports, c->forged, c->malformed, c->old_version,
-		c->replayed, c->unknown_node, c->stale, c->probes_sent,
-		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
-		c->route_changes, c->route_errors, c->node_timeouts,
-		c->node_returns, s->n_nodes, sizeof(*s));
+	saf_sched_write_status(c->s, c->now, f);
 }
 
 static void write_state(const saf_sched *s, const char *path, uint64_t now)
 {
-	char tmp[4096];
-	FILE *f;
+	state_ctx c = {.s = s, .now = now};
 
-	if (!path ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/* Best effort: a status that cannot be written now is written on
+	 * the next tick; the scheduler does not stop for it. */
+	if (path && saf_metrics_file_replace(path, put_state, &c, NULL))
 		return;
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	saf_sched_write_status(s, now, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
 }
 
 static void log_event(const saf_sched *s, FILE *events, const char *kind);
