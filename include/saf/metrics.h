@@ -21,7 +21,7 @@
 
 typedef enum saf_metric_type {
 	SAF_METRIC_COUNTER = 0, /* only grows (Prometheus: counter) */
-	SAF_METRIC_GAUGE,       /* a level now (Prometheus: gauge) */
+	SAF_METRIC_GAUGE,	/* a level now (Prometheus: gauge) */
 } saf_metric_type;
 
 /* One sample. */
@@ -49,8 +49,8 @@ typedef struct saf_metric {
 } saf_metric;
 
 typedef enum saf_metrics_format {
-	SAF_METRICS_TEXT = 0,   /* "  key<padding> value" lines */
-	SAF_METRICS_JSON,       /* {"key":value,...}, no line end */
+	SAF_METRICS_TEXT = 0,	/* "  key<padding> value" lines */
+	SAF_METRICS_JSON,	/* {"key":value,...}, no line end */
 	SAF_METRICS_PROMETHEUS, /* exposition format, one sample a line */
 } saf_metrics_format;
 
@@ -72,9 +72,8 @@ const char *saf_metrics_label(char *buf, size_t cap, const char *key,
  * rename), so a reader sees the old file or the new one, never half of
  * one. -1 with err when path.tmp cannot be written or renamed (path.tmp
  * is then removed). */
-SAF_MUST_CHECK int saf_metrics_file_replace(const char *path,
-					    void (*write_fn)(FILE *f,
-							     void *ctx),
-					    void *ctx, saf_error *err);
+SAF_MUST_CHECK int
+saf_metrics_file_replace(const char *path, void (*write_fn)(FILE *f, void *ctx),
+			 void *ctx, saf_error *err);
 
 #endif /* SAF_METRICS_H */

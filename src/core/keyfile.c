@@ -44,8 +44,8 @@ int saf_keyfile_open(const char *path, const char *label, saf_error *err)
 	return -1;
 }
 
-int saf_keyfile_read(const char *path, const char *label, void *buf,
-		     size_t cap, size_t *len, saf_error *err)
+int saf_keyfile_read(const char *path, const char *label, void *buf, size_t cap,
+		     size_t *len, saf_error *err)
 {
 	char *p = buf;
 	size_t n = 0;

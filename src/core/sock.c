@@ -38,9 +38,9 @@ static int wait_writable(int fd, uint64_t deadline)
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 
 	for (;;) {
-		int n = poll(&p, 1,
-			     saf_clock_poll_timeout(deadline,
-						    saf_clock_mono_ms()));
+		int n = poll(
+			&p, 1,
+			saf_clock_poll_timeout(deadline, saf_clock_mono_ms()));
 
 		if (n >= 0)
 			return n > 0;
@@ -55,7 +55,8 @@ int saf_sock_connect_fd(int fd, const saf_addr *to, unsigned timeout_ms,
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(to, &ss);
 	/* +1: a deadline of 0 would mean "none" to saf_clock_poll_timeout */
-	uint64_t deadline = saf_clock_mono_ms() + timeout_ms + (timeout_ms == 0);
+	uint64_t deadline =
+		saf_clock_mono_ms() + timeout_ms + (timeout_ms == 0);
 	char b[SAF_ADDR_STR_LEN];
 	int e = 0, w;
 	socklen_t sl = sizeof(e);
@@ -100,8 +101,7 @@ int saf_sock_connect(const saf_addr *to, unsigned timeout_ms, saf_error *err)
 }
 
 /* A non-blocking socket of `type` bound to `at`; -1 with err. */
-static int bound(const saf_addr *at, int type, bool dual_stack,
-		 saf_error *err)
+static int bound(const saf_addr *at, int type, bool dual_stack, saf_error *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = saf_addr_to_sockaddr(at, &ss);

@@ -14,16 +14,16 @@
 /* Counters, then seconds since the last change: at most this many. */
 #define COUNTER_METRICS 17
 /* Per node: score, four CATS levels, up, delay, chosen. */
-#define NODE_METRICS 8
+#define NODE_METRICS   8
 #define NODE_LABEL_LEN (SAF_SCHED_NAME_MAX + 48)
 
 /* One counter: its key in the status JSON, its family, reason label
  * (or NULL) and the family's help (on its first counter). */
-#define CTR(k, fam, lab, h)                                                  \
-	(saf_metric)                                                         \
-	{                                                                    \
-		.key = #k, .name = (fam), .labels = (lab), .help = (h),      \
-		.u = c->k                                                    \
+#define CTR(k, fam, lab, h)                                                    \
+	(saf_metric)                                                           \
+	{                                                                      \
+		.key = #k, .name = (fam), .labels = (lab), .help = (h),        \
+		.u = c->k                                                      \
 	}
 
 static size_t counter_metrics(const saf_sched *s, uint64_t now_ms,
@@ -50,8 +50,8 @@ static size_t counter_metrics(const saf_sched *s, uint64_t now_ms,
 		     "Probe echoes accepted.");
 	m[n++] = CTR(echo_unsolicited, echo_dropped, "reason=\"unsolicited\"",
 		     "Probe echoes dropped, by reason.");
-	m[n++] = CTR(echo_wrong_source, echo_dropped,
-		     "reason=\"wrong_source\"", NULL);
+	m[n++] = CTR(echo_wrong_source, echo_dropped, "reason=\"wrong_source\"",
+		     NULL);
 	m[n++] = CTR(route_changes, "saf_sched_route_changes_total", NULL,
 		     "Changes of the route for S.");
 	m[n++] = CTR(route_errors, "saf_sched_route_errors_total", NULL,
@@ -71,8 +71,8 @@ static size_t counter_metrics(const saf_sched *s, uint64_t now_ms,
 }
 
 /* One gauge of a node. */
-static saf_metric gauge(const char *name, const char *labels,
-			const char *help, int decimals, double v)
+static saf_metric gauge(const char *name, const char *labels, const char *help,
+			int decimals, double v)
 {
 	return (saf_metric){.name = name,
 			    .labels = labels,
@@ -97,8 +97,8 @@ static size_t node_metrics(const saf_sched *s, saf_metric *m,
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		const saf_sched_node *nd = &s->nodes[i];
 		const unsigned level[4] = {nd->l1.computing,
-					   nd->l1.communication,
-					   nd->l1.service, nd->l2.norm_fi};
+					   nd->l1.communication, nd->l1.service,
+					   nd->l2.norm_fi};
 		bool chosen = s->cfg.multipath ? nd->weight > 0
 					       : (int)i == s->current;
 		char *node = lab[i][0];
@@ -111,7 +111,8 @@ static size_t node_metrics(const saf_sched *s, saf_metric *m,
 			int w = snprintf(l, NODE_LABEL_LEN, "%s,", node);
 
 			if (w > 0 && w < (int)NODE_LABEL_LEN)
-				saf_metrics_label(l + w, NODE_LABEL_LEN - (size_t)w,
+				saf_metrics_label(l + w,
+						  NODE_LABEL_LEN - (size_t)w,
 						  "metric", comb[k]);
 			m[n++] = gauge(cats, l,
 				       "CATS levels 1 (per category) and 2 "
@@ -176,7 +177,8 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
 	}
 	fputs("],\"counters\":", f);
 	saf_metrics_write(f, SAF_METRICS_JSON, m, n, NULL);
-	fprintf(f, ",\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
-		   "\"bytes\":%zu}}\n",
+	fprintf(f,
+		",\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
+		"\"bytes\":%zu}}\n",
 		s->n_nodes, sizeof(*s));
 }

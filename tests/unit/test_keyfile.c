@@ -58,9 +58,9 @@ static void test_reads_good_file(void **state)
 	saf_error e;
 
 	(void)state;
-	assert_int_equal(saf_keyfile_read(file, "key file K", buf, sizeof(buf),
-					  &n, &e),
-			 0);
+	assert_int_equal(
+		saf_keyfile_read(file, "key file K", buf, sizeof(buf), &n, &e),
+		0);
 	assert_int_equal(n, 17);
 	assert_memory_equal(buf, "0123456789abcdef\n", 17);
 	/* Less room than the file: the first cap bytes, no error (the
@@ -83,9 +83,9 @@ static void refused(const char *path, saf_errc code, const char *why)
 	saf_error e;
 
 	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(saf_keyfile_read(path, "key file L", buf, sizeof(buf),
-					  &n, &e),
-			 -1);
+	assert_int_equal(
+		saf_keyfile_read(path, "key file L", buf, sizeof(buf), &n, &e),
+		-1);
 	assert_int_equal(e.code, code);
 	assert_int_equal(n, 0);
 	assert_int_equal(strncmp(e.msg, "key file L: ", 12), 0);
@@ -111,9 +111,8 @@ static void test_refusals(void **state)
 		char b[32];
 		size_t n;
 
-		assert_int_equal(saf_keyfile_read(file, "K", b, sizeof(b), &n,
-						  NULL),
-				 0);
+		assert_int_equal(
+			saf_keyfile_read(file, "K", b, sizeof(b), &n, NULL), 0);
 	}
 	assert_int_equal(chmod(file, 0600), 0);
 	refused("/nonexistent/saf-key", SAF_E_SYS, "No such file");

@@ -19,12 +19,20 @@
 
 static const saf_metric samples[] = {
 	{.name = "x_syns_total", .key = "syns", .help = "SYNs seen.", .u = 7},
-	{.name = "x_adverts_total", .labels = "form=\"full\"",
-	 .key = "adverts_full", .help = "Adverts, by form.", .u = 3},
-	{.name = "x_adverts_total", .labels = "form=\"short\"",
-	 .key = "adverts_short", .u = 1},
-	{.name = "x_delay_seconds", .type = SAF_METRIC_GAUGE,
-	 .help = "A delay.", .decimals = 3, .d = 0.0125},
+	{.name = "x_adverts_total",
+	 .labels = "form=\"full\"",
+	 .key = "adverts_full",
+	 .help = "Adverts, by form.",
+	 .u = 3},
+	{.name = "x_adverts_total",
+	 .labels = "form=\"short\"",
+	 .key = "adverts_short",
+	 .u = 1},
+	{.name = "x_delay_seconds",
+	 .type = SAF_METRIC_GAUGE,
+	 .help = "A delay.",
+	 .decimals = 3,
+	 .d = 0.0125},
 	{.key = "returns", .u = 2}, /* text and JSON only */
 };
 #define N (sizeof(samples) / sizeof(samples[0]))
@@ -59,8 +67,8 @@ static void test_prometheus(void **state)
 	free(p);
 	p = written(SAF_METRICS_PROMETHEUS, "pin_dir=\"/p\"");
 	assert_non_null(strstr(p, "\nx_syns_total{pin_dir=\"/p\"} 7\n"));
-	assert_non_null(
-		strstr(p, "\nx_adverts_total{form=\"short\",pin_dir=\"/p\"} 1\n"));
+	assert_non_null(strstr(
+		p, "\nx_adverts_total{form=\"short\",pin_dir=\"/p\"} 1\n"));
 	free(p);
 }
 
@@ -129,8 +137,7 @@ static void test_label(void **state)
 			    "p=\"abcdefg\"");
 	assert_string_equal(saf_metrics_label(b, 9, "p", "ab\"cd"),
 			    "p=\"ab\\\"\"");
-	assert_string_equal(saf_metrics_label(b, 8, "p", "ab\"cd"),
-			    "p=\"ab\"");
+	assert_string_equal(saf_metrics_label(b, 8, "p", "ab\"cd"), "p=\"ab\"");
 	assert_string_equal(saf_metrics_label(b, 4, "key", "v"), "");
 }
 
@@ -158,9 +165,9 @@ static void test_file_replace(void **state)
 	assert_string_equal(got, "two\n");
 	assert_int_equal(access(tmp, F_OK), -1); /* renamed away */
 	/* A folder that does not exist: an error naming the file. */
-	assert_int_equal(saf_metrics_file_replace("/nonexistent/m", write_one, x,
-						  &e),
-			 -1);
+	assert_int_equal(
+		saf_metrics_file_replace("/nonexistent/m", write_one, x, &e),
+		-1);
 	assert_int_equal(e.code, SAF_E_SYS);
 	assert_non_null(strstr(e.msg, "/nonexistent/m.tmp"));
 	/* The target is a folder: rename fails, the .tmp is removed. */

@@ -87,8 +87,8 @@ static void test_refused(void **state)
 	close(lfd);
 	assert_int_equal(saf_sock_connect(&to, 1000, &e), -1);
 	assert_int_equal(e.code, SAF_E_SYS);
-	snprintf(want, sizeof(want), "connect to 127.0.0.1:%u: Connection refused",
-		 to.port);
+	snprintf(want, sizeof(want),
+		 "connect to 127.0.0.1:%u: Connection refused", to.port);
 	assert_string_equal(e.msg, want);
 	/* The fd form keeps the socket and reports the error. */
 	fd = saf_sock_open(&to, SOCK_STREAM, &e);
