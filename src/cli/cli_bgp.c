@@ -14,8 +14,8 @@ void saf_cli_bgp_init(saf_cli_bgp *b)
 	b->local_pref = SAF_BGP_LP_SCHED;
 }
 
-static int parse_u32(const char *opt, const char *v, uint32_t min,
-		     uint32_t max, uint32_t *out)
+static int parse_u32(const char *opt, const char *v, uint32_t min, uint32_t max,
+		     uint32_t *out)
 {
 	uint64_t n;
 

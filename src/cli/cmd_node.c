@@ -111,22 +111,26 @@ static int agent(int argc, char **argv)
 			o.capacity = (uint16_t)v;
 			break;
 		case 'i': /* ms */
-			if (saf_cli_uint("--interval", optarg, 10, 1, 60000, &v))
+			if (saf_cli_uint("--interval", optarg, 10, 1, 60000,
+					 &v))
 				return SAF_EXIT_USAGE;
 			o.interval_ms = v;
 			break;
 		case 0x2000: /* --l2-threshold, points */
-			if (saf_cli_uint("--l2-threshold", optarg, 10, 1, 10, &v))
+			if (saf_cli_uint("--l2-threshold", optarg, 10, 1, 10,
+					 &v))
 				return SAF_EXIT_USAGE;
 			o.l2_threshold = (unsigned)v;
 			break;
 		case 0x2001: /* --l2-min-gap, ms */
-			if (saf_cli_uint("--l2-min-gap", optarg, 10, 0, 60000, &v))
+			if (saf_cli_uint("--l2-min-gap", optarg, 10, 0, 60000,
+					 &v))
 				return SAF_EXIT_USAGE;
 			o.l2_min_gap_ms = v ? v : 1;
 			break;
 		case 'd': /* seconds, as saf sched run --duration */
-			if (saf_cli_double("--duration", optarg, 0.001, 1e9, &d))
+			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.duration_ms = (uint64_t)(d * 1000);
 			break;

@@ -167,7 +167,8 @@ static int sched_run(int argc, char **argv)
 				"--key: the scheduler takes --keys FILE, one "
 				"'NAME KEY' line per node (docs/sched.md)");
 		case 'W':
-			if (saf_cli_double("--report-window", optarg, 1, 1e9, &d))
+			if (saf_cli_double("--report-window", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.report_window_ms = (uint64_t)d;
 			break;
@@ -208,29 +209,29 @@ static int sched_run(int argc, char **argv)
 		}
 		case OPT_CATS_DELAY_REF:
 			if (saf_cli_double("--cats-delay-ref", optarg, 1, 1e9,
-					 &d))
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.delay_ref_us = (uint32_t)d;
 			break;
 		case OPT_CATS_CONNS_REF:
 			if (saf_cli_double("--cats-conns-ref", optarg, 1, 1e9,
-					 &d))
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.conns_ref = (uint32_t)d;
 			break;
 		case 'C':
 			if (saf_cli_double("--weight-compute", optarg, 0, 100,
-					 &o.cfg.w.compute))
+					   &o.cfg.w.compute))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'N':
 			if (saf_cli_double("--weight-network", optarg, 0, 100,
-					 &o.cfg.w.network))
+					   &o.cfg.w.network))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'R':
 			if (saf_cli_double("--delay-ref", optarg, 0.001, 1e6,
-					 &o.cfg.w.delay_ref_ms))
+					   &o.cfg.w.delay_ref_ms))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'D':
@@ -240,17 +241,18 @@ static int sched_run(int argc, char **argv)
 			break;
 		case 'I':
 			if (saf_cli_double("--min-improvement", optarg, 0, 10,
-					 &o.cfg.min_improvement))
+					   &o.cfg.min_improvement))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'T':
-			if (saf_cli_double("--node-timeout", optarg, 1, 1e9, &d))
+			if (saf_cli_double("--node-timeout", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.node_timeout_ms = (uint64_t)d;
 			break;
 		case 'P':
 			if (saf_cli_double("--probe-interval", optarg, 1, 1e7,
-					 &d))
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.probe_interval_ms = (uint64_t)d;
 			break;
@@ -266,7 +268,8 @@ static int sched_run(int argc, char **argv)
 							   err.msg);
 			break;
 		case 'd':
-			if (saf_cli_double("--duration", optarg, 0.001, 1e9, &d))
+			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.duration_ms = (uint64_t)(d * 1000);
 			break;

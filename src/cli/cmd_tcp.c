@@ -594,7 +594,8 @@ static int tcp_connect(int argc, char **argv)
 							   err.msg);
 			break;
 		case 't': /* ms */
-			if (saf_cli_uint("--timeout", optarg, 10, 1, 600000, &v))
+			if (saf_cli_uint("--timeout", optarg, 10, 1, 600000,
+					 &v))
 				return SAF_EXIT_USAGE;
 			o.timeout_ms = (unsigned)v;
 			break;

@@ -157,8 +157,7 @@ int saf_opt_double(const char *opt, const char *text, double lo, double hi,
 	if (!isdigit((unsigned char)text[0]) && text[0] != '.')
 		goto bad;
 	d = strtod(text, &end);
-	if (*end || !isfinite(d) || d < lo || d > hi ||
-	    strpbrk(text, "xXpP"))
+	if (*end || !isfinite(d) || d < lo || d > hi || strpbrk(text, "xXpP"))
 		goto bad;
 	*out = d;
 	return 0;

@@ -24,9 +24,8 @@ SAF_MUST_CHECK int saf_opt_uint(const char *opt, const char *text, int base,
 /* A real number in lo..hi, written in decimal ("0.05", "12", "1e3"):
  * no sign, blank, hex, inf or nan, nothing after it. Fails with "--x:
  * 'text' is not a number in lo..hi". */
-SAF_MUST_CHECK int saf_opt_double(const char *opt, const char *text,
-				  double lo, double hi, double *out,
-				  saf_error *err);
+SAF_MUST_CHECK int saf_opt_double(const char *opt, const char *text, double lo,
+				  double hi, double *out, saf_error *err);
 
 /* A duration: a decimal number (up to 6 digits after the point) with a
  * unit us, ms, s, m or h, or without one in default_unit (one of those),

@@ -22,8 +22,6 @@
 
 #define TICK_MS 50u
 
-
-
 /* The same address and port: an echo must come from where its probe went. */
 static bool same_peer(const struct sockaddr_storage *a,
 		      const struct sockaddr_storage *b)
@@ -245,9 +243,9 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					     (struct sockaddr *)&from, &flen);
 				if (n < 0)
 					break;
-				if (saf_sched_on_datagram(s, buf, (size_t)n,
-							  now, saf_clock_wall_ms(), &m,
-							  &node) ||
+				if (saf_sched_on_datagram(
+					    s, buf, (size_t)n, now,
+					    saf_clock_wall_ms(), &m, &node) ||
 				    !node)
 					continue; /* dropped and counted */
 				size_t i = (size_t)(node - s->nodes);
@@ -261,7 +259,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 						      same_peer(&from,
 								&agent_addr[i]);
 					(void)saf_sched_on_echo(
-						s, node, &m, probed, saf_clock_mono_ns());
+						s, node, &m, probed,
+						saf_clock_mono_ns());
 				}
 			}
 		}
@@ -283,8 +282,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				    RAND_bytes((unsigned char *)&nonce,
 					       sizeof(nonce)) != 1 ||
 				    saf_sched_probe(s, &s->nodes[i], nonce,
-						    saf_clock_mono_ns(), buf, sizeof(buf),
-						    &len, &perr))
+						    saf_clock_mono_ns(), buf,
+						    sizeof(buf), &len, &perr))
 					continue;
 				if (sendto(ufd, buf, len, 0,
 					   (struct sockaddr *)&agent_addr[i],

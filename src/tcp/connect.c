@@ -163,8 +163,8 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 
 	/* A cached target was checked when it was learnt; checked again, as
 	 * the cache may be shared by callers with another policy. */
-	hit = o->cache &&
-	      saf_affinity_cache_get(o->cache, service, saf_clock_mono_ms(), &target);
+	hit = o->cache && saf_affinity_cache_get(o->cache, service,
+						 saf_clock_mono_ms(), &target);
 	if (hit && check_policy(o, &target, "cached target", &e2)) {
 		saf_affinity_cache_forget(o->cache, service);
 		hit = false;
@@ -231,6 +231,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 			 "answered: R1 changed its choice during the handshake)"
 		       : "");
 	if (o->cache)
-		saf_affinity_cache_put(o->cache, service, &target, saf_clock_mono_ms());
+		saf_affinity_cache_put(o->cache, service, &target,
+				       saf_clock_mono_ms());
 	return fd2;
 }

@@ -630,11 +630,12 @@ static size_t side_metrics(int s, const uint64_t ctr[SAF_CTR_COUNT],
 		}
 	}
 	if (s == 1)
-		m[n++] = (saf_metric){.name = "saf_tcp_client_cache_entries",
-				      .key = "client_cache_entries",
-				      .help = "Entries in the kernel affinity cache now.",
-				      .type = SAF_METRIC_GAUGE,
-				      .u = saf_kcache_entries(dir)};
+		m[n++] = (saf_metric){
+			.name = "saf_tcp_client_cache_entries",
+			.key = "client_cache_entries",
+			.help = "Entries in the kernel affinity cache now.",
+			.type = SAF_METRIC_GAUGE,
+			.u = saf_kcache_entries(dir)};
 	return n;
 }
 

@@ -113,8 +113,8 @@ static void test_double(void **state)
 	double d = 0;
 	saf_error err;
 	static const char *const bad[] = {
-		"",    "abc", "1x",  " 1",  "+1",   "-1", "nan",
-		"inf", "0x1", "1e",  "1e99", "1..2", "11",
+		"",    "abc", "1x", " 1",   "+1",   "-1", "nan",
+		"inf", "0x1", "1e", "1e99", "1..2", "11",
 	};
 
 	(void)state;
