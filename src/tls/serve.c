@@ -116,6 +116,12 @@ static int listen_on(saf_tls_listener *l, const saf_tls_node_env *env,
 	    listen(l->fd, LISTEN_BACKLOG))
 		return saf_fail(err, SAF_E_SYS, "listen %s: %s",
 				saf_addr_format(&l->addr, t), strerror(errno));
+	/* Port 0: the one the kernel chose. */
+	len = sizeof(ss);
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) ||
+	    saf_addr_from_sockaddr((struct sockaddr *)&ss, len, &l->addr, err))
+		return saf_fail(err, SAF_E_SYS, "listen %s: no local address",
+				saf_addr_format(&l->addr, t));
 	if (setsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
 		       &(int){DEFER_ACCEPT_S}, sizeof(int)))
 		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_ERROR,
@@ -123,30 +129,35 @@ static int listen_on(saf_tls_listener *l, const saf_tls_node_env *env,
 	return 0;
 }
 
-/* Anycast i, then its unicast partner unless an earlier pair named it. */
+/* Anycast i, then its unicast partner unless an earlier pair named it.
+ * A unicast address with port 0 gets one from the kernel: the tokens of
+ * its anycast partners carry that one. */
 static int listen_all(saf_tls_node *n, const saf_tls_node_config *cfg,
 		      saf_error *err)
 {
-	for (size_t i = 0; i < cfg->n_pairs; i++) {
-		bool dup = false;
+	size_t uidx[SAF_TLS_NODE_PAIRS_MAX];
 
-		n->ls[n->nls] =
-			(saf_tls_listener){.fd = -1,
-					   .addr = cfg->pairs[i].anycast,
-					   .anycast = true,
-					   .unicast = cfg->pairs[i].unicast};
-		if (listen_on(&n->ls[n->nls++], &n->env, err))
+	for (size_t i = 0; i < cfg->n_pairs; i++) {
+		size_t a = n->nls++;
+
+		n->ls[a] = (saf_tls_listener){.fd = -1,
+					      .addr = cfg->pairs[i].anycast,
+					      .anycast = true};
+		if (listen_on(&n->ls[a], &n->env, err))
 			return -1;
 		/* A unicast address may serve several anycast ones. */
+		uidx[i] = n->nls;
 		for (size_t j = 0; j < i; j++)
-			dup |= saf_addr_equal(&cfg->pairs[j].unicast,
-					      &cfg->pairs[i].unicast);
-		if (dup)
-			continue;
-		n->ls[n->nls] = (saf_tls_listener){
-			.fd = -1, .addr = cfg->pairs[i].unicast};
-		if (listen_on(&n->ls[n->nls++], &n->env, err))
-			return -1;
+			if (saf_addr_equal(&cfg->pairs[j].unicast,
+					   &cfg->pairs[i].unicast))
+				uidx[i] = uidx[j];
+		if (uidx[i] == n->nls) {
+			n->ls[n->nls] = (saf_tls_listener){
+				.fd = -1, .addr = cfg->pairs[i].unicast};
+			if (listen_on(&n->ls[n->nls++], &n->env, err))
+				return -1;
+		}
+		n->ls[a].unicast = n->ls[uidx[i]].addr;
 	}
 	return 0;
 }
@@ -280,14 +291,10 @@ void saf_tls_node_free(saf_tls_node *n)
 
 int saf_tls_node_listen_addr(const saf_tls_node *n, size_t i, saf_addr *out)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	saf_error e;
-
-	if (i >= n->nls ||
-	    getsockname(n->ls[i].fd, (struct sockaddr *)&ss, &sl))
+	if (i >= n->nls)
 		return -1;
-	return saf_addr_from_sockaddr((struct sockaddr *)&ss, sl, out, &e);
+	*out = n->ls[i].addr;
+	return 0;
 }
 
 /* Tells the admission unit what conns[i] did in its last step. */
