@@ -132,6 +132,83 @@ static void client_name(saf_tls_client_setup *s, const char *name)
 		 name ? name : saf_addr_format(&ip, t));
 }
 
+/* Option values beyond s itself, for the checks after getopt. */
+typedef struct client_args {
+	const char *ca, *name, *remote;
+	bool has_local;
+	unsigned wait, stream_buffer, liveness;
+} client_args;
+
+/* One option (getopt's o, its optarg). 0, -1 after --help, or an exit
+ * code. */
+static int client_opt(saf_tls_client_setup *s, client_args *a, int o,
+		      bool forward)
+{
+	saf_error e = {0};
+
+	switch (o) {
+	case 'c':
+		a->ca = optarg;
+		break;
+	case 'n':
+		a->name = optarg;
+		break;
+	case 'N':
+		s->opts.migrate = false;
+		break;
+	case 'w':
+		if (saf_tls_opt_uint("--ticket-wait", optarg, 60000, &a->wait))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'l':
+		if (!forward)
+			return saf_cli_usage_error("--local: forward only");
+		if (saf_tls_opt_addr("--local", optarg, &s->local))
+			return SAF_EXIT_USAGE;
+		a->has_local = true;
+		break;
+	case 'r':
+		a->remote = optarg;
+		break;
+	case 'm':
+		if (saf_tls_opt_uint("--max-conns", optarg, 4096,
+				     &s->max_conns) ||
+		    s->max_conns == 0)
+			return saf_cli_usage_error("--max-conns: 1..4096");
+		break;
+	case 'C':
+		s->continuity = false;
+		break;
+	case 'B':
+		if (saf_tls_opt_uint("--stream-buffer", optarg,
+				     SAF_CONT_SEND_MAX, &a->stream_buffer) ||
+		    a->stream_buffer < SAF_CONT_SEND_MIN)
+			return saf_cli_usage_error(
+				"--stream-buffer: %u..%u bytes",
+				SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
+		break;
+	case 'K':
+		/* seconds, 0: off */
+		if (saf_tls_opt_uint("--liveness", optarg,
+				     SAF_CONT_LIVENESS_S_MAX, &a->liveness))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'T':
+		if (saf_target_policy_allow(&s->policy, optarg, &e))
+			return saf_cli_usage_error("--allow-target: %s", e.msg);
+		break;
+	case 'v':
+		s->verbose = true;
+		break;
+	case 'h':
+		client_usage(stdout, forward);
+		return -1;
+	default:
+		return SAF_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int saf_tls_client_parse(int argc, char **argv, bool forward,
 			 saf_tls_client_setup *s)
 {
@@ -151,12 +228,9 @@ int saf_tls_client_parse(int argc, char **argv, bool forward,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	unsigned stream_buffer = SAF_CONT_SEND_DEFAULT;
-	unsigned liveness = SAF_CONT_LIVENESS_S_DEFAULT;
-	const char *ca = NULL, *name = NULL, *remote = NULL;
-	bool has_local = false;
-	saf_error e = {0};
-	unsigned wait = 1000;
+	client_args a = {.wait = 1000,
+			 .stream_buffer = SAF_CONT_SEND_DEFAULT,
+			 .liveness = SAF_CONT_LIVENESS_S_DEFAULT};
 	int o;
 
 	memset(s, 0, sizeof(*s));
@@ -166,97 +240,35 @@ int saf_tls_client_parse(int argc, char **argv, bool forward,
 	s->max_conns = 64;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c':
-			ca = optarg;
-			break;
-		case 'n':
-			name = optarg;
-			break;
-		case 'N':
-			s->opts.migrate = false;
-			break;
-		case 'w':
-			if (saf_tls_opt_uint("--ticket-wait", optarg, 60000,
-					     &wait))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'l':
-			if (!forward)
-				return saf_cli_usage_error(
-					"--local: forward only");
-			if (saf_tls_opt_addr("--local", optarg, &s->local))
-				return SAF_EXIT_USAGE;
-			has_local = true;
-			break;
-		case 'r':
-			remote = optarg;
-			break;
-		case 'm':
-			if (saf_tls_opt_uint("--max-conns", optarg, 4096,
-					     &s->max_conns) ||
-			    s->max_conns == 0)
-				return saf_cli_usage_error(
-					"--max-conns: 1..4096");
-			break;
-		case 'C':
-			s->continuity = false;
-			break;
-		case 'B':
-			if (saf_tls_opt_uint("--stream-buffer", optarg,
-					     SAF_CONT_SEND_MAX,
-					     &stream_buffer) ||
-			    stream_buffer < SAF_CONT_SEND_MIN)
-				return saf_cli_usage_error(
-					"--stream-buffer: %u..%u bytes",
-					SAF_CONT_SEND_MIN, SAF_CONT_SEND_MAX);
-			break;
-		case 'K':
-			/* seconds, 0: off */
-			if (saf_tls_opt_uint("--liveness", optarg,
-					     SAF_CONT_LIVENESS_S_MAX,
-					     &liveness))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'T':
-			if (saf_target_policy_allow(&s->policy, optarg, &e))
-				return saf_cli_usage_error("--allow-target: %s",
-							   e.msg);
-			break;
-		case 'v':
-			s->verbose = true;
-			break;
-		case 'h':
-			client_usage(stdout, forward);
-			return -1;
-		default:
-			return SAF_EXIT_USAGE;
-		}
+		int rc = client_opt(s, &a, o, forward);
+
+		if (rc)
+			return rc;
 	}
 	if (!forward) {
 		if (optind + 1 != argc)
 			return saf_cli_usage_error("give one S:PORT (see 'saf "
 						   "tls connect --help')");
-		remote = argv[optind];
+		a.remote = argv[optind];
 	} else {
 		if (optind != argc)
 			return saf_cli_usage_error("unexpected argument '%s'",
 						   argv[optind]);
-		if (!has_local || !remote)
+		if (!a.has_local || !a.remote)
 			return saf_cli_usage_error(
 				"--local and --remote are required");
 	}
-	if (saf_tls_opt_addr(forward ? "--remote" : "address", remote,
+	if (saf_tls_opt_addr(forward ? "--remote" : "address", a.remote,
 			     &s->remote))
 		return SAF_EXIT_USAGE;
-	client_name(s, name);
+	client_name(s, a.name);
 	s->opts.server_name = s->name;
-	s->opts.ticket_wait_ms = wait ? wait : 1;
+	s->opts.ticket_wait_ms = a.wait ? a.wait : 1;
 	s->sopts.conn = s->opts;
-	s->sopts.send_buffer = stream_buffer;
-	s->sopts.liveness_s = liveness;
-	s->sopts.no_liveness = liveness == 0;
-	return client_context(s, ca);
+	s->sopts.send_buffer = a.stream_buffer;
+	s->sopts.liveness_s = a.liveness;
+	s->sopts.no_liveness = a.liveness == 0;
+	return client_context(s, a.ca);
 }
 
 /* The SSL_CTX (trust anchors from ca, or the system's) and the saf client

@@ -71,10 +71,19 @@ static void log_refusal(SSL *ssl, const saf_tls_node_env *env)
 				  : "");
 }
 
+/* After a failed SSL call, its SSL_get_error e: 0 when it only has to
+ * wait (for POLLOUT: want_write), -1 when the connection is gone. */
+static int ssl_wait(saf_tls_node_conn *c, int e)
+{
+	if (e == SSL_ERROR_WANT_WRITE)
+		c->want_write = true;
+	return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? 0 : -1;
+}
+
 /* The handshake: 1 done (now), 0 not yet, -1 failed. */
 static int handshake(saf_tls_node_conn *c, const saf_tls_node_env *env)
 {
-	int r, e;
+	int r;
 
 	ERR_clear_error();
 	r = SSL_accept(c->ssl);
@@ -82,13 +91,8 @@ static int handshake(saf_tls_node_conn *c, const saf_tls_node_env *env)
 		c->hs_done = true;
 		return 1;
 	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
+	if (ssl_wait(c, SSL_get_error(c->ssl, r)) == 0)
 		return 0;
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->want_write = true;
-		return 0;
-	}
 	log_refusal(c->ssl, env);
 	return -1;
 }
@@ -111,23 +115,19 @@ static int client_read(saf_tls_node_conn *c)
 		return 1;
 	}
 	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->want_write = true;
-		return 0;
-	}
 	if (e == SSL_ERROR_ZERO_RETURN) {
 		/* close_notify: half-close the backend */
 		c->client_eof = true;
 		shutdown(c->bfd, SHUT_WR);
 		return 1;
 	}
-	return e == SSL_ERROR_WANT_READ ? 0 : -1;
+	return ssl_wait(c, e);
 }
 
 /* b2c -> TLS. 1 progress, 0 none, -1 connection gone. */
 static int client_write(saf_tls_node_conn *c)
 {
-	int r, e;
+	int r;
 
 	if (!c->b2c_len)
 		return 0;
@@ -139,12 +139,7 @@ static int client_write(saf_tls_node_conn *c)
 		c->moved++;
 		return 1;
 	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->want_write = true;
-		return 0;
-	}
-	return e == SSL_ERROR_WANT_READ ? 0 : -1;
+	return ssl_wait(c, SSL_get_error(c->ssl, r));
 }
 
 /* c2b -> backend, backend -> b2c. 1 progress, 0 none, -1 backend gone. */

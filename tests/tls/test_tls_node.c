@@ -44,6 +44,7 @@ typedef struct node_job {
 	_Atomic uint64_t now_s; /* the node's clock */
 	pthread_mutex_t mu;
 	saf_tls_node_counters k; /* after the last round, under mu */
+	atomic_uint rounds;	 /* rounds published */
 	int echo[MAX_ECHO];
 } node_job;
 
@@ -105,8 +106,19 @@ static void *node_thread(void *arg)
 		pthread_mutex_lock(&j->mu);
 		saf_tls_node_counters_get(j->n, &j->k);
 		pthread_mutex_unlock(&j->mu);
+		atomic_fetch_add(&j->rounds, 1);
 	}
 	return NULL;
+}
+
+/* Two whole rounds of the node after now: the counters published then
+ * include all it did for what the client did before. */
+static void settle(node_job *j)
+{
+	unsigned r0 = atomic_load(&j->rounds);
+
+	while (atomic_load(&j->rounds) < r0 + 2u)
+		usleep(1000);
 }
 
 static uint64_t tokens_issued(node_job *j)
@@ -256,9 +268,11 @@ static void node_stop(node_job *j, pthread_t t)
 static bool fresh_token_after(node_job *j, client *c, uint64_t skip_s,
 			      uint64_t wait_ms)
 {
-	uint64_t before = tokens_issued(j);
+	uint64_t before;
 	void *arg[2] = {j, &before};
 
+	settle(j);
+	before = tokens_issued(j);
 	atomic_fetch_add(&j->now_s, skip_s);
 	return client_until(c, tokens_above, arg, wait_ms);
 }
