@@ -184,7 +184,8 @@ static int make_server(saf_tls_node *n, SSL_CTX *ctx,
 	 * applied (a 0 in the config is SAF_TOKEN_LIFETIME_DEFAULT_S for
 	 * the tokens minted and for the streams' refresh alike). */
 	n->streams = saf_tls_server_streams_new(
-		cfg->admission.max_conns, cfg->stream_buffer,
+		cfg->admission.max_conns,
+		cfg->stream_buffer ? cfg->stream_buffer : SAF_CONT_SEND_DEFAULT,
 		cfg->stream_linger_s, n->srv->lifetime_s, n->srv->clock,
 		n->srv->clock_arg, err);
 	return n->streams ? 0 : -1;
