@@ -24,6 +24,8 @@
  *   saf/tls_server.h    node side: saf_tls_server
  *   saf/tls_client.h    client side: saf_tls_client, the seed procedure
  *   saf/tls_stream.h    continuity, client side: saf_tls_stream
+ *   saf/tls_node.h      the node proxy (saf tls serve) in the application's
+ *                       poll loop: saf_tls_node, continuity's server side
  *   saf/sched.h         the scheduler's reports, decisions and routes
  *
  * Each header also stands on its own.
@@ -49,6 +51,7 @@
 #include "saf/cont.h"
 #include "saf/tcp.h"
 #include "saf/tls.h"
+#include "saf/tls_node.h"
 #include "saf/admission.h"
 #include "saf/cats.h"
 #include "saf/sched.h"
