@@ -1,126 +1,127 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tls_server: a TLS 1.3 echo service that embeds the node side of saf in
- * its own poll loop (no `saf tls serve`). It listens on the anycast address
- * S and on the node's unicast address U; a connection on S gets tickets
- * whose MigrationToken sends the client to U, where the token is verified
- * (HMAC, expiry, target, replay) when the client resumes. SIGUSR1 sends
- * migrate_notify (ticket form) on every connection made on S.
+ * its own poll loop (no `saf tls serve`): a saf_tls_node listens on the
+ * anycast address S and on the node's unicast address U; a connection on
+ * S gets tickets whose MigrationToken sends the client to U, where the
+ * token is verified (HMAC, expiry, target, replay) when the client
+ * resumes. SIGUSR1 sends migrate_notify on every connection made on S.
+ * The service itself is this file's echo, on the other end of a socket
+ * pair the node opens for each connection (or, with continuity, for each
+ * stream: it outlives the client's connections, and the echo never
+ * notices a move).
  *
  *   cc tls_server.c $(pkg-config --cflags --libs saf) -o tls_server
- *   ./tls_server S:PORT U:PORT cert.pem key.pem [keyfile]
+ *   ./tls_server S:PORT U:PORT cert.pem key.pem [keyfile [continuity]]
  *
- * The key file (`saf tls keys` format, saf_tls_keys_load) is what sibling
+ * The key file (`saf tls keygen`, saf_tls_keys_load) is what sibling
  * nodes share; without it the keys are fresh and only this process can
- * verify its tokens. Continuity (a stream that outlives its connections)
- * is not served here: the node side of it is not in the library yet.
+ * verify its tokens.
  */
-#define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
-
-#include <openssl/err.h>
 
 #include <saf/saf.h>
 
-#define MAX_CONNS 64
+#define MAX_ECHO 64
 
-typedef struct conn {
-	SSL *ssl; /* NULL: free slot */
-	int fd;
-	bool on_s, ready;
+typedef struct echo {
+	int fd; /* -1: free */
 	char buf[16384];
-	int pending; /* bytes read, not yet echoed */
-} conn;
+	ssize_t off, pending; /* read, not yet written back */
+} echo;
 
+static echo echoes[MAX_ECHO];
+static saf_addr u;
 static volatile sig_atomic_t notify;
+
 static void on_usr1(int sig)
 {
 	(void)sig, notify = 1;
 }
 
-static int listen_on(const saf_addr *a)
+/* The node asks for a backend: one end of a socket pair is its, the other
+ * the echo's. Says which handshake asked. */
+static int open_echo(void *arg, SSL *ssl, saf_error *err)
 {
+	saf_tls_conn_info info;
 	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	socklen_t sl = sizeof(ss);
+	saf_addr local;
+	int sv[2], i = 0;
 
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
-		perror("listen");
-		return -1;
-	}
-	return fd;
+	(void)arg;
+	while (i < MAX_ECHO && echoes[i].fd >= 0)
+		i++;
+	if (i == MAX_ECHO ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
+		return saf_fail(err, SAF_E_NOMEM, "echo: no room");
+	echoes[i] = (echo){.fd = sv[1]};
+	if (saf_tls_server_conn_info(ssl, &info) == 0 &&
+	    getsockname(SSL_get_fd(ssl), (struct sockaddr *)&ss, &sl) == 0 &&
+	    saf_addr_from_sockaddr((struct sockaddr *)&ss, sl, &local, err) ==
+		    0)
+		fprintf(stderr, "handshake on %s: %s%s\n",
+			saf_addr_equal(&local, &u) ? "U" : "S",
+			info.migrated ? "migrated" : "fresh",
+			info.refusal ? " (token refused)" : "");
+	return sv[0];
 }
 
-static void drop(conn *c)
+/* Echoes what the node passed on; the end when the node closed its end. */
+static void echo_step(echo *e)
 {
-	SSL_free(c->ssl);
-	close(c->fd);
-	c->ssl = NULL;
-}
+	ssize_t w;
 
-/* Handshake, then echo: one step of one connection; -1 when it is over. */
-static int step(conn *c)
-{
-	int r, e;
-
-	ERR_clear_error();
-	if (!c->ready) {
-		if ((r = SSL_accept(c->ssl)) == 1) {
-			saf_tls_conn_info info;
-
-			c->ready = true;
-			if (saf_tls_server_conn_info(c->ssl, &info) == 0)
-				fprintf(stderr, "handshake on %s: %s%s\n",
-					c->on_s ? "S" : "U",
-					info.migrated ? "migrated" : "fresh",
-					info.refusal ? " (token refused)" : "");
+	if (e->pending == 0) {
+		e->off = 0;
+		e->pending = read(e->fd, e->buf, sizeof(e->buf));
+		if (e->pending == 0 || (e->pending < 0 && errno != EAGAIN)) {
+			close(e->fd);
+			e->fd = -1;
 		}
-	} else if (c->pending) {
-		if ((r = SSL_write(c->ssl, c->buf, c->pending)) > 0)
-			c->pending = 0;
-	} else if ((r = SSL_read(c->ssl, c->buf, sizeof(c->buf))) > 0) {
-		c->pending = r;
-		return step(c);
+		if (e->pending < 0)
+			e->pending = 0;
 	}
-	if (r > 0)
-		return 0;
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return 0;
-	if (e == SSL_ERROR_ZERO_RETURN) /* close_notify: answer it */
-		SSL_shutdown(c->ssl);
-	return -1;
+	if (e->fd >= 0 && e->pending > 0 &&
+	    (w = write(e->fd, e->buf + e->off, (size_t)e->pending)) > 0) {
+		e->off += w; /* the rest after POLLOUT */
+		e->pending -= w;
+	}
+}
+
+static void log_line(void *arg, saf_tls_node_log_level level, const char *l)
+{
+	(void)arg, (void)level;
+	fprintf(stderr, "node: %s\n", l);
 }
 
 int main(int argc, char **argv)
 {
-	saf_addr s, u;
-	saf_error err = {0};
-	saf_tls_server_config cfg;
+	saf_tls_node_config cfg;
 	saf_tls_keys k;
-	saf_tls_server *srv;
+	saf_tls_node *node;
+	saf_error err = {0};
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	static conn conns[MAX_CONNS];
-	int lfd[2];
+	struct pollfd *p;
 
-	if (argc < 5 || saf_addr_parse(argv[1], true, &s, &err) ||
+	saf_tls_node_config_init(&cfg);
+	if (argc < 5 ||
+	    saf_addr_parse(argv[1], true, &cfg.pairs[0].anycast, &err) ||
 	    saf_addr_parse(argv[2], true, &u, &err)) {
 		fprintf(stderr,
-			"usage: %s S:PORT U:PORT CERT KEY [KEYFILE] %s\n",
+			"usage: %s S:PORT U:PORT CERT KEY [KEYFILE "
+			"[continuity]] %s\n",
 			argv[0], err.msg);
 		return 2;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, argv[3]) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, argv[4], SSL_FILETYPE_PEM) != 1)
 		return fprintf(stderr, "cannot load %s or %s\n", argv[3],
@@ -129,74 +130,43 @@ int main(int argc, char **argv)
 	if (argc > 5 ? saf_tls_keys_load(argv[5], &k, &err)
 		     : saf_tls_keys_generate(&k, &err))
 		return fprintf(stderr, "keys: %s\n", err.msg), 1;
-	saf_tls_server_config_init(&cfg);
-	memcpy(cfg.node_key, k.node_key, sizeof(cfg.node_key));
-	memcpy(cfg.ticket_keys, k.ticket_keys, sizeof(cfg.ticket_keys));
-	cfg.has_ticket_keys =
+	saf_tls_server_config_use_keys(&cfg.server, &k);
+	cfg.server.has_ticket_keys =
 		argc > 5; /* siblings resume each other's tickets */
 	saf_tls_keys_wipe(&k);
-	srv = saf_tls_server_new(ctx, &cfg, &err);
+	cfg.pairs[0].unicast = u;
+	cfg.n_pairs = 1;
+	cfg.backend_fn = open_echo;
+	cfg.continuity = argc > 6 && strcmp(argv[6], "continuity") == 0;
+	cfg.log = log_line;
+	node = saf_tls_node_new(ctx, &cfg, &err);
 	OPENSSL_cleanse(&cfg, sizeof(cfg));
-	if (!srv)
-		return fprintf(stderr, "server: %s\n", err.msg), 1;
-	if ((lfd[0] = listen_on(&s)) < 0 || (lfd[1] = listen_on(&u)) < 0)
-		return 1;
+	if (!node)
+		return fprintf(stderr, "node: %s\n", err.msg), 1;
+	for (int i = 0; i < MAX_ECHO; i++)
+		echoes[i].fd = -1;
+	p = calloc(saf_tls_node_pollfds_max(node) + MAX_ECHO, sizeof(*p));
 	signal(SIGUSR1, on_usr1);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "ready\n");
 	for (;;) {
-		struct pollfd p[2 + MAX_CONNS];
+		/* The node's descriptors, then the application's own. */
+		size_t np = saf_tls_node_pollfds(node, p);
 
-		for (int i = 0; i < 2; i++)
-			p[i] = (struct pollfd){.fd = lfd[i], .events = POLLIN};
-		for (int i = 0; i < MAX_CONNS; i++)
-			p[2 + i] = (struct pollfd){
-				.fd = conns[i].ssl ? conns[i].fd : -1,
-				.events = POLLIN |
-					  (conns[i].pending ? POLLOUT : 0)};
-		if (poll(p, 2 + MAX_CONNS, -1) < 0 && errno != EINTR)
+		for (size_t i = 0; i < MAX_ECHO; i++)
+			p[np + i] = (struct pollfd){
+				.fd = echoes[i].fd,
+				.events = echoes[i].pending ? POLLOUT : POLLIN};
+		if (poll(p, np + MAX_ECHO, saf_tls_node_timeout_ms(node)) < 0 &&
+		    errno != EINTR)
 			return 1;
-		for (int i = 0; notify && i < MAX_CONNS; i++) {
-			conn *c = &conns[i];
-
-			if (!c->ssl || !c->ready || !c->on_s)
-				continue;
-			/* Queued, then sent by SSL_do_handshake (or the next
-			 * write): a ticket with migrate_notify and a token. */
-			if (saf_tls_server_migrate_notify(c->ssl, &u, &err))
-				fprintf(stderr, "notify: %s\n", err.msg);
-			else
-				(void)SSL_do_handshake(c->ssl);
+		if (notify) {
+			notify = 0;
+			saf_tls_node_notify(node);
 		}
-		notify = 0;
-		for (int l = 0; l < 2; l++) {
-			int fd = (p[l].revents & POLLIN)
-					 ? accept4(lfd[l], NULL, NULL,
-						   SOCK_NONBLOCK)
-					 : -1;
-			conn *c = conns;
-
-			while (fd >= 0 && c < conns + MAX_CONNS && c->ssl)
-				c++;
-			if (fd < 0 || c == conns + MAX_CONNS) {
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
-				   sizeof(int));
-			*c = (conn){
-				.ssl = SSL_new(ctx), .fd = fd, .on_s = l == 0};
-			SSL_set_fd(c->ssl, fd);
-			/* Tokens minted on S send the client to U. */
-			if (c->on_s &&
-			    saf_tls_server_set_target(c->ssl, &u, &err))
-				fprintf(stderr, "target: %s\n", err.msg);
-			p[2 + (int)(c - conns)].revents =
-				POLLIN; /* step it now */
-		}
-		for (int i = 0; i < MAX_CONNS; i++)
-			if (conns[i].ssl && p[2 + i].revents && step(&conns[i]))
-				drop(&conns[i]);
+		saf_tls_node_step(node, p, np);
+		for (size_t i = 0; i < MAX_ECHO; i++)
+			if (echoes[i].fd >= 0 && p[np + i].revents)
+				echo_step(&echoes[i]);
 	}
 }

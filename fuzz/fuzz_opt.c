@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer: the option values of the command line and the lab tools
  * (src/cli/opt.c). What is accepted is in range, a number prints and
- * parses back to itself, and every refusal says which option. */
+ * parses back to itself (base 0 as base 10 or 16 would), a real number
+ * is plain decimal, and every refusal says which option. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else {
 		refused_names_option(&err);
+	}
+	/* Base 0: decimal or 0x hex, the same number as base 10 or 16 reads. */
+	if (saf_opt_uint("--x", text, 0, 0, UINT64_MAX, &v, &err) == 0) {
+		int hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+
+		if (saf_opt_uint("--x", text, hex ? 16 : 10, 0, UINT64_MAX, &w,
+				 &err) ||
+		    w != v)
+			abort();
+	} else {
+		refused_names_option(&err);
+	}
+	/* A real number: in range, finite, and plain decimal text. */
+	{
+		double d;
+
+		if (saf_opt_double("--x", text, -1, 1e6, &d, &err) == 0) {
+			/* signs only in an exponent ("1e-3") */
+			if (!(d >= -1 && d <= 1e6) || text[0] == '-' ||
+			    text[0] == '+' || strpbrk(text, " \txXnNiI"))
+				abort();
+		} else {
+			refused_names_option(&err);
+		}
 	}
 	if (saf_opt_duration_us("--x", text, "ms", 1, 3600000000u, &v, &err) ==
 	    0) {

@@ -7,6 +7,9 @@
  *   saf/constants.h     every wire size, code point and limit
  *   saf/addr.h          addresses, parsing, target checks
  *   saf/clock.h         monotonic and wall clocks
+ *   saf/sock.h          non-blocking sockets, bounded connect, listeners
+ *   saf/keyfile.h       opening files that hold secrets, one policy
+ *   saf/metrics.h       counters as text, JSON and Prometheus; file replace
  *   saf/cursor.h        bounds-checked reader and writer
  *   saf/hex.h           hex codec
  *   saf/tcpopt.h        the TCP Service Affinity option codec
@@ -21,6 +24,8 @@
  *   saf/tls_server.h    node side: saf_tls_server
  *   saf/tls_client.h    client side: saf_tls_client, the seed procedure
  *   saf/tls_stream.h    continuity, client side: saf_tls_stream
+ *   saf/tls_node.h      the node proxy (saf tls serve) in the application's
+ *                       poll loop: saf_tls_node, continuity's server side
  *   saf/sched.h         the scheduler's reports, decisions and routes
  *
  * Each header also stands on its own.
@@ -33,6 +38,9 @@
 #include "saf/addr.h"
 #include "saf/policy.h"
 #include "saf/clock.h"
+#include "saf/sock.h"
+#include "saf/keyfile.h"
+#include "saf/metrics.h"
 #include "saf/cursor.h"
 #include "saf/hex.h"
 #include "saf/tcpopt.h"
@@ -43,6 +51,7 @@
 #include "saf/cont.h"
 #include "saf/tcp.h"
 #include "saf/tls.h"
+#include "saf/tls_node.h"
 #include "saf/admission.h"
 #include "saf/cats.h"
 #include "saf/sched.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
+#include "opt.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -79,4 +80,24 @@ void saf_json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+int saf_cli_uint(const char *opt, const char *text, int base, uint64_t lo,
+		 uint64_t hi, uint64_t *out)
+{
+	saf_error e;
+
+	if (saf_opt_uint(opt, text, base, lo, hi, out, &e))
+		return saf_cli_usage_error("%s", e.msg);
+	return 0;
+}
+
+int saf_cli_double(const char *opt, const char *text, double lo, double hi,
+		   double *out)
+{
+	saf_error e;
+
+	if (saf_opt_double(opt, text, lo, hi, out, &e))
+		return saf_cli_usage_error("%s", e.msg);
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes shared by every subcommand. */
@@ -43,6 +44,15 @@ int saf_cli_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 /* Same, returning SAF_EXIT_FAIL. */
 int saf_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option values through opt.h with the usage error printed: a whole
+ * number in lo..hi (saf_opt_uint; base 0 takes decimal or 0x hex) or a
+ * real number (saf_opt_double). 0, or SAF_EXIT_USAGE after printing
+ * "saf: --opt: 'text' is not a ... in lo..hi". */
+int saf_cli_uint(const char *opt, const char *text, int base, uint64_t lo,
+		 uint64_t hi, uint64_t *out);
+int saf_cli_double(const char *opt, const char *text, double lo, double hi,
+		   double *out);
 
 /* True when argv[i] is -h or --help. */
 bool saf_cli_is_help(const char *arg);

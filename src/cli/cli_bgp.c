@@ -14,15 +14,13 @@ void saf_cli_bgp_init(saf_cli_bgp *b)
 	b->local_pref = SAF_BGP_LP_SCHED;
 }
 
-static int parse_u32(const char *opt, const char *v, unsigned long min,
-		     unsigned long max, uint32_t *out)
+static int parse_u32(const char *opt, const char *v, uint32_t min, uint32_t max,
+		     uint32_t *out)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
+	uint64_t n;
 
-	if (*v == '\0' || *end || n < min || n > max)
-		return saf_cli_usage_error("%s: '%s' is not in %lu..%lu", opt,
-					   v, min, max);
+	if (saf_cli_uint(opt, v, 10, min, max, &n))
+		return SAF_EXIT_USAGE;
 	*out = (uint32_t)n;
 	return 0;
 }

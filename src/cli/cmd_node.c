@@ -73,7 +73,8 @@ static int agent(int argc, char **argv)
 	saf_bgp_node node;
 	const char *key_path = NULL, *sched = NULL;
 	saf_error err;
-	char *end;
+	uint64_t v;
+	double d;
 	int c;
 
 	optind = 1;
@@ -104,46 +105,35 @@ static int agent(int argc, char **argv)
 		case 'l':
 			o.load_file = optarg;
 			break;
-		case 'c': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v > 1000)
-				return saf_cli_usage_error(
-					"--capacity: permille 0..1000");
+		case 'c': /* permille */
+			if (saf_cli_uint("--capacity", optarg, 10, 0, 1000, &v))
+				return SAF_EXIT_USAGE;
 			o.capacity = (uint16_t)v;
 			break;
-		}
-		case 'i': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v == 0 || v > 60000)
-				return saf_cli_usage_error(
-					"--interval: 1..60000 ms");
+		case 'i': /* ms */
+			if (saf_cli_uint("--interval", optarg, 10, 1, 60000,
+					 &v))
+				return SAF_EXIT_USAGE;
 			o.interval_ms = v;
 			break;
-		}
-		case 0x2000: { /* --l2-threshold */
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v == 0 || v > 10)
-				return saf_cli_usage_error(
-					"--l2-threshold: 1..10 points");
+		case 0x2000: /* --l2-threshold, points */
+			if (saf_cli_uint("--l2-threshold", optarg, 10, 1, 10,
+					 &v))
+				return SAF_EXIT_USAGE;
 			o.l2_threshold = (unsigned)v;
 			break;
-		}
-		case 0x2001: { /* --l2-min-gap */
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v > 60000)
-				return saf_cli_usage_error(
-					"--l2-min-gap: 0..60000 ms");
+		case 0x2001: /* --l2-min-gap, ms */
+			if (saf_cli_uint("--l2-min-gap", optarg, 10, 0, 60000,
+					 &v))
+				return SAF_EXIT_USAGE;
 			o.l2_min_gap_ms = v ? v : 1;
 			break;
-		}
-		case 'd': {
-			double v = strtod(optarg, &end);
-			if (*optarg == '\0' || *end || v <= 0)
-				return saf_cli_usage_error(
-					"--duration: seconds > 0");
-			o.duration_ms = (uint64_t)(v * 1000);
+		case 'd': /* seconds, as saf sched run --duration */
+			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
+					   &d))
+				return SAF_EXIT_USAGE;
+			o.duration_ms = (uint64_t)(d * 1000);
 			break;
-		}
 		case 'h':
 			fputs(agent_help, stdout);
 			return SAF_EXIT_OK;

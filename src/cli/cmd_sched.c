@@ -81,19 +81,6 @@ enum {
 	OPT_CATS_CONNS_REF,
 };
 
-static int parse_double(const char *opt, const char *v, double min, double max,
-			double *out)
-{
-	char *end;
-	double d = strtod(v, &end);
-
-	if (*v == '\0' || *end != '\0' || d < min || d > max)
-		return saf_cli_usage_error("%s: '%s' is not a number in %g..%g",
-					   opt, v, min, max);
-	*out = d;
-	return 0;
-}
-
 static int sched_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -180,7 +167,8 @@ static int sched_run(int argc, char **argv)
 				"--key: the scheduler takes --keys FILE, one "
 				"'NAME KEY' line per node (docs/sched.md)");
 		case 'W':
-			if (parse_double("--report-window", optarg, 1, 1e9, &d))
+			if (saf_cli_double("--report-window", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.report_window_ms = (uint64_t)d;
 			break;
@@ -220,50 +208,51 @@ static int sched_run(int argc, char **argv)
 			break;
 		}
 		case OPT_CATS_DELAY_REF:
-			if (parse_double("--cats-delay-ref", optarg, 1, 1e9,
-					 &d))
+			if (saf_cli_double("--cats-delay-ref", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.delay_ref_us = (uint32_t)d;
 			break;
 		case OPT_CATS_CONNS_REF:
-			if (parse_double("--cats-conns-ref", optarg, 1, 1e9,
-					 &d))
+			if (saf_cli_double("--cats-conns-ref", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.cats.conns_ref = (uint32_t)d;
 			break;
 		case 'C':
-			if (parse_double("--weight-compute", optarg, 0, 100,
-					 &o.cfg.w.compute))
+			if (saf_cli_double("--weight-compute", optarg, 0, 100,
+					   &o.cfg.w.compute))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'N':
-			if (parse_double("--weight-network", optarg, 0, 100,
-					 &o.cfg.w.network))
+			if (saf_cli_double("--weight-network", optarg, 0, 100,
+					   &o.cfg.w.network))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'R':
-			if (parse_double("--delay-ref", optarg, 0.001, 1e6,
-					 &o.cfg.w.delay_ref_ms))
+			if (saf_cli_double("--delay-ref", optarg, 0.001, 1e6,
+					   &o.cfg.w.delay_ref_ms))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'D':
-			if (parse_double("--min-dwell", optarg, 0, 1e9, &d))
+			if (saf_cli_double("--min-dwell", optarg, 0, 1e9, &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.min_dwell_ms = (uint64_t)d;
 			break;
 		case 'I':
-			if (parse_double("--min-improvement", optarg, 0, 10,
-					 &o.cfg.min_improvement))
+			if (saf_cli_double("--min-improvement", optarg, 0, 10,
+					   &o.cfg.min_improvement))
 				return SAF_EXIT_USAGE;
 			break;
 		case 'T':
-			if (parse_double("--node-timeout", optarg, 1, 1e9, &d))
+			if (saf_cli_double("--node-timeout", optarg, 1, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.cfg.node_timeout_ms = (uint64_t)d;
 			break;
 		case 'P':
-			if (parse_double("--probe-interval", optarg, 1, 1e7,
-					 &d))
+			if (saf_cli_double("--probe-interval", optarg, 1, 1e7,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.probe_interval_ms = (uint64_t)d;
 			break;
@@ -279,7 +268,8 @@ static int sched_run(int argc, char **argv)
 							   err.msg);
 			break;
 		case 'd':
-			if (parse_double("--duration", optarg, 0.001, 1e9, &d))
+			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
+					   &d))
 				return SAF_EXIT_USAGE;
 			o.duration_ms = (uint64_t)(d * 1000);
 			break;

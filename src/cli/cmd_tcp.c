@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "saf/tcp.h"
 
 static int parse_pair_list(const char *opt, const char *arg, bool port_ok,
@@ -59,6 +60,25 @@ static const char node_help[] =
 	"addresses (to test clients' refusal); --test-bad-length N writes a\n"
 	"malformed advert of length N (tests only).\n";
 
+/* --kind (2..255) and --exid (1..0xffff), decimal or 0x hex, for both
+ * attach commands; opt is getopt's 'k' or 'x'. */
+static int parse_kind_exid(int opt, const char *arg, uint8_t *kind,
+			   uint16_t *exid)
+{
+	uint64_t v;
+
+	if (opt == 'k') {
+		if (saf_cli_uint("--kind", arg, 0, 2, 255, &v))
+			return SAF_EXIT_USAGE;
+		*kind = (uint8_t)v;
+	} else {
+		if (saf_cli_uint("--exid", arg, 0, 1, 0xffff, &v))
+			return SAF_EXIT_USAGE;
+		*exid = (uint16_t)v;
+	}
+	return 0;
+}
+
 static int node_attach(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -82,7 +102,7 @@ static int node_attach(int argc, char **argv)
 	bool force = false;
 	size_t n_uni = 0;
 	saf_error err;
-	char *end;
+	uint64_t v;
 	int o;
 
 	memset(&c, 0, sizeof(c));
@@ -117,61 +137,41 @@ static int node_attach(int argc, char **argv)
 		case 'p':
 			c.pin_dir = optarg;
 			break;
-		case 'k': {
-			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v < 2 || v > 255)
-				return saf_cli_usage_error("--kind: 2..255");
-			c.kind = (uint8_t)v;
+		case 'k':
+		case 'x':
+			if (parse_kind_exid(o, optarg, &c.kind, &c.exid))
+				return SAF_EXIT_USAGE;
 			break;
-		}
-		case 'x': {
-			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v == 0 || v > 0xffff)
-				return saf_cli_usage_error("--exid: 1..0xffff");
-			c.exid = (uint16_t)v;
-			break;
-		}
-		case 'B': {
-			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v < 4 || v > 22)
-				return saf_cli_usage_error(
-					"--test-bad-length: 4..22");
+		case 'B':
+			if (saf_cli_uint("--test-bad-length", optarg, 0, 4, 22,
+					 &v))
+				return SAF_EXIT_USAGE;
 			c.test_bad_len = (uint8_t)v;
 			break;
-		}
-		case 'R': {
-			unsigned long v;
-
-			if (strcmp(optarg, "off") == 0) {
-				c.advert_rate = SAF_TCP_RATE_OFF;
-				break;
-			}
-			v = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || v == 0 || v > 1000000000ul)
-				return saf_cli_usage_error(
-					"--advert-rate: 1..1000000000 per "
-					"second, or off");
+		case 'R': /* per second, or off */
+			if (strcmp(optarg, "off") == 0)
+				v = SAF_TCP_RATE_OFF;
+			else if (saf_cli_uint("--advert-rate", optarg, 10, 1,
+					      1000000000u, &v))
+				return SAF_EXIT_USAGE;
 			c.advert_rate = (uint32_t)v;
 			break;
-		}
-		case 'U': {
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || v == 0 || v > 1000000ul)
-				return saf_cli_usage_error(
-					"--advert-burst: 1..1000000");
+		case 'U':
+			if (saf_cli_uint("--advert-burst", optarg, 10, 1,
+					 1000000u, &v))
+				return SAF_EXIT_USAGE;
 			c.advert_burst = (uint32_t)v;
 			break;
-		}
-		case 'P': {
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || v < 1 || v > 128)
+		case 'P':
+			/* the message names the range first, as before */
+			if (saf_opt_uint("--advert-rate-v6-prefix", optarg, 10,
+					 1, 128, &v, NULL))
 				return saf_cli_usage_error(
-					"--advert-rate-v6-prefix: 1..128");
+					"--advert-rate-v6-prefix: 1..128, not "
+					"'%s'",
+					optarg);
 			c.advert_rate_v6_prefix = (uint8_t)v;
 			break;
-		}
 		case 'K':
 			if (saf_tcp_keepalive_parse(optarg, &c, &err))
 				return saf_cli_usage_error("%s", err.msg);
@@ -271,13 +271,10 @@ static int client_prefetch(const saf_tcp_client_config *c,
 static int parse_u32(const char *opt, const char *arg, uint32_t max,
 		     uint32_t *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || v == 0 || v > max)
-		return saf_cli_usage_error("%s: 1..%u", opt, max);
+	if (saf_cli_uint(opt, arg, 10, 1, max, &v))
+		return SAF_EXIT_USAGE;
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -301,7 +298,6 @@ static int client_attach(int argc, char **argv)
 	static saf_tcp_prefetch pf;
 	static saf_target_policy pol;
 	saf_error err;
-	char *end;
 	int o;
 
 	memset(&c, 0, sizeof(c));
@@ -322,20 +318,11 @@ static int client_attach(int argc, char **argv)
 		case 'p':
 			c.pin_dir = optarg;
 			break;
-		case 'k': {
-			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v < 2 || v > 255)
-				return saf_cli_usage_error("--kind: 2..255");
-			c.kind = (uint8_t)v;
+		case 'k':
+		case 'x':
+			if (parse_kind_exid(o, optarg, &c.kind, &c.exid))
+				return SAF_EXIT_USAGE;
 			break;
-		}
-		case 'x': {
-			unsigned long v = strtoul(optarg, &end, 0);
-			if (*end || v == 0 || v > 0xffff)
-				return saf_cli_usage_error("--exid: 1..0xffff");
-			c.exid = (uint16_t)v;
-			break;
-		}
 		case 'T':
 			if (saf_target_policy_allow(&pol, optarg, &err))
 				return saf_cli_usage_error("--allow-target: %s",
@@ -590,7 +577,7 @@ static int tcp_connect(int argc, char **argv)
 	saf_addr service;
 	saf_error err;
 	char a[SAF_ADDR_STR_LEN], b[SAF_ADDR_STR_LEN];
-	char *end;
+	uint64_t v;
 	int c, fd;
 
 	saf_target_policy_init(&policy);
@@ -606,13 +593,12 @@ static int tcp_connect(int argc, char **argv)
 				return saf_cli_usage_error("--allow-target: %s",
 							   err.msg);
 			break;
-		case 't': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 600000)
-				return saf_cli_usage_error("--timeout: 1..600000 ms");
+		case 't': /* ms */
+			if (saf_cli_uint("--timeout", optarg, 10, 1, 600000,
+					 &v))
+				return SAF_EXIT_USAGE;
 			o.timeout_ms = (unsigned)v;
 			break;
-		}
 		case 'L':
 			o.allow_loopback = true;
 			break;

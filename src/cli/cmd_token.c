@@ -7,17 +7,18 @@
  * for test vectors; their argv text is overwritten once parsed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "saf/hex.h"
+#include "saf/keyfile.h"
 #include "saf/replay.h"
 #include "saf/token_crypto.h"
 
@@ -107,19 +108,10 @@ struct token_args {
 static int parse_u64(const char *cmd, const char *opt, const char *text,
 		     uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	if (*text < '0' || *text > '9')
-		return saf_cli_usage_error("%s: %s '%s' is not a number", cmd,
-					   opt, text);
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (*end || errno)
+	if (saf_opt_uint(opt, text, 10, 0, UINT64_MAX, out, NULL))
 		return saf_cli_usage_error("%s: %s '%s' is not a number in "
-					   "0..18446744073709551615",
-					   cmd, opt, text);
-	*out = v;
+					   "0..%" PRIu64,
+					   cmd, opt, text, UINT64_MAX);
 	return 0;
 }
 
@@ -145,39 +137,22 @@ static void wipe_arg(char *text)
 	memset(text, 'x', strlen(text));
 }
 
-/* Opens a secret file: a regular file of this user or root that no one
- * else may read ("-": stdin, whatever it is). -1 with a usage error. */
+/* Opens a secret file through the one secret-file policy (saf/keyfile.h:
+ * a regular file of this user or root that no one else may read; "-":
+ * stdin, whatever it is). -1 with a usage error. */
 static int open_secret(const char *cmd, const char *opt, const char *path)
 {
-	struct stat sb;
+	char label[SAF_ERROR_MSG_LEN];
+	saf_error e;
 	int fd;
 
 	if (strcmp(path, "-") == 0)
 		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		saf_cli_usage_error("%s: %s %s: %s", cmd, opt, path,
-				    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		saf_cli_usage_error("%s: %s %s: not a regular file", cmd, opt,
-				    path);
-	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		saf_cli_usage_error("%s: %s %s: owned by uid %u, neither this "
-				    "user (uid %u) nor root",
-				    cmd, opt, path, (unsigned)sb.st_uid,
-				    (unsigned)geteuid());
-	} else if (sb.st_mode & 077) {
-		saf_cli_usage_error("%s: %s %s: mode %03o lets others read "
-				    "it; chmod 600",
-				    cmd, opt, path,
-				    (unsigned)(sb.st_mode & 0777));
-	} else {
-		return fd;
-	}
-	close(fd);
-	return -1;
+	snprintf(label, sizeof(label), "%s: %s %s", cmd, opt, path);
+	fd = saf_keyfile_open(path, label, &e);
+	if (fd < 0)
+		saf_cli_usage_error("%s", e.msg);
+	return fd;
 }
 
 /* Reads a key in hex (surrounding blanks and one line end allowed) from a

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Option values: numbers in a range, durations, address:port (opt.h). */
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "opt.h"
@@ -37,10 +39,14 @@ int saf_opt_uint(const char *opt, const char *text, int base, uint64_t lo,
 	const char *p = text;
 	uint64_t v;
 
-	if (base != 10 && base != 16)
+	if (base != 0 && base != 10 && base != 16)
 		return saf_fail(err, SAF_E_INVAL, "%s: base %d", opt, base);
-	if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+	if (base != 10 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		p += 2;
+		base = 16;
+	} else if (base == 0) {
+		base = 10;
+	}
 	if (!digits(&p, base, &v) || *p || v < lo || v > hi) {
 		if (base == 16)
 			return saf_fail(err, SAF_E_RANGE,
@@ -138,4 +144,24 @@ int saf_opt_addr_port(const char *opt, const char *text, saf_addr *out,
 	if (saf_addr_parse(text, true, out, &e))
 		return saf_fail(err, e.code, "%s: %s", opt, e.msg);
 	return 0;
+}
+
+int saf_opt_double(const char *opt, const char *text, double lo, double hi,
+		   double *out, saf_error *err)
+{
+	char *end;
+	double d;
+
+	/* strtod would skip blanks and take a sign, "inf" and "nan": only
+	 * plain decimal numbers are options. */
+	if (!isdigit((unsigned char)text[0]) && text[0] != '.')
+		goto bad;
+	d = strtod(text, &end);
+	if (*end || !isfinite(d) || d < lo || d > hi || strpbrk(text, "xXpP"))
+		goto bad;
+	*out = d;
+	return 0;
+bad:
+	return saf_fail(err, SAF_E_RANGE, "%s: '%s' is not a number in %g..%g",
+			opt, text, lo, hi);
 }

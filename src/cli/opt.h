@@ -15,10 +15,17 @@
 #include "saf/error.h"
 
 /* A whole number in lo..hi, in base 10 or 16 (base 16: digits only, or
- * with 0x). No sign, no blank, nothing after the digits. */
+ * with 0x), or base 0: decimal, or hex after 0x (never octal: "010" is
+ * ten). No sign, no blank, nothing after the digits. */
 SAF_MUST_CHECK int saf_opt_uint(const char *opt, const char *text, int base,
 				uint64_t lo, uint64_t hi, uint64_t *out,
 				saf_error *err);
+
+/* A real number in lo..hi, written in decimal ("0.05", "12", "1e3"):
+ * no sign, blank, hex, inf or nan, nothing after it. Fails with "--x:
+ * 'text' is not a number in lo..hi". */
+SAF_MUST_CHECK int saf_opt_double(const char *opt, const char *text, double lo,
+				  double hi, double *out, saf_error *err);
 
 /* A duration: a decimal number (up to 6 digits after the point) with a
  * unit us, ms, s, m or h, or without one in default_unit (one of those),

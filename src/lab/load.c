@@ -16,7 +16,6 @@
  * the library users call) and short on the lab, so the loop stays simple.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,6 +36,7 @@
 #include "saf/clock.h"
 #include "cli/opt.h"
 #include "checked_bytes.h"
+#include "saf/sock.h"
 #include "saf/tcp.h"
 
 #define MAX_CHUNK 1024u
@@ -66,13 +66,6 @@ static rlim_t raise_nofile(void)
 	if (setrlimit(RLIMIT_NOFILE, &r))
 		return 0;
 	return r.rlim_cur;
-}
-
-static int set_nonblocking(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /* ---- echo --------------------------------------------------------------- */
@@ -172,16 +165,12 @@ static int cmd_echo(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile();
-	int one = 1, zero = 0;
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
-				  .sin6_port = htons((uint16_t)port) };
-	int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* [::]:port, dual stack: the IPv4 clients too */
+	saf_addr any = { .family = 6, .port = (uint16_t)port, .has_port = true };
+	int lfd = saf_sock_listen(&any, 4096, true, &err);
 
-	if (lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4096)) {
-		fprintf(stderr, "saf-load echo: port %ld: %s\n", port, strerror(errno));
+	if (lfd < 0) {
+		fprintf(stderr, "saf-load echo: port %ld: %s\n", port, err.msg);
 		return 1;
 	}
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -399,7 +388,12 @@ static bool open_one(runner *r)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	set_nonblocking(fd);
+	if (saf_sock_set_nonblock(fd, true, &err)) {
+		r->st.connect_errors++;
+		note_reason(&r->st, "%s", err.msg);
+		close(fd);
+		return false;
+	}
 	size_t i = r->free_list[--r->n_free];
 	conn *c = &r->slots[i];
 

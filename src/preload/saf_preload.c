@@ -23,10 +23,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "preload.h"
+#include "saf/clock.h"
 #include "saf/run.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -76,14 +76,6 @@ __attribute__((constructor)) static void saf_preload_init(void)
 	atomic_store_explicit(&cfg_ready, true, memory_order_release);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum wait_rc { W_CONNECTED, W_TIMEOUT, W_FAILED };
 
 /* Waits up to timeout_ms for a non-blocking connect on fd to finish,
@@ -93,16 +85,15 @@ enum wait_rc { W_CONNECTED, W_TIMEOUT, W_FAILED };
 static enum wait_rc wait_connected(int fd, unsigned timeout_ms, bool consume,
 				   int *soerr)
 {
-	long deadline = now_ms() + (long)timeout_ms;
+	uint64_t deadline = saf_clock_mono_ms() + timeout_ms;
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	int n;
 
 	for (;;) {
-		long left = deadline - now_ms();
-
-		n = poll(&p, 1, left > 0 ? (int)left : 0);
+		n = poll(&p, 1,
+			 saf_clock_poll_timeout(deadline, saf_clock_mono_ms()));
 		if (n >= 0 || errno != EINTR)
 			break;
 	}

@@ -15,18 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "saf/sched.h"
-
-static uint64_t now_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#include "saf/clock.h"
 
 /* Memory in use, permille, from MemTotal and MemAvailable. */
 static uint16_t read_mem(void)
@@ -160,10 +152,10 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 {
 	struct sockaddr_storage to;
 	socklen_t tolen = saf_addr_to_sockaddr(&o->sched, &to);
-	uint64_t start = now_ms(CLOCK_MONOTONIC), next = 0;
+	uint64_t start = saf_clock_mono_ms(), next = 0;
 	/* Sequence numbers start at the wall clock in microseconds, so a
 	 * restarted agent continues above its last report. */
-	uint64_t seq = now_ms(CLOCK_REALTIME) * 1000u;
+	uint64_t seq = saf_clock_wall_ms() * 1000u;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 200;
 	/* no scheduler (BGP distributed mode): the socket only idles */
 	int fd = socket(o->sched.family ? to.ss_family : AF_INET,
@@ -178,7 +170,7 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 	saf_cats_trigger_init(trig, o->l2_threshold ? o->l2_threshold : 1,
 			      o->l2_min_gap_ms ? o->l2_min_gap_ms : 20);
 	while (!(o->stop && *o->stop)) {
-		uint64_t now = now_ms(CLOCK_MONOTONIC);
+		uint64_t now = saf_clock_mono_ms();
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 		size_t len;
@@ -187,7 +179,7 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 			break;
 		if (now >= next || now >= next_sample) {
 			saf_sched_msg m = {.type = SAF_SCHED_REPORT,
-					   .stamp = now_ms(CLOCK_REALTIME)};
+					   .stamp = saf_clock_wall_ms()};
 			bool periodic = now >= next, extra = false;
 			unsigned l2;
 

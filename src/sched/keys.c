@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Key files of the scheduler: a node agent's own key (64 hex digits) and
- * R1's key file, one "NAME KEY" line per node. Both are read with the same
- * file checks (regular file, not a symbolic link, owner-only mode, owned
- * by the running user or root) and parsed strictly; errors say the line
+ * R1's key file, one "NAME KEY" line per node. Both are read through the
+ * one secret-file loader (saf/keyfile.h: regular file, not a symbolic
+ * link, owner-only mode, owned by the running user or root) and parsed
+ * strictly; errors say the line
  * and what is wrong, never a byte of the file (it could be part of a key).
  * Every buffer that held key bytes is wiped with OPENSSL_cleanse.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "saf/hex.h"
+#include "saf/keyfile.h"
 #include "saf/sched.h"
 
 static bool is_hex(char c)
@@ -85,52 +83,17 @@ static int key_text(const char *path, char *t, size_t n,
 	return 0;
 }
 
-/* Opens and reads a key file of at most cap bytes into buf (cap + 1 bytes
- * of room, to see that nothing follows). O_NONBLOCK: a FIFO must not hang
- * the open (it is refused as not a regular file); O_NOFOLLOW: a symbolic
- * link is refused, so the checks below are about the file itself. */
+/* Reads a key file of at most cap bytes into buf (cap + 1 bytes of room,
+ * to see that nothing follows), through the one secret-file policy of
+ * saf/keyfile.h: a regular file, not a symbolic link, owner-only mode,
+ * owned by the running user or root. */
 static int read_key_file(const char *path, char *buf, size_t cap, size_t *n,
 			 saf_error *err)
 {
-	struct stat st;
-	ssize_t got = 0;
-	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	char label[SAF_ERROR_MSG_LEN];
 
-	*n = 0;
-	if (fd < 0 && errno == ELOOP)
-		return saf_fail(err, SAF_E_REFUSED,
-				"key file %s: a symbolic link (refused; name "
-				"the file itself)",
-				path);
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
-				strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		rc = saf_fail(err, SAF_E_REFUSED,
-			      "key file %s: not a regular file", path);
-	else if (st.st_mode & 077)
-		rc = saf_fail(err, SAF_E_REFUSED,
-			      "key file %s is readable by others (chmod 600 "
-			      "it)",
-			      path);
-	else if (st.st_uid != geteuid() && st.st_uid != 0)
-		rc = saf_fail(err, SAF_E_REFUSED,
-			      "key file %s: owned by uid %u, neither the "
-			      "running user (uid %u) nor root",
-			      path, (unsigned)st.st_uid, (unsigned)geteuid());
-	else
-		rc = 0;
-	while (rc == 0 && *n <= cap &&
-	       ((got = read(fd, buf + *n, cap + 1 - *n)) > 0 ||
-		(got < 0 && errno == EINTR)))
-		*n += got > 0 ? (size_t)got : 0u;
-	if (rc == 0 && got < 0)
-		rc = saf_fail(err, SAF_E_SYS, "key file %s: %s", path,
-			      strerror(errno));
-	close(fd);
-	if (rc)
-		OPENSSL_cleanse(buf, cap + 1);
-	return rc;
+	snprintf(label, sizeof(label), "key file %s", path);
+	return saf_keyfile_read(path, label, buf, cap + 1, n, err);
 }
 
 int saf_sched_key_load(const char *path, uint8_t key[SAF_SCHED_KEY_LEN],

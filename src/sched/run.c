@@ -13,36 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "saf/sched.h"
+#include "saf/clock.h"
+#include "saf/metrics.h"
+#include "saf/sock.h"
 
 #define TICK_MS 50u
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The same address and port: an echo must come from where its probe went. */
 static bool same_peer(const struct sockaddr_storage *a,
@@ -67,229 +45,27 @@ static bool same_peer(const struct sockaddr_storage *a,
 	return false;
 }
 
-static int udp_socket(const saf_addr *listen, saf_error *err)
+/* The status file's writer for saf_metrics_file_replace. */
+typedef struct state_ctx {
+	const saf_sched *s;
+	uint64_t now;
+} state_ctx;
+
+static void put_state(FILE *f, void *ctx)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(listen, &ss);
-	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
-	int zero = 0;
+	const state_ctx *c = ctx;
 
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
-				strerror(errno));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		char b[SAF_ADDR_STR_LEN];
-		int e = errno;
-
-		close(fd);
-		return saf_fail(err, SAF_E_SYS, "bind %s: %s",
-				saf_addr_format(listen, b), strerror(e));
-	}
-	return fd;
-}
-
-static int tcp_listener(const saf_addr *a, saf_error *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	int fd = socket(ss.ss_family,
-			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "metrics socket: %s",
-				strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0) {
-		char b[SAF_ADDR_STR_LEN];
-		int e = errno;
-
-		close(fd);
-		return saf_fail(err, SAF_E_SYS, "metrics listen %s: %s",
-				saf_addr_format(a, b), strerror(e));
-	}
-	return fd;
-}
-
-void saf_sched_write_metrics(const saf_sched *s, uint64_t now_ms, FILE *f)
-{
-	const saf_sched_counters *c = &s->ctr;
-
-	fprintf(f,
-		"# HELP saf_sched_reports_total Node reports accepted.\n"
-		"# TYPE saf_sched_reports_total counter\n"
-		"saf_sched_reports_total %" PRIu64 "\n"
-		"# HELP saf_sched_reports_dropped_total Node reports dropped, "
-		"by reason.\n"
-		"# TYPE saf_sched_reports_dropped_total counter\n"
-		"saf_sched_reports_dropped_total{reason=\"forged\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"malformed\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"old_version\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"replayed\"} %" PRIu64
-		"\n"
-		"saf_sched_reports_dropped_total{reason=\"unknown_node\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_reports_dropped_total{reason=\"stale\"} %" PRIu64
-		"\n"
-		"# HELP saf_sched_probes_sent_total Delay probes sent to "
-		"nodes.\n"
-		"# TYPE saf_sched_probes_sent_total counter\n"
-		"saf_sched_probes_sent_total %" PRIu64 "\n"
-		"# HELP saf_sched_echoes_total Probe echoes accepted.\n"
-		"# TYPE saf_sched_echoes_total counter\n"
-		"saf_sched_echoes_total %" PRIu64 "\n"
-		"# HELP saf_sched_echoes_dropped_total Probe echoes dropped, "
-		"by reason.\n"
-		"# TYPE saf_sched_echoes_dropped_total counter\n"
-		"saf_sched_echoes_dropped_total{reason=\"unsolicited\"} "
-		"%" PRIu64 "\n"
-		"saf_sched_echoes_dropped_total{reason=\"wrong_source\"} "
-		"%" PRIu64 "\n"
-		"# HELP saf_sched_route_changes_total Changes of the route for "
-		"S.\n"
-		"# TYPE saf_sched_route_changes_total counter\n"
-		"saf_sched_route_changes_total %" PRIu64 "\n"
-		"# HELP saf_sched_route_errors_total Route updates the kernel "
-		"refused.\n"
-		"# TYPE saf_sched_route_errors_total counter\n"
-		"saf_sched_route_errors_total %" PRIu64 "\n"
-		"# HELP saf_sched_node_timeouts_total Nodes taken out for "
-		"silence.\n"
-		"# TYPE saf_sched_node_timeouts_total counter\n"
-		"saf_sched_node_timeouts_total %" PRIu64 "\n"
-		"# HELP saf_sched_seconds_since_change Seconds since the route "
-		"last changed.\n"
-		"# TYPE saf_sched_seconds_since_change gauge\n"
-		"saf_sched_seconds_since_change %.3f\n",
-		c->reports, c->forged, c->malformed, c->old_version,
-		c->replayed, c->unknown_node, c->stale, c->probes_sent,
-		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
-		c->route_changes, c->route_errors, c->node_timeouts,
-		s->last_change_ms
-			? (double)(now_ms - s->last_change_ms) / 1000.0
-			: 0.0);
-	fputs("# HELP saf_sched_node_score Node score, 0..1.\n"
-	      "# TYPE saf_sched_node_score gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		fprintf(f, "saf_sched_node_score{node=\"%s\"} %.4f\n",
-			s->nodes[i].name, s->nodes[i].score);
-	fputs("# HELP saf_sched_node_cats_level CATS levels 1 (per category) "
-	      "and 2 (norm_fi), 0..10.\n"
-	      "# TYPE saf_sched_node_cats_level gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		const saf_sched_node *n = &s->nodes[i];
-
-		fprintf(f,
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"computing_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"communication_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"service_comb\"} %u\n"
-			"saf_sched_node_cats_level{node=\"%s\",metric="
-			"\"norm_fi\"} %u\n",
-			n->name, n->l1.computing, n->name, n->l1.communication,
-			n->name, n->l1.service, n->name, n->l2.norm_fi);
-	}
-	fputs("# HELP saf_sched_node_up Whether the node is in the decision.\n"
-	      "# TYPE saf_sched_node_up gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		fprintf(f, "saf_sched_node_up{node=\"%s\"} %d\n",
-			s->nodes[i].name, s->nodes[i].in);
-	fputs("# HELP saf_sched_node_delay_seconds Estimated one-way delay.\n"
-	      "# TYPE saf_sched_node_delay_seconds gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i].delay_ms >= 0)
-			fprintf(f,
-				"saf_sched_node_delay_seconds{node=\"%s\"} "
-				"%.6f\n",
-				s->nodes[i].name,
-				s->nodes[i].delay_ms / 1000.0);
-	fputs("# HELP saf_sched_node_chosen Whether the route for S uses the "
-	      "node.\n"
-	      "# TYPE saf_sched_node_chosen gauge\n",
-	      f);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		bool chosen = s->cfg.multipath ? s->nodes[i].weight > 0
-					       : (int)i == s->current;
-		fprintf(f, "saf_sched_node_chosen{node=\"%s\"} %d\n",
-			s->nodes[i].name, chosen);
-	}
-}
-
-void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f)
-{
-	const saf_sched_counters *c = &s->ctr;
-
-	fprintf(f, "{\"mode\":\"%s\",\"current\":",
-		s->cfg.multipath ? "multipath" : "single");
-	if (s->current >= 0)
-		fprintf(f, "\"%s\"", s->nodes[s->current].name);
-	else
-		fputs("null", f);
-	fprintf(f, ",\"ms_since_change\":%" PRIu64 ",\"nodes\":[",
-		s->last_change_ms ? now_ms - s->last_change_ms : 0);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		const saf_sched_node *n = &s->nodes[i];
-
-		fprintf(f,
-			"%s{\"name\":\"%s\",\"in\":%s,\"score\":%.4f,"
-			"\"load\":%u,\"capacity\":%u,\"available\":%s,"
-			"\"delay_ms\":%.3f,\"weight\":%u,"
-			"\"mem\":%u,\"conns\":%u,\"computing_comb\":%u,"
-			"\"communication_comb\":%u,\"service_comb\":%u,"
-			"\"norm_fi\":%u,"
-			"\"ms_since_report\":%" PRId64 "}",
-			i ? "," : "", n->name, n->in ? "true" : "false",
-			n->score, n->load, n->capacity,
-			n->available ? "true" : "false", n->delay_ms, n->weight,
-			n->mem, n->conns, n->l1.computing, n->l1.communication,
-			n->l1.service, n->l2.norm_fi,
-			n->reported ? (int64_t)(now_ms - n->last_report_ms)
-				    : -1);
-	}
-	fprintf(f,
-		"],\"counters\":{\"reports\":%" PRIu64 ",\"forged\":%" PRIu64
-		",\"malformed\":%" PRIu64 ",\"old_version\":%" PRIu64
-		",\"replayed\":%" PRIu64 ",\"unknown_node\":%" PRIu64
-		",\"stale\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-		",\"echoes\":%" PRIu64 ",\"echo_unsolicited\":%" PRIu64
-		",\"echo_wrong_source\":%" PRIu64 ",\"route_changes\":%" PRIu64
-		",\"route_errors\":%" PRIu64 ",\"node_timeouts\":%" PRIu64
-		",\"node_returns\":%" PRIu64 "},"
-		"\"tables\":{\"nodes\":%zu,\"per_flow_entries\":0,"
-		"\"bytes\":%zu}}\n",
-		c->reports, c->forged, c->malformed, c->old_version,
-		c->replayed, c->unknown_node, c->stale, c->probes_sent,
-		c->echoes, c->echo_unsolicited, c->echo_wrong_source,
-		c->route_changes, c->route_errors, c->node_timeouts,
-		c->node_returns, s->n_nodes, sizeof(*s));
+	saf_sched_write_status(c->s, c->now, f);
 }
 
 static void write_state(const saf_sched *s, const char *path, uint64_t now)
 {
-	char tmp[4096];
-	FILE *f;
+	state_ctx c = {.s = s, .now = now};
 
-	if (!path ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/* Best effort: a status that cannot be written now is written on
+	 * the next tick; the scheduler does not stop for it. */
+	if (path && saf_metrics_file_replace(path, put_state, &c, NULL))
 		return;
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	saf_sched_write_status(s, now, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
 }
 
 static void log_event(const saf_sched *s, FILE *events, const char *kind);
@@ -341,7 +117,7 @@ static void log_event(const saf_sched *s, FILE *events, const char *kind)
 	if (events) {
 		fprintf(events,
 			"{\"t_ms\":%" PRIu64 ",\"event\":\"%s\",\"choice\":",
-			wall_ms(), kind);
+			saf_clock_wall_ms(), kind);
 		if (s->current >= 0)
 			fprintf(events, "\"%s\"", s->nodes[s->current].name);
 		else
@@ -392,10 +168,11 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
 	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
 	socklen_t agent_len[SAF_SCHED_MAX_NODES] = {0};
-	uint64_t start = mono_ms(), next_probe = 0;
+	uint64_t start = saf_clock_mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
 	FILE *events = NULL;
+	saf_error e;
 	int ufd, mfd = -1, rc = -1;
 
 	if (o->n_anycast == 0)
@@ -405,11 +182,15 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	rs = saf_route_open(err);
 	if (!rs)
 		return -1;
-	ufd = udp_socket(&o->listen, err);
+	/* [::] takes the IPv4 reports too */
+	ufd = saf_sock_udp(&o->listen, true, err);
 	if (ufd < 0)
 		goto out;
-	if (o->metrics.family && (mfd = tcp_listener(&o->metrics, err)) < 0)
+	if (o->metrics.family &&
+	    (mfd = saf_sock_listen(&o->metrics, 8, true, &e)) < 0) {
+		saf_fail(err, e.code, "metrics: %s", e.msg);
 		goto out;
+	}
 	if (o->events_path && !(events = fopen(o->events_path, "a"))) {
 		saf_fail(err, SAF_E_SYS, "events file %s: %s", o->events_path,
 			 strerror(errno));
@@ -432,10 +213,10 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	}
 
 	/* Reports stamped before this were captured before a restart. */
-	s->wall_start_ms = wall_ms();
+	s->wall_start_ms = saf_clock_wall_ms();
 	log_event(s, events, "start");
 	while (!(o->stop && *o->stop)) {
-		uint64_t now = mono_ms();
+		uint64_t now = saf_clock_mono_ms();
 		struct pollfd pfd[2] = {{.fd = ufd, .events = POLLIN},
 					{.fd = mfd, .events = POLLIN}};
 
@@ -446,7 +227,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			saf_fail(err, SAF_E_SYS, "poll: %s", strerror(errno));
 			goto out;
 		}
-		now = mono_ms();
+		now = saf_clock_mono_ms();
 		if (pfd[0].revents & POLLIN) {
 			uint8_t buf[SAF_SCHED_MSG_MAX + 64];
 			struct sockaddr_storage from;
@@ -462,9 +243,9 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 					     (struct sockaddr *)&from, &flen);
 				if (n < 0)
 					break;
-				if (saf_sched_on_datagram(s, buf, (size_t)n,
-							  now, wall_ms(), &m,
-							  &node) ||
+				if (saf_sched_on_datagram(
+					    s, buf, (size_t)n, now,
+					    saf_clock_wall_ms(), &m, &node) ||
 				    !node)
 					continue; /* dropped and counted */
 				size_t i = (size_t)(node - s->nodes);
@@ -478,7 +259,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 						      same_peer(&from,
 								&agent_addr[i]);
 					(void)saf_sched_on_echo(
-						s, node, &m, probed, mono_ns());
+						s, node, &m, probed,
+						saf_clock_mono_ns());
 				}
 			}
 		}
@@ -500,8 +282,8 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 				    RAND_bytes((unsigned char *)&nonce,
 					       sizeof(nonce)) != 1 ||
 				    saf_sched_probe(s, &s->nodes[i], nonce,
-						    mono_ns(), buf, sizeof(buf),
-						    &len, &perr))
+						    saf_clock_mono_ns(), buf,
+						    sizeof(buf), &len, &perr))
 					continue;
 				if (sendto(ufd, buf, len, 0,
 					   (struct sockaddr *)&agent_addr[i],

@@ -8,17 +8,16 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pins.h"
 #include "saf_bpf.h"
+#include "saf/clock.h"
+#include "saf/sock.h"
 
 const char *saf_tcp_outcome_name(saf_tcp_outcome o)
 {
@@ -35,14 +34,6 @@ const char *saf_tcp_outcome_name(saf_tcp_outcome o)
 	return "unknown";
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A blocking-mode fd connected within timeout_ms, or -1 with err set.
  * When the connect fails with a socket error (refused, reset) and
  * `failed` is not NULL, the socket is handed back there instead of closed:
@@ -51,61 +42,23 @@ static int connect_bounded(const saf_addr *a, unsigned timeout_ms,
 			   int *failed, const char *exempt_pin_dir,
 			   saf_error *err)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	char b[SAF_ADDR_STR_LEN];
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
+	int soerr = 0, rc, fd = saf_sock_open(a, SOCK_STREAM, err);
 
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+		return -1;
 	/* This library follows adverts itself: the kernel cache must let
 	 * its connect to S reach S (best effort: not attached, nothing to
 	 * exempt from). */
 	if (exempt_pin_dir)
 		(void)saf_tcp_cache_exempt(fd, exempt_pin_dir, false);
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int n;
-
-		if (errno != EINPROGRESS) {
-			soerr = errno;
-			goto fail;
-		}
-		do
-			n = poll(&p, 1, (int)timeout_ms);
-		while (n < 0 && errno == EINTR);
-		if (n == 0) {
-			close(fd);
-			return saf_fail(err, SAF_E_TIMEOUT,
-					"connect to %s: no answer within %u ms",
-					saf_addr_format(a, b), timeout_ms);
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr)
-			goto fail;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return fd;
-fail:
-	if (failed)
+	rc = saf_sock_connect_fd(fd, a, timeout_ms, &soerr, err);
+	if (rc == 0 && saf_sock_set_nonblock(fd, false, err) == 0)
+		return fd;
+	if (rc && failed && soerr != ETIMEDOUT)
 		*failed = fd;
 	else
 		close(fd);
-	return saf_fail(err, SAF_E_SYS, "connect to %s: %s",
-			saf_addr_format(a, b), strerror(soerr));
-}
-
-/* Closes with RST so no TIME_WAIT or FIN exchange lingers (SPEC 2). */
-static void close_rst(int fd)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
+	return -1;
 }
 
 /* The caller's target policy (the default one when none), with
@@ -210,8 +163,8 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 
 	/* A cached target was checked when it was learnt; checked again, as
 	 * the cache may be shared by callers with another policy. */
-	hit = o->cache &&
-	      saf_affinity_cache_get(o->cache, service, mono_ms(), &target);
+	hit = o->cache && saf_affinity_cache_get(o->cache, service,
+						 saf_clock_mono_ms(), &target);
 	if (hit && check_policy(o, &target, "cached target", &e2)) {
 		saf_affinity_cache_forget(o->cache, service);
 		hit = false;
@@ -269,7 +222,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 			 "stayed on S: %s", e2.msg);
 		return fd1;
 	}
-	close_rst(s_fd);
+	saf_sock_close_rst(s_fd); /* no TIME_WAIT, no FIN (SPEC 2) */
 	res->outcome = SAF_TCP_MIGRATED;
 	res->final = target;
 	snprintf(res->reason, sizeof(res->reason), "advert for %s%s",
@@ -278,6 +231,7 @@ int saf_tcp_connect(const saf_addr *service, const saf_tcp_connect_opts *o,
 			 "answered: R1 changed its choice during the handshake)"
 		       : "");
 	if (o->cache)
-		saf_affinity_cache_put(o->cache, service, &target, mono_ms());
+		saf_affinity_cache_put(o->cache, service, &target,
+				       saf_clock_mono_ms());
 	return fd2;
 }

@@ -9,11 +9,11 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pins.h"
 #include "saf_bpf.h"
+#include "saf/clock.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -33,14 +33,6 @@ static int open_pinned(const char *pin_dir, const char *name, saf_error *err)
 				"no client program attached (no %s: %s)", p,
 				strerror(errno));
 	return fd;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The cookie of the caller's network namespace (0 if unknown). */
@@ -103,7 +95,7 @@ int saf_tcp_cache_list(const char *pin_dir, saf_tcp_status_format format,
 	struct saf_kcache_key k, next;
 	struct saf_kcache_val v;
 	bool json = format == SAF_TCP_STATUS_JSON, first = true;
-	uint64_t now = mono_ns(), mine = own_netns();
+	uint64_t now = saf_clock_mono_ns(), mine = own_netns();
 	int fd = open_pinned(pin_dir, "saf_kcache", err);
 
 	if (fd < 0)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pins.h"
+#include "saf/metrics.h"
 #include "saf_bpf.h"
 #include "saf_client.skel.h"
 #include "saf_node.skel.h"
@@ -565,35 +566,78 @@ static int read_counters(const char *path, uint64_t out[SAF_CTR_COUNT])
 	return 0;
 }
 
-/* Prometheus names: saf_tcp_<side>_<what>_total, outcomes as labels. */
+/* Prometheus names: saf_tcp_<side>_<what>_total, outcomes as labels; the
+ * help text on the first counter of each family. */
 static const struct {
-	const char *metric, *label;
+	const char *metric, *label, *help;
 } prom_names[SAF_CTR_COUNT] = {
-	[SAF_CTR_NODE_SAF_SEEN] = { "saf_tcp_node_saf_syns_total", "" },
-	[SAF_CTR_NODE_ADVERT_WRITTEN] = { "saf_tcp_node_adverts_total", "form=\"full\"" },
-	[SAF_CTR_NODE_ADVERT_SHORT] = { "saf_tcp_node_adverts_total", "form=\"portless\"" },
-	[SAF_CTR_NODE_NO_ROOM] = { "saf_tcp_node_adverts_skipped_total", "reason=\"no_room\"" },
-	[SAF_CTR_NODE_NOT_ALLOWED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_allowed\"" },
-	[SAF_CTR_NODE_NOT_ANYCAST] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_anycast\"" },
-	[SAF_CTR_NODE_PORT_MISMATCH] = { "saf_tcp_node_adverts_skipped_total", "reason=\"port_needs_room\"" },
-	[SAF_CTR_NODE_LISTENERS] = { "saf_tcp_node_listeners_armed_total", "" },
-	[SAF_CTR_NODE_SAVE_SYN_FAILED] = { "saf_tcp_node_save_syn_failures_total", "" },
-	[SAF_CTR_NODE_RATE_LIMITED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"rate_limited\"" },
-	[SAF_CTR_NODE_KEEPALIVE_SET] = { "saf_tcp_node_keepalive_total", "result=\"set\"" },
-	[SAF_CTR_NODE_KEEPALIVE_FAILED] = { "saf_tcp_node_keepalive_total", "result=\"failed\"" },
-	[SAF_CTR_CLIENT_SAF_SENT] = { "saf_tcp_client_saf_syns_total", "" },
-	[SAF_CTR_CLIENT_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"valid\"" },
-	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"" },
-	[SAF_CTR_CLIENT_MALFORMED] = { "saf_tcp_client_synacks_total", "advert=\"malformed\"" },
-	[SAF_CTR_CLIENT_NO_ROOM] = { "saf_tcp_client_saf_skipped_total", "reason=\"no_room\"" },
-	[SAF_CTR_CLIENT_CACHE_HIT] = { "saf_tcp_client_cache_lookups_total", "result=\"hit\"" },
-	[SAF_CTR_CLIENT_CACHE_MISS] = { "saf_tcp_client_cache_lookups_total", "result=\"miss\"" },
-	[SAF_CTR_CLIENT_CACHE_EXPIRED] = { "saf_tcp_client_cache_lookups_total", "result=\"expired\"" },
-	[SAF_CTR_CLIENT_CACHE_INVALID] = { "saf_tcp_client_cache_invalidations_total", "" },
-	[SAF_CTR_CLIENT_CACHE_STORED] = { "saf_tcp_client_cache_stored_total", "" },
-	[SAF_CTR_CLIENT_CACHE_REFUSED] = { "saf_tcp_client_cache_refused_total", "reason=\"target_policy\"" },
-	[SAF_CTR_CLIENT_PREFETCH] = { "saf_tcp_client_prefetch_probes_total", "" },
+	[SAF_CTR_NODE_SAF_SEEN] = { "saf_tcp_node_saf_syns_total", NULL, "SYNs with SAF to an anycast address." },
+	[SAF_CTR_NODE_ADVERT_WRITTEN] = { "saf_tcp_node_adverts_total", "form=\"full\"", "Adverts written into SYN-ACKs, by form." },
+	[SAF_CTR_NODE_ADVERT_SHORT] = { "saf_tcp_node_adverts_total", "form=\"portless\"", NULL },
+	[SAF_CTR_NODE_NO_ROOM] = { "saf_tcp_node_adverts_skipped_total", "reason=\"no_room\"", "Adverts not written, by reason." },
+	[SAF_CTR_NODE_NOT_ALLOWED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_allowed\"", NULL },
+	[SAF_CTR_NODE_NOT_ANYCAST] = { "saf_tcp_node_adverts_skipped_total", "reason=\"not_anycast\"", NULL },
+	[SAF_CTR_NODE_PORT_MISMATCH] = { "saf_tcp_node_adverts_skipped_total", "reason=\"port_needs_room\"", NULL },
+	[SAF_CTR_NODE_LISTENERS] = { "saf_tcp_node_listeners_armed_total", NULL, "Listeners prepared with TCP_SAVE_SYN." },
+	[SAF_CTR_NODE_SAVE_SYN_FAILED] = { "saf_tcp_node_save_syn_failures_total", NULL, "Listeners that refused TCP_SAVE_SYN." },
+	[SAF_CTR_NODE_RATE_LIMITED] = { "saf_tcp_node_adverts_skipped_total", "reason=\"rate_limited\"", NULL },
+	[SAF_CTR_NODE_KEEPALIVE_SET] = { "saf_tcp_node_keepalive_total", "result=\"set\"", "Connections on S given keepalive, by result." },
+	[SAF_CTR_NODE_KEEPALIVE_FAILED] = { "saf_tcp_node_keepalive_total", "result=\"failed\"", NULL },
+	[SAF_CTR_CLIENT_SAF_SENT] = { "saf_tcp_client_saf_syns_total", NULL, "SYNs that carried SAF." },
+	[SAF_CTR_CLIENT_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"valid\"", "SYN-ACKs to SAF SYNs, by the advert they carried." },
+	[SAF_CTR_CLIENT_NO_ADVERT] = { "saf_tcp_client_synacks_total", "advert=\"none\"", NULL },
+	[SAF_CTR_CLIENT_MALFORMED] = { "saf_tcp_client_synacks_total", "advert=\"malformed\"", NULL },
+	[SAF_CTR_CLIENT_NO_ROOM] = { "saf_tcp_client_saf_skipped_total", "reason=\"no_room\"", "SYNs that could not carry SAF, by reason." },
+	[SAF_CTR_CLIENT_CACHE_HIT] = { "saf_tcp_client_cache_lookups_total", "result=\"hit\"", "Kernel affinity cache lookups, by result." },
+	[SAF_CTR_CLIENT_CACHE_MISS] = { "saf_tcp_client_cache_lookups_total", "result=\"miss\"", NULL },
+	[SAF_CTR_CLIENT_CACHE_EXPIRED] = { "saf_tcp_client_cache_lookups_total", "result=\"expired\"", NULL },
+	[SAF_CTR_CLIENT_CACHE_INVALID] = { "saf_tcp_client_cache_invalidations_total", NULL, "Cache entries dropped because the unicast address failed." },
+	[SAF_CTR_CLIENT_CACHE_STORED] = { "saf_tcp_client_cache_stored_total", NULL, "Cache entries created or refreshed." },
+	[SAF_CTR_CLIENT_CACHE_REFUSED] = { "saf_tcp_client_cache_refused_total", "reason=\"target_policy\"", "Adverts not cached, by reason." },
+	[SAF_CTR_CLIENT_PREFETCH] = { "saf_tcp_client_prefetch_probes_total", NULL, "Prefetch probes sent." },
 };
+
+/* Room for one side's samples: its counters, the raw count of full
+ * adverts (text and JSON), and the cache's size. */
+#define SIDE_METRICS_MAX (SAF_CTR_COUNT + 2)
+
+/* The samples of side s (0 node, 1 client) from its counters ctr; the
+ * client's also the cache's size now, a gauge. Returns how many. */
+static size_t side_metrics(int s, const uint64_t ctr[SAF_CTR_COUNT],
+			   const char *dir, saf_metric m[SIDE_METRICS_MAX])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SAF_CTR_COUNT; i++) {
+		bool mine = s == 0 ? i < SAF_CTR_CLIENT_SAF_SENT
+				   : i >= SAF_CTR_CLIENT_SAF_SENT;
+
+		if (!mine)
+			continue;
+		m[n++] = (saf_metric){.name = prom_names[i].metric,
+				      .labels = prom_names[i].label,
+				      .help = prom_names[i].help,
+				      .key = counter_names[i],
+				      .u = ctr[i]};
+		/* Disjoint forms in Prometheus, so a sum over form is the
+		 * number of adverts: full = all - portless. Text and JSON
+		 * keep the raw count. */
+		if (i == SAF_CTR_NODE_ADVERT_WRITTEN) {
+			m[n - 1].key = NULL;
+			m[n - 1].u = ctr[i] - ctr[SAF_CTR_NODE_ADVERT_SHORT];
+			m[n++] = (saf_metric){.key = counter_names[i],
+					      .u = ctr[i]};
+		}
+	}
+	if (s == 1)
+		m[n++] = (saf_metric){
+			.name = "saf_tcp_client_cache_entries",
+			.key = "client_cache_entries",
+			.help = "Entries in the kernel affinity cache now.",
+			.type = SAF_METRIC_GAUGE,
+			.u = saf_kcache_entries(dir)};
+	return n;
+}
 
 int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
 		   FILE *out, saf_error *err)
@@ -602,69 +646,36 @@ int saf_tcp_status(const char *pin_dir, saf_tcp_status_format format,
 	static const char *const subs[2] = { "node", "client" };
 	static const char *const maps[2] = { "saf_node_counters",
 					     "saf_client_counters" };
+	static const saf_metrics_format fmts[] = {
+		[SAF_TCP_STATUS_TEXT] = SAF_METRICS_TEXT,
+		[SAF_TCP_STATUS_JSON] = SAF_METRICS_JSON,
+		[SAF_TCP_STATUS_PROMETHEUS] = SAF_METRICS_PROMETHEUS,
+	};
 	bool json = format == SAF_TCP_STATUS_JSON;
 	bool prom = format == SAF_TCP_STATUS_PROMETHEUS;
+	char common[PATH_BUF + 16];
 	bool any = false;
 
+	saf_metrics_label(common, sizeof(common), "pin_dir", dir);
 	if (json)
 		fputc('{', out);
 	for (int s = 0; s < 2; s++) {
 		char p[PATH_BUF];
 		uint64_t ctr[SAF_CTR_COUNT];
-		bool first = true;
+		saf_metric m[SIDE_METRICS_MAX];
+		size_t n;
 
 		if (saf_pin_path(p, sizeof(p), dir, subs[s], maps[s]) ||
 		    read_counters(p, ctr))
 			continue;
 		if (json)
-			fprintf(out, "%s\"%s\":{", any ? "," : "", subs[s]);
+			fprintf(out, "%s\"%s\":", any ? "," : "", subs[s]);
 		else if (!prom)
 			fprintf(out, "%s program: attached (pins in %s/%s)\n",
 				subs[s], dir, subs[s]);
 		any = true;
-		for (int i = 0; i < SAF_CTR_COUNT; i++) {
-			bool mine = s == 0 ? i < SAF_CTR_CLIENT_SAF_SENT
-					   : i >= SAF_CTR_CLIENT_SAF_SENT;
-			if (!mine)
-				continue;
-			if (json)
-				fprintf(out, "%s\"%s\":%" PRIu64,
-					first ? "" : ",", counter_names[i],
-					ctr[i]);
-			else if (prom) {
-				if (i == 0 || strcmp(prom_names[i].metric,
-						     prom_names[i - 1].metric))
-					fprintf(out, "# TYPE %s counter\n",
-						prom_names[i].metric);
-				/* Disjoint forms, so a sum over form is the
-				 * number of adverts: full = all - portless. */
-				uint64_t v = i == SAF_CTR_NODE_ADVERT_WRITTEN
-						     ? ctr[i] - ctr[SAF_CTR_NODE_ADVERT_SHORT]
-						     : ctr[i];
-				fprintf(out, "%s{%s%spin_dir=\"%s\"} %" PRIu64 "\n",
-					prom_names[i].metric, prom_names[i].label,
-					*prom_names[i].label ? "," : "", dir, v);
-			} else
-				fprintf(out, "  %-30s %" PRIu64 "\n",
-					counter_names[i], ctr[i]);
-			first = false;
-		}
-		if (s == 1) { /* the cache's size now, a gauge */
-			size_t n = saf_kcache_entries(dir);
-
-			if (json)
-				fprintf(out, ",\"client_cache_entries\":%zu", n);
-			else if (prom)
-				fprintf(out,
-					"# TYPE saf_tcp_client_cache_entries gauge\n"
-					"saf_tcp_client_cache_entries{pin_dir=\"%s\"} %zu\n",
-					dir, n);
-			else
-				fprintf(out, "  %-30s %zu\n",
-					"client_cache_entries", n);
-		}
-		if (json)
-			fputc('}', out);
+		n = side_metrics(s, ctr, dir, m);
+		saf_metrics_write(out, fmts[format], m, n, common);
 	}
 	if (json)
 		fputs("}\n", out);

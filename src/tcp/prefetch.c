@@ -6,8 +6,6 @@
  * first connect() of any program in the cgroup already goes to the node.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +13,8 @@
 #include <unistd.h>
 
 #include "pins.h"
+#include "saf/clock.h"
+#include "saf/sock.h"
 
 #define PROBE_TIMEOUT_MS 3000
 #define INTERVAL_MAX_S	 86400u
@@ -51,52 +51,24 @@ int saf_tcp_prefetch_parse(const char *s, saf_tcp_prefetch *p, saf_error *err)
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One probe: 0 when S answered (its advert, if any, is in the cache). */
 static int probe(const saf_addr *s, const char *pin_dir, saf_error *err)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(s, &ss);
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	struct pollfd p;
-	int fd, soerr = 0, n;
-	socklen_t sl = sizeof(soerr);
 	char b[SAF_ADDR_STR_LEN];
+	int soerr = 0, rc, fd = saf_sock_open(s, SOCK_STREAM, err);
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
+		return -1;
 	if (saf_tcp_cache_exempt(fd, pin_dir, true)) {
 		close(fd);
 		return saf_fail(err, SAF_E_INVAL,
 				"client program not attached under %s",
 				saf_tcp_pin_dir(pin_dir));
 	}
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
-	    errno != EINPROGRESS) {
-		soerr = errno;
-	} else {
-		p = (struct pollfd){.fd = fd, .events = POLLOUT};
-		do
-			n = poll(&p, 1, PROBE_TIMEOUT_MS);
-		while (n < 0 && errno == EINTR);
-		if (n == 0)
-			soerr = ETIMEDOUT;
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
-			soerr = errno;
-	}
+	rc = saf_sock_connect_fd(fd, s, PROBE_TIMEOUT_MS, &soerr, NULL);
 	/* Reset at once: nothing lingers at the node or here. */
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-	if (soerr)
+	saf_sock_close_rst(fd);
+	if (rc)
 		return saf_fail(err, SAF_E_SYS, "probe to %s: %s",
 				saf_addr_format(s, b), strerror(soerr));
 	return 0;
@@ -134,7 +106,7 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 	if (join_cgroup(cgroup, err))
 		return -1;
 	while (!*stop) {
-		uint64_t now = now_ms(), next = now + 1000;
+		uint64_t now = saf_clock_mono_ms(), next = now + 1000;
 
 		for (size_t i = 0; i < p->n && !*stop; i++) {
 			uint64_t iv = p->interval_s[i] ? p->interval_s[i]
@@ -145,12 +117,12 @@ int saf_tcp_prefetch_run(const saf_tcp_prefetch *p, const char *cgroup,
 				if (probe(&p->service[i], pin_dir, &e) && log)
 					fprintf(log, "saf: prefetch: %s\n",
 						e.msg);
-				due[i] = now_ms() + iv * 1000u;
+				due[i] = saf_clock_mono_ms() + iv * 1000u;
 			}
 			if (due[i] < next)
 				next = due[i];
 		}
-		now = now_ms();
+		now = saf_clock_mono_ms();
 		if (next > now && !*stop) {
 			uint64_t ms = next - now;
 			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),

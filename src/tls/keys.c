@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "saf/hex.h"
+#include "saf/keyfile.h"
 #include "tls_internal.h"
 
 int saf_tls_keys_generate(saf_tls_keys *out, saf_error *err)
@@ -214,36 +215,16 @@ int saf_tls_keys_load(const char *path, saf_tls_keys *out, saf_error *err)
 	/* stdio's buffer holds the file's key text too: ours, so it can be
 	 * cleansed after fclose (libc's own would be freed as it is). */
 	char iobuf[BUFSIZ];
-	struct stat sb;
 	unsigned line = 0, nk_line = 0, tk_line = 0;
 	int rc = -1, r;
 	FILE *f;
-	/* O_NONBLOCK: a FIFO must not hang the open (it is refused). */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	/* The one secret-file policy (saf/keyfile.h): a regular file, not a
+	 * symbolic link, this user's or root's, owner-only mode. */
+	int fd = saf_keyfile_open(path, path, err);
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "%s: %s", path,
-				strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return saf_fail(err, SAF_E_REFUSED, "%s: not a regular file",
-				path);
-	}
-	/* Someone else's file could be swapped for keys of their choice. */
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		close(fd);
-		return saf_fail(err, SAF_E_REFUSED,
-				"%s: owned by uid %u, neither this user (uid "
-				"%u) nor root",
-				path, (unsigned)sb.st_uid, (unsigned)geteuid());
-	}
-	if (sb.st_mode & 077) {
-		close(fd);
-		return saf_fail(err, SAF_E_REFUSED,
-				"%s: mode %03o lets others read it; chmod 600",
-				path, (unsigned)(sb.st_mode & 0777));
-	}
+		return -1;
 	f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);

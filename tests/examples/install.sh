@@ -3,7 +3,8 @@
 # prefix, saf.pc and the headers there, every example compiled against
 # that (shared and static) and run over loopback: tls_server (the node side
 # in its own poll loop) against `saf tls connect`, with migrate_notify;
-# tls_client against tls_server (plain TLS variant, migrated) and against
+# tls_client against tls_server (plain TLS variant, migrated; then with
+# continuity, the example's echo as the stream's backend) and against
 # `saf tls serve` (a continuity stream, 300 kB byte for byte).
 # The TCP example needs root and the lab: tests/examples/tcp_netns.sh.
 set -uo pipefail
@@ -35,7 +36,7 @@ done
 export LD_LIBRARY_PATH=$LIBDIR
 check "tls_server runs from the installed libsaf.so.0" bash -c "ldd '$T/tls_server' | grep -q '$LIBDIR/libsaf.so.0'"
 
-# Ports 24600-24892 are this test's; S and U on loopback addresses of its own.
+# Ports 24600-24893 are this test's; S and U on loopback addresses of its own.
 P=$((24600 + RANDOM % 290)) BE=$((P + 1)) SP=$((P + 2))
 S=127.0.0.92 U=127.0.0.93
 "$SRC/scripts/gen-test-certs" "$T/certs" > /dev/null || { echo "FAIL - gen-test-certs"; exit 1; }
@@ -79,6 +80,19 @@ check "tls_client (continuity): exit 0" test $? -eq 0
 check "tls_client (continuity): 300 kB byte for byte" cmp -s "$T/in4" "$T/out4"
 check "tls_client (continuity): started on S with continuity" grep -q "^on_s_continuity" "$T/cli4.err"
 check "tls_client (continuity): moved to U" grep -q "stream done: on $U:$SP, 1 moves" "$T/cli4.err"
+
+# --- tls_client (static) against tls_server with continuity -----------------
+# The node side of continuity in the application's poll loop: a stream
+# whose backend is the example's own echo, moved underneath.
+CP=$((P + 3))
+"$T/tls_server" "$S:$CP" "$U:$CP" "$C/node.pem" "$C/node.key" "$T/keys" continuity 2> "$T/server-c.err" &
+PIDS+=($!)
+check "tls_server (continuity): ready" waitfor "$T/server-c.err" ready
+head -c 300000 /dev/urandom > "$T/in5"
+timeout 60 "$T/tls_client-static" "$S:$CP" "$C/ca.pem" < "$T/in5" > "$T/out5" 2> "$T/cli5.err"
+check "tls_client vs tls_server (continuity): exit 0" test $? -eq 0
+check "tls_client vs tls_server (continuity): 300 kB byte for byte" cmp -s "$T/in5" "$T/out5"
+check "tls_client vs tls_server (continuity): moved to U" grep -q "stream done: on $U:$CP, 1 moves" "$T/cli5.err"
 
 if [[ $fails -gt 0 ]]; then for f in "$T"/*.err; do echo "== $f"; tail -5 "$f"; done; fi
 echo "$passes passed, $fails failed"

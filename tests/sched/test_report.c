@@ -387,7 +387,7 @@ static void test_key_files_symlink_owner(void **st)
 		assert_int_equal(saf_sched_keys_load(file, &kr, &err), -1);
 		assert_non_null(strstr(err.msg, "owned by uid 65534"));
 		assert_int_equal(saf_sched_key_load(file, k, &err), -1);
-		assert_non_null(strstr(err.msg, "neither the running user"));
+		assert_non_null(strstr(err.msg, "neither this user"));
 	}
 	/* Too large. */
 	f = fopen(file, "w");

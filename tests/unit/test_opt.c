@@ -83,6 +83,53 @@ static void test_uint_hex(void **state)
 	assert_int_equal(err.code, SAF_E_INVAL);
 }
 
+/* Base 0: decimal, or hex after 0x; never octal. */
+static void test_uint_base0(void **state)
+{
+	uint64_t v = 0;
+	saf_error err;
+
+	(void)state;
+	assert_int_equal(saf_opt_uint("--kind", "253", 0, 2, 255, &v, &err), 0);
+	assert_int_equal(v, 253);
+	assert_int_equal(saf_opt_uint("--kind", "0xfd", 0, 2, 255, &v, &err),
+			 0);
+	assert_int_equal(v, 253);
+	assert_int_equal(saf_opt_uint("--kind", "010", 0, 2, 255, &v, &err), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(saf_opt_uint("--kind", "300", 0, 2, 255, &v, &err),
+			 -1);
+	assert_string_equal(err.msg,
+			    "--kind: '300' is not a whole number in 2..255");
+	assert_int_equal(saf_opt_uint("--kind", "fd", 0, 2, 255, &v, &err), -1);
+	assert_int_equal(saf_opt_uint("--kind", "0x", 0, 2, 255, &v, &err), -1);
+	assert_int_equal(saf_opt_uint("--kind", "-1", 0, 0, 255, &v, &err), -1);
+	/* Base 10 still takes no 0x. */
+	assert_int_equal(saf_opt_uint("--n", "0x10", 10, 0, 99, &v, &err), -1);
+}
+
+static void test_double(void **state)
+{
+	double d = 0;
+	saf_error err;
+	static const char *const bad[] = {
+		"",    "abc", "1x", " 1",   "+1",   "-1", "nan",
+		"inf", "0x1", "1e", "1e99", "1..2", "11",
+	};
+
+	(void)state;
+	assert_int_equal(saf_opt_double("--w", "0.05", 0, 10, &d, &err), 0);
+	assert_true(d > 0.0499 && d < 0.0501);
+	assert_int_equal(saf_opt_double("--w", "10", 0, 10, &d, &err), 0);
+	assert_int_equal(saf_opt_double("--w", ".5", 0, 10, &d, &err), 0);
+	assert_int_equal(saf_opt_double("--w", "1e1", 0, 10, &d, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (saf_opt_double("--w", bad[i], 0, 10, &d, &err) != -1)
+			fail_msg("'%s' taken", bad[i]);
+	assert_string_equal(err.msg, "--w: '11' is not a number in 0..10");
+	assert_int_equal(err.code, SAF_E_RANGE);
+}
+
 static void test_duration(void **state)
 {
 	uint64_t us = 0;
@@ -163,6 +210,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uint),
 		cmocka_unit_test(test_uint_hex),
+		cmocka_unit_test(test_uint_base0),
+		cmocka_unit_test(test_double),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_addr_port),
 	};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `saf tls serve`, continuity (docs/continuity.md): one stream per client,
+ * Continuity, the server side (docs/continuity.md): one stream per client,
  * with one backend connection, outliving the client's TLS connections.
  * Each token minted on a stream's connections is remembered by its
  * session_id; a connection that presents one of them (verified by the TLS
@@ -19,19 +19,19 @@
 #include <openssl/err.h>
 
 #include "saf/hex.h"
-#include "tls_serve.h"
+#include "serve_internal.h"
 
 /* The session_ids a stream answers to: the newest few tokens' (a ring). */
 #define ALIAS_MAX 8u
 
-typedef struct cont_sess {
+typedef struct saf_tls_server_stream {
 	bool used;
 	int bfd;
 	saf_cont *cont;
-	pconn *conn; /* NULL while the client is away */
+	saf_tls_node_conn *conn; /* NULL while the client is away */
 	uint8_t alias[ALIAS_MAX][SAF_SESSION_ID_LEN];
 	unsigned nalias, alias_next;
-	time_t away_since, last_token;
+	uint64_t away_since, last_token; /* the server's clock, s */
 	bool backend_eof, backend_shut;
 	uint8_t in[SAF_CONT_FRAME_MAX];
 	size_t in_off, in_len;
@@ -39,16 +39,23 @@ typedef struct cont_sess {
 	size_t out_off, out_len;
 } cont_sess;
 
-struct cont_table {
+struct saf_tls_server_streams {
 	cont_sess *s;
 	unsigned n;
 	size_t send_buffer;
 	unsigned linger_s;
-	cont_counters k;
+	uint32_t lifetime_s;
+	saf_clock_fn clock;
+	void *clock_arg;
+	saf_tls_node_stream_counters k;
 };
 
-cont_table *cont_table_new(unsigned max_sessions, size_t send_buffer,
-			   unsigned linger_s, saf_error *err)
+typedef saf_tls_server_streams cont_table;
+
+saf_tls_server_streams *
+saf_tls_server_streams_new(unsigned max_sessions, size_t send_buffer,
+			   unsigned linger_s, uint32_t lifetime_s,
+			   saf_clock_fn clock, void *clock_arg, saf_error *err)
 {
 	cont_table *t;
 	saf_cont *probe = saf_cont_new(send_buffer, err);
@@ -67,6 +74,9 @@ cont_table *cont_table_new(unsigned max_sessions, size_t send_buffer,
 	t->n = max_sessions;
 	t->send_buffer = send_buffer;
 	t->linger_s = linger_s;
+	t->lifetime_s = lifetime_s;
+	t->clock = clock;
+	t->clock_arg = clock_arg;
 	for (unsigned i = 0; i < t->n; i++)
 		t->s[i].bfd = -1;
 	return t;
@@ -84,7 +94,7 @@ static void sess_end(cont_table *t, cont_sess *s)
 	s->bfd = -1;
 }
 
-void cont_table_free(cont_table *t)
+void saf_tls_server_streams_free(saf_tls_server_streams *t)
 {
 	if (!t)
 		return;
@@ -117,9 +127,11 @@ static cont_sess *find(cont_table *t, const uint8_t sid[SAF_SESSION_ID_LEN])
 	return NULL;
 }
 
-void cont_on_token(SSL *ssl, const uint8_t sid[SAF_SESSION_ID_LEN], void *arg)
+void saf_tls_server_streams_on_token(SSL *ssl,
+				     const uint8_t sid[SAF_SESSION_ID_LEN],
+				     void *arg)
 {
-	pconn *c = SSL_get_app_data(ssl);
+	saf_tls_node_conn *c = SSL_get_app_data(ssl);
 
 	(void)arg;
 	if (!c)
@@ -129,7 +141,7 @@ void cont_on_token(SSL *ssl, const uint8_t sid[SAF_SESSION_ID_LEN], void *arg)
 		return;
 	}
 	/* The first handshake's tickets come before its stream exists. */
-	memcpy(c->minted[c->nminted % SERVE_MINTED_MAX], sid,
+	memcpy(c->minted[c->nminted % SAF_TLS_NODE_MINTED_MAX], sid,
 	       SAF_SESSION_ID_LEN);
 	c->nminted++;
 }
@@ -145,8 +157,9 @@ static void send_reset(SSL *ssl, unsigned code)
 	(void)SSL_write(ssl, b, (int)n);
 }
 
-int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
-		      bool verbose)
+int saf_tls_server_stream_attach(saf_tls_server_streams *t,
+				 saf_tls_node_conn *c,
+				 const saf_tls_node_env *env)
 {
 	saf_tls_conn_info info;
 	cont_sess *s = NULL;
@@ -166,13 +179,11 @@ int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
 			t->k.unknown++;
 			saf_hex_encode(info.session_id,
 				       SAF_CONT_STREAM_ID_SHOWN, id);
-			if (verbose)
-				fprintf(stderr,
-					"saf tls serve: continuity: token for "
-					"stream %s, unknown here (ended, or "
-					"before a restart): RESET "
-					"unknown_session\n",
-					id);
+			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+					  "continuity: token for stream %s, "
+					  "unknown here (ended, or before a "
+					  "restart): RESET unknown_session",
+					  id);
 			send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
 			return -1;
 		}
@@ -189,20 +200,19 @@ int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
 			if (!t->s[i].used)
 				s = &t->s[i];
 		if (!s) {
-			if (verbose)
-				fprintf(stderr, "saf tls serve: continuity: "
-						"all %u streams in use\n",
-					t->n);
+			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+					  "continuity: all %u streams in use",
+					  t->n);
 			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
 			return -1;
 		}
 		s->cont = saf_cont_new(t->send_buffer, &e);
 		if (!s->cont)
 			return -1;
-		s->bfd = serve_backend_connect(backend);
+		s->bfd = env->backend(env->backend_arg, c->ssl, &e);
 		if (s->bfd < 0) {
-			fprintf(stderr, "saf tls serve: backend: %s\n",
-				strerror(errno));
+			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_ERROR, "%s",
+					  e.msg);
 			saf_cont_free(s->cont);
 			s->cont = NULL;
 			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
@@ -215,34 +225,34 @@ int cont_on_handshake(cont_table *t, pconn *c, const saf_addr *backend,
 	s->conn = c;
 	c->sess = s;
 	s->away_since = 0;
-	s->last_token = time(NULL);
+	s->last_token = t->clock(t->clock_arg);
 	s->in_off = s->in_len = 0;
 	s->out_off = s->out_len = 0;
-	kept = c->nminted < SERVE_MINTED_MAX ? c->nminted : SERVE_MINTED_MAX;
+	kept = c->nminted < SAF_TLS_NODE_MINTED_MAX ? c->nminted
+						    : SAF_TLS_NODE_MINTED_MAX;
 	for (unsigned i = 0; i < kept; i++)
 		alias_add(s, c->minted[i]);
 	c->nminted = 0;
-	return cont_step(t, c, verbose);
+	return saf_tls_server_stream_step(t, c, env);
 }
 
-void cont_detach(cont_table *t, pconn *c)
+void saf_tls_server_stream_detach(saf_tls_server_streams *t,
+				  saf_tls_node_conn *c)
 {
 	cont_sess *s = c->sess;
 
-	(void)t;
 	if (!s)
 		return;
 	s->conn = NULL;
-	s->away_since = time(NULL);
+	s->away_since = t->clock(t->clock_arg);
 	c->sess = NULL;
 }
 
 /* The stream broke the rules or its backend failed: it ends here. */
-static int sess_fail(cont_table *t, pconn *c, unsigned code, const char *why,
-		     bool verbose)
+static int sess_fail(cont_table *t, saf_tls_node_conn *c, unsigned code,
+		     const char *why, const saf_tls_node_env *env)
 {
-	if (verbose)
-		fprintf(stderr, "saf tls serve: continuity: %s\n", why);
+	saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO, "continuity: %s", why);
 	if (code)
 		send_reset(c->ssl, code);
 	sess_end(t, c->sess);
@@ -250,7 +260,7 @@ static int sess_fail(cont_table *t, pconn *c, unsigned code, const char *why,
 }
 
 /* TLS -> engine. 1 progress, 0 none, -1 connection gone. */
-static int from_client(cont_sess *s, pconn *c)
+static int from_client(cont_sess *s, saf_tls_node_conn *c)
 {
 	const uint8_t *held;
 	int r, e;
@@ -279,7 +289,7 @@ static int from_client(cont_sess *s, pconn *c)
 }
 
 /* Engine -> TLS. 1 progress, 0 none, -1 connection gone. */
-static int to_client(cont_sess *s, pconn *c)
+static int to_client(cont_sess *s, saf_tls_node_conn *c)
 {
 	int progress = 0;
 
@@ -314,7 +324,7 @@ static int to_client(cont_sess *s, pconn *c)
 static int backend_io(cont_sess *s)
 {
 	const uint8_t *p;
-	uint8_t tmp[SERVE_BUF_LEN];
+	uint8_t tmp[SAF_TLS_NODE_BUF_LEN];
 	size_t n = saf_cont_readable(s->cont, &p), room;
 	int progress = 0;
 
@@ -334,10 +344,10 @@ static int backend_io(cont_sess *s)
 	}
 	room = saf_cont_send_room(s->cont);
 	if (room && !s->backend_eof) {
-		ssize_t r = read(s->bfd, tmp,
-				 saf_cont_read_size(room < sizeof(tmp)
-							    ? room
-							    : sizeof(tmp)));
+		ssize_t r =
+			read(s->bfd, tmp,
+			     saf_cont_read_size(
+				     room < sizeof(tmp) ? room : sizeof(tmp)));
 
 		if (r > 0) {
 			(void)saf_cont_write(s->cont, tmp, (size_t)r);
@@ -351,7 +361,8 @@ static int backend_io(cont_sess *s)
 	return progress;
 }
 
-int cont_step(cont_table *t, pconn *c, bool verbose)
+int saf_tls_server_stream_step(saf_tls_server_streams *t, saf_tls_node_conn *c,
+			       const saf_tls_node_env *env)
 {
 	cont_sess *s = c->sess;
 	int progress = 1;
@@ -376,7 +387,7 @@ int cont_step(cont_table *t, pconn *c, bool verbose)
 					   s->in_len, &used, &e)) {
 				t->k.violations++;
 				return sess_fail(t, c, saf_cont_failed(s->cont),
-						 e.msg, verbose);
+						 e.msg, env);
 			}
 			s->in_off += used;
 			s->in_len -= used;
@@ -385,7 +396,7 @@ int cont_step(cont_table *t, pconn *c, bool verbose)
 		r = backend_io(s);
 		if (r < 0)
 			return sess_fail(t, c, SAF_CONT_RESET_ABORT,
-					 "backend failed", verbose);
+					 "backend failed", env);
 		progress |= r;
 		r = to_client(s, c);
 		if (r < 0)
@@ -400,7 +411,8 @@ int cont_step(cont_table *t, pconn *c, bool verbose)
 	return 0;
 }
 
-void cont_events(const pconn *c, short *cev, int *bfd, short *bev)
+void saf_tls_server_stream_events(const saf_tls_node_conn *c, short *cev,
+				  int *bfd, short *bev)
 {
 	const cont_sess *s = c->sess;
 	const uint8_t *p;
@@ -410,26 +422,25 @@ void cont_events(const pconn *c, short *cev, int *bfd, short *bev)
 		       (c->want_write ? POLLOUT : 0));
 	*bfd = s->bfd;
 	*bev = (short)((saf_cont_send_room(s->cont) && !s->backend_eof ? POLLIN
-								      : 0) |
+								       : 0) |
 		       (saf_cont_readable(s->cont, &p) ? POLLOUT : 0));
 }
 
-void cont_tick(cont_table *t, unsigned lifetime_s)
+void saf_tls_server_streams_tick(saf_tls_server_streams *t)
 {
-	time_t now = time(NULL);
+	uint64_t now = t->clock(t->clock_arg);
 
 	for (unsigned i = 0; i < t->n; i++) {
 		cont_sess *s = &t->s[i];
 
 		if (!s->used)
 			continue;
-		if (!s->conn && now - s->away_since > (time_t)t->linger_s) {
+		if (!s->conn && now > s->away_since + t->linger_s) {
 			t->k.expired++;
 			sess_end(t, s);
 			continue;
 		}
-		if (s->conn && lifetime_s &&
-		    now - s->last_token >= (time_t)(lifetime_s / 2u)) {
+		if (s->conn && now >= s->last_token + t->lifetime_s / 2u) {
 			/* Before the newest token expires, a fresh one, so
 			 * the client can always come back. */
 			s->last_token = now;
@@ -440,15 +451,16 @@ void cont_tick(cont_table *t, unsigned lifetime_s)
 	}
 }
 
-void cont_counters_get(const cont_table *t, cont_counters *out)
+void saf_tls_server_streams_counters(const saf_tls_server_streams *t,
+				     saf_tls_node_stream_counters *out)
 {
 	*out = t->k;
-	out->live = out->orphaned = 0;
+	out->live = out->away = 0;
 	for (unsigned i = 0; i < t->n; i++) {
 		if (!t->s[i].used)
 			continue;
 		out->live++;
 		if (!t->s[i].conn)
-			out->orphaned++;
+			out->away++;
 	}
 }
