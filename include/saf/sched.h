@@ -33,7 +33,7 @@
 #define SAF_SCHED_MSG_MAX      128u
 #define SAF_SCHED_PORT_DEFAULT 7946u
 /* Schedulers one agent reports to at most (an active and standbys). */
-#define SAF_AGENT_SCHED_MAX 4u
+#define SAF_AGENT_SCHED_MAX    4u
 #define SAF_SCHED_MAX_NODES    16u
 
 typedef enum saf_sched_msg_type {

@@ -179,8 +179,8 @@ static size_t open_socks(const saf_agent_opts *o,
 	return n;
 }
 
-static int send_report(const saf_agent_opts *o, const agent_sock *s,
-		       size_t n, saf_sched_msg *m, uint64_t now, saf_error *err)
+static int send_report(const saf_agent_opts *o, const agent_sock *s, size_t n,
+		       saf_sched_msg *m, uint64_t now, saf_error *err)
 {
 	uint8_t buf[SAF_SCHED_MSG_MAX];
 	size_t len;
@@ -211,8 +211,7 @@ static void answer_probe(const saf_agent_opts *o, int fd)
 	saf_error derr;
 	size_t len;
 
-	if (n <= 0 ||
-	    saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
+	if (n <= 0 || saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
 	    p.type != SAF_SCHED_PROBE)
 		return; /* forged or stray: nothing to answer */
 	/* The probe's nonce is what binds this echo to it at R1. */

@@ -87,8 +87,8 @@ static void check_sched(int fd, uint64_t nonce)
 {
 	struct sockaddr_storage agent;
 	socklen_t alen;
-	saf_sched_msg m, probe = {.type = SAF_SCHED_PROBE, .seq = 1,
-				  .nonce = nonce};
+	saf_sched_msg m,
+		probe = {.type = SAF_SCHED_PROBE, .seq = 1, .nonce = nonce};
 	uint8_t buf[SAF_SCHED_MSG_MAX];
 	size_t len;
 	saf_error err;
@@ -101,9 +101,9 @@ static void check_sched(int fd, uint64_t nonce)
 	assert_int_equal(saf_sched_msg_encode(&probe, opts.key, buf,
 					      sizeof(buf), &len, &err),
 			 0);
-	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&agent,
-				alen),
-			 (ssize_t)len);
+	assert_int_equal(
+		sendto(fd, buf, len, 0, (struct sockaddr *)&agent, alen),
+		(ssize_t)len);
 	/* reports may come first: skip them, the echo must follow */
 	for (int i = 0; i < 10; i++) {
 		t = next_msg(fd, 1000, &m, &agent, &alen);
