@@ -62,12 +62,13 @@ def route_changes(out, name):
         p = os.path.join(out, name, f"monitor-{r}.log")
         if not os.path.exists(p):
             continue
-        prev, n = None, 0
+        # demo-bgp starts once both routers send S to n2 (10.2x.2.2)
+        prev, n = "2", 0
         for line in open(p):
             f = line.split()
             if len(f) < 3 or f[1] != "10.99.0.1" or "via" not in f:
                 continue
-            gw = f[f.index("via") + 1]
+            gw = f[f.index("via") + 1].split(".")[2]
             if prev is not None and gw != prev:
                 n += 1
             prev = gw
