@@ -12,7 +12,8 @@ PARTS = [("compare", "saf against plain anycast, a conntrack load balancer and M
          ("tcp", "the TCP variant's cost"),
          ("tls", "the TLS variant's token and handshake costs"),
          ("core", "token verification and codecs"),
-         ("sched", "the scheduler")]
+         ("sched", "the scheduler"),
+         ("bgp", "steering through BGP (FRR, ExaBGP)")]
 
 FIGURES = [
     ("1. Per-flow state in the network", "compare", "1-per-flow-state-held-by-r1"),

@@ -72,7 +72,7 @@ set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/pkg)
 
 set(CPACK_DEBIAN_SAF_PACKAGE_NAME saf)
 set(CPACK_DEBIAN_SAF_PACKAGE_DEPENDS "iproute2")
-set(CPACK_DEBIAN_SAF_PACKAGE_SUGGESTS "nftables, tshark, saf-lab")
+set(CPACK_DEBIAN_SAF_PACKAGE_SUGGESTS "nftables, tshark, saf-lab, exabgp")
 set(CPACK_COMPONENT_SAF_DESCRIPTION "Service affinity for anycast services: the saf command
  The TCP Service Affinity option with eBPF, the TLS 1.3 migration
  extensions and continuity, the scheduler and node agent, systemd units.")

@@ -32,6 +32,8 @@
 #define SAF_SCHED_NAME_MAX     32u
 #define SAF_SCHED_MSG_MAX      128u
 #define SAF_SCHED_PORT_DEFAULT 7946u
+/* Schedulers one agent reports to at most (an active and standbys). */
+#define SAF_AGENT_SCHED_MAX    4u
 #define SAF_SCHED_MAX_NODES    16u
 
 typedef enum saf_sched_msg_type {
@@ -312,6 +314,11 @@ void saf_sched_write_status(const saf_sched *s, uint64_t now_ms, FILE *f);
 typedef struct saf_agent_opts {
 	char name[SAF_SCHED_NAME_MAX + 1];
 	saf_addr sched;			/* R1's report address */
+	/* More schedulers that get the same reports (centralized BGP mode
+	 * with a standby, docs/bgp.md): one socket each, so each one's probes
+	 * are answered to it. */
+	saf_addr sched_more[SAF_AGENT_SCHED_MAX - 1];
+	size_t n_sched_more;
 	uint8_t key[SAF_SCHED_KEY_LEN]; /* this node's own key */
 	const char *load_file; /* "LOAD [CAPACITY] [down]"; NULL: loadavg */
 	uint16_t capacity;     /* permille, default 1000 */
@@ -332,7 +339,8 @@ typedef struct saf_agent_opts {
 	void *metrics_ctx;
 } saf_agent_opts;
 
-/* Sends reports every interval and answers R1's delay probes. */
+/* Sends reports every interval to sched and each of sched_more, and
+ * answers their delay probes. */
 SAF_MUST_CHECK int saf_agent_run(const saf_agent_opts *o, saf_error *err);
 
 #endif /* SAF_SCHED_H */

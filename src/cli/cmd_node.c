@@ -31,6 +31,8 @@ static const char agent_help[] =
 	"regular file owned by the running user or root, not a symbolic "
 	"link);\n"
 	"the scheduler's key file has the same key on the line for NAME.\n"
+	"Repeat --sched (up to 4) to report to a standby scheduler too:\n"
+	"each gets every report and its own probes answered.\n"
 	"Reports carry this host's wall clock: keep it in sync with the\n"
 	"scheduler's (NTP); the scheduler refuses reports off by more than "
 	"its\n"
@@ -71,7 +73,8 @@ static int agent(int argc, char **argv)
 	saf_agent_opts o = {.stop = &stop_flag};
 	saf_cli_bgp bgp;
 	saf_bgp_node node;
-	const char *key_path = NULL, *sched = NULL;
+	const char *key_path = NULL, *sched[SAF_AGENT_SCHED_MAX];
+	size_t n_sched = 0;
 	saf_error err;
 	uint64_t v;
 	double d;
@@ -97,7 +100,11 @@ static int agent(int argc, char **argv)
 			strcpy(o.name, optarg);
 			break;
 		case 's':
-			sched = optarg;
+			if (n_sched == SAF_AGENT_SCHED_MAX)
+				return saf_cli_usage_error(
+					"--sched: at most %u schedulers",
+					SAF_AGENT_SCHED_MAX);
+			sched[n_sched++] = optarg;
 			break;
 		case 'k':
 			key_path = optarg;
@@ -147,15 +154,21 @@ static int agent(int argc, char **argv)
 					   argv[optind]);
 	if (saf_cli_bgp_check(&bgp, true))
 		return SAF_EXIT_USAGE;
-	if (!o.name[0] || (!bgp.enabled && (!sched || !key_path)))
+	if (!o.name[0] || (!bgp.enabled && (!n_sched || !key_path)))
 		return saf_cli_usage_error(
 			"--name, --sched and --key are required");
-	if (!sched != !key_path)
+	if (!n_sched != !key_path)
 		return saf_cli_usage_error("--sched and --key go together");
-	if (sched && saf_addr_parse(sched, false, &o.sched, &err))
-		return saf_cli_usage_error("--sched: %s", err.msg);
-	if (sched && !o.sched.has_port)
-		o.sched.port = SAF_SCHED_PORT_DEFAULT, o.sched.has_port = true;
+	for (size_t i = 0; i < n_sched; i++) {
+		saf_addr *a = i == 0 ? &o.sched : &o.sched_more[i - 1];
+
+		if (saf_addr_parse(sched[i], false, a, &err))
+			return saf_cli_usage_error("--sched %s: %s", sched[i],
+						   err.msg);
+		if (!a->has_port)
+			a->port = SAF_SCHED_PORT_DEFAULT, a->has_port = true;
+	}
+	o.n_sched_more = n_sched ? n_sched - 1 : 0;
 	if (key_path && saf_sched_key_load(key_path, o.key, &err))
 		return saf_cli_usage_error("%s", err.msg);
 	if (bgp.enabled) {

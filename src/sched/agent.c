@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node agent: reports this node's compute metrics to R1 every interval
- * and answers R1's delay probes, all on one UDP socket. Everything it
+ * and answers R1's delay probes, on one UDP socket per scheduler (a
+ * centralized BGP scheduler may have a standby that needs the same
+ * reports). Everything it
  * sends and accepts is signed with this node's own key; a report carries
  * the wall clock, which R1 checks against its own (docs/sched.md).
  *
@@ -130,8 +132,46 @@ static unsigned l2_of(const saf_agent_opts *o, const saf_sched_msg *m)
 	return m->available ? saf_cats_score(&c, &l0).norm_fi : 0;
 }
 
-static int send_report(const saf_agent_opts *o, int fd,
-		       const struct sockaddr_storage *to, socklen_t tolen,
+/* One socket per scheduler: its probes come in and are answered there. */
+typedef struct agent_sock {
+	int fd;
+	struct sockaddr_storage to;
+	socklen_t tolen; /* 0: no scheduler, the socket only idles */
+} agent_sock;
+
+static void close_socks(agent_sock *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(s[i].fd);
+}
+
+/* Opens a socket per scheduler (sched, then sched_more); none given (BGP
+ * distributed mode): one idle socket. Returns the count or 0 on error. */
+static size_t open_socks(const saf_agent_opts *o,
+			 agent_sock s[SAF_AGENT_SCHED_MAX], saf_error *err)
+{
+	size_t more = o->n_sched_more < SAF_AGENT_SCHED_MAX - 1
+			      ? o->n_sched_more
+			      : SAF_AGENT_SCHED_MAX - 1;
+	size_t n = o->sched.family ? 1 + more : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const saf_addr *a = i == 0 ? &o->sched : &o->sched_more[i - 1];
+
+		s[i].tolen = a->family ? saf_addr_to_sockaddr(a, &s[i].to) : 0;
+		s[i].fd = socket(s[i].tolen ? s[i].to.ss_family : AF_INET,
+				 SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s[i].fd < 0) {
+			(void)saf_fail(err, SAF_E_SYS, "udp socket: %s",
+				       strerror(errno));
+			close_socks(s, i);
+			return 0;
+		}
+	}
+	return n;
+}
+
+static int send_report(const saf_agent_opts *o, const agent_sock *s, size_t n,
 		       saf_sched_msg *m, uint64_t now, saf_error *err)
 {
 	uint8_t buf[SAF_SCHED_MSG_MAX];
@@ -141,29 +181,57 @@ static int send_report(const saf_agent_opts *o, int fd,
 		o->on_metrics(o->metrics_ctx, m, now);
 	if (saf_sched_msg_encode(m, o->key, buf, sizeof(buf), &len, err))
 		return -1;
-	/* R1 may be unreachable for a while: keep trying. */
-	if (o->sched.family)
-		(void)sendto(fd, buf, len, 0, (const struct sockaddr *)to,
-			     tolen);
+	/* A scheduler may be down or unreachable for a while (a standby's
+	 * partner killed): keep sending to every one. */
+	for (size_t i = 0; i < n; i++)
+		if (s[i].tolen)
+			(void)sendto(s[i].fd, buf, len, 0,
+				     (const struct sockaddr *)&s[i].to,
+				     s[i].tolen);
 	return 0;
+}
+
+/* Answers one scheduler's delay probe on the socket it came in on. */
+static void answer_probe(const saf_agent_opts *o, int fd)
+{
+	uint8_t buf[SAF_SCHED_MSG_MAX + 64];
+	struct sockaddr_storage from;
+	socklen_t flen = sizeof(from);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &flen);
+	saf_sched_msg p;
+	saf_error derr;
+	size_t len;
+
+	if (n <= 0 || saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
+	    p.type != SAF_SCHED_PROBE)
+		return; /* forged or stray: nothing to answer */
+	/* The probe's nonce is what binds this echo to it at R1. */
+	saf_sched_msg echo = {.type = SAF_SCHED_ECHO,
+			      .seq = p.seq,
+			      .stamp = p.stamp,
+			      .nonce = p.nonce};
+	memcpy(echo.node, o->name, sizeof(echo.node));
+	if (saf_sched_msg_encode(&echo, o->key, buf, sizeof(buf), &len,
+				 &derr) == 0)
+		(void)sendto(fd, buf, len, 0, (struct sockaddr *)&from, flen);
 }
 
 int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 {
-	struct sockaddr_storage to;
-	socklen_t tolen = saf_addr_to_sockaddr(&o->sched, &to);
+	agent_sock socks[SAF_AGENT_SCHED_MAX];
+	struct pollfd pfd[SAF_AGENT_SCHED_MAX];
 	uint64_t start = saf_clock_mono_ms(), next = 0;
 	/* Sequence numbers start at the wall clock in microseconds, so a
 	 * restarted agent continues above its last report. */
 	uint64_t seq = saf_clock_wall_ms() * 1000u;
 	uint64_t interval = o->interval_ms ? o->interval_ms : 200;
-	/* no scheduler (BGP distributed mode): the socket only idles */
-	int fd = socket(o->sched.family ? to.ss_family : AF_INET,
-			SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	size_t ns = open_socks(o, socks, err);
 
-	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "udp socket: %s",
-				strerror(errno));
+	if (ns == 0)
+		return -1;
+	for (size_t i = 0; i < ns; i++)
+		pfd[i] = (struct pollfd){.fd = socks[i].fd, .events = POLLIN};
 	saf_cats_trigger local, *trig = o->trigger ? o->trigger : &local;
 	uint64_t sample = o->sample_ms ? o->sample_ms : 5, next_sample = 0;
 
@@ -171,9 +239,6 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 			      o->l2_min_gap_ms ? o->l2_min_gap_ms : 20);
 	while (!(o->stop && *o->stop)) {
 		uint64_t now = saf_clock_mono_ms();
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		uint8_t buf[SAF_SCHED_MSG_MAX + 64];
-		size_t len;
 
 		if (o->duration_ms && now - start >= o->duration_ms)
 			break;
@@ -193,9 +258,8 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 				extra = saf_cats_trigger_check(trig, l2, now);
 			if (periodic || extra) {
 				m.seq = ++seq;
-				if (send_report(o, fd, &to, tolen, &m, now,
-						err)) {
-					close(fd);
+				if (send_report(o, socks, ns, &m, now, err)) {
+					close_socks(socks, ns);
 					return -1;
 				}
 				saf_cats_trigger_sent(trig, l2, now, extra);
@@ -205,30 +269,12 @@ int saf_agent_run(const saf_agent_opts *o, saf_error *err)
 		}
 		uint64_t due = next < next_sample ? next : next_sample;
 		int wait = (int)(due > now ? due - now : 0);
-		if (poll(&pfd, 1, wait) <= 0)
+		if (poll(pfd, (nfds_t)ns, wait) <= 0)
 			continue;
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
-				     (struct sockaddr *)&from, &flen);
-		saf_sched_msg p;
-		saf_error derr;
-
-		if (n <= 0 ||
-		    saf_sched_msg_decode(buf, (size_t)n, o->key, &p, &derr) ||
-		    p.type != SAF_SCHED_PROBE)
-			continue; /* forged or stray: nothing to answer */
-		/* The probe's nonce is what binds this echo to it at R1. */
-		saf_sched_msg echo = {.type = SAF_SCHED_ECHO,
-				      .seq = p.seq,
-				      .stamp = p.stamp,
-				      .nonce = p.nonce};
-		memcpy(echo.node, o->name, sizeof(echo.node));
-		if (saf_sched_msg_encode(&echo, o->key, buf, sizeof(buf), &len,
-					 &derr) == 0)
-			(void)sendto(fd, buf, len, 0, (struct sockaddr *)&from,
-				     flen);
+		for (size_t i = 0; i < ns; i++)
+			if (pfd[i].revents & POLLIN)
+				answer_probe(o, socks[i].fd);
 	}
-	close(fd);
+	close_socks(socks, ns);
 	return 0;
 }

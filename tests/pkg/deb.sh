@@ -19,7 +19,8 @@ check "package built" test -f "$deb"
 dpkg-deb -x "$deb" "$T/root"
 check "packaged saf runs: --version" bash -c "'$T/root/usr/bin/saf' --version | grep -q '^saf [0-9]'"
 check "depends on the shared libraries it links" bash -c "dpkg-deb -f '$deb' Depends | grep -q libbpf1"
-for u in saf-tcp-node@.service saf-tls-serve@.service saf-node-agent.service saf-sched.service; do
+for u in saf-tcp-node@.service saf-tls-serve@.service saf-node-agent.service saf-sched.service \
+    saf-node-agent-bgp.service saf-sched-bgp.service; do
   check "unit $u shipped" test -f "$T/root/usr/lib/systemd/system/$u"
 done
 for m in man1/saf.1 man8/saf-tcp.8 man1/saf-tls-serve.1 man8/saf-sched.8 man8/saf-node.8; do
@@ -34,7 +35,8 @@ if command -v systemd-analyze >/dev/null; then
   for u in "$T"/root/usr/lib/systemd/system/*.service; do
     sed "s|/usr/bin/saf|$T/root/usr/bin/saf|g" "$u" > "$T/units/$(basename "$u")"
   done
-  systemd-analyze verify --man=no "$T"/units/saf-sched.service "$T"/units/saf-node-agent.service > "$T/verify" 2>&1
+  systemd-analyze verify --man=no "$T"/units/saf-sched.service "$T"/units/saf-node-agent.service \
+    "$T"/units/saf-sched-bgp.service "$T"/units/saf-node-agent-bgp.service > "$T/verify" 2>&1
   check "systemd-analyze verify: no errors" bash -c "! grep -v 'Failed to load credential\|EnvironmentFile\|is not executable' '$T/verify' | grep -qi 'error\|invalid\|unknown'"
   cat "$T/verify"
 fi

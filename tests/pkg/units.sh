@@ -51,3 +51,13 @@ grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN$' "$SRC/dist/systemd/saf-sched.ser
 grep -q '^CapabilityBoundingSet=$' "$SRC/dist/systemd/saf-node-agent.service" || fail "agent caps"
 grep -q '^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$' "$SRC/dist/systemd/saf-tls-serve@.service" || fail "tls caps"
 ok "capability sets as documented"
+# The BGP units (docs/bgp.md): the speaker is an outgoing TCP client, so
+# no capability; ExaBGP is Python, so no MemoryDenyWriteExecute.
+for u in saf-node-agent-bgp.service saf-sched-bgp.service; do
+	f=$SRC/dist/systemd/$u
+	[ -f "$f" ] || fail "$u missing"
+	grep -q '^CapabilityBoundingSet=$' "$f" || fail "$u caps"
+	grep -q '^ExecStart=.* --bgp exabgp' "$f" || fail "$u: no --bgp exabgp"
+	grep -q '^MemoryDenyWriteExecute' "$f" && fail "$u: MemoryDenyWriteExecute breaks Python"
+done
+ok "BGP units: no capability, ExaBGP as the speaker"
