@@ -395,8 +395,12 @@ size_t saf_tls_node_notify(saf_tls_node *n)
 		saf_error e = {0};
 
 		/* Continuity streams move on any address (by default to the
-		 * one they are on): the move is underneath, nothing is lost. */
-		if (!c->used || !c->hs_done || (!c->l->anycast && !c->sess))
+		 * one they are on): the move is underneath, nothing is lost.
+		 * A plain connection on the unicast address (TLS over saf
+		 * TCP lands there) is told only when there is somewhere else
+		 * to go: --notify-target drains this node. */
+		if (!c->used || !c->hs_done ||
+		    (!c->l->anycast && !c->sess && !n->has_notify))
 			continue;
 		to = n->has_notify   ? &n->notify
 		     : c->l->anycast ? &c->l->unicast

@@ -147,9 +147,19 @@ check "control: --tcp-variant off, S moved 100 ms after the SYN: broken" \
 ip -n saf-tt-r1 route replace $S/32 via 10.20.2.2
 
 # --- 4: migrate_notify still moves the stream ------------------------------
-# (A plain connection at U gets no migrate_notify from SIGUSR1: `saf tls
-# serve` notifies only connections on S and continuity streams; see
-# docs/tls.md, "TLS over saf TCP".)
+# plain (port 7443: n2 drains to n3's U with --notify-target): the
+# connection that landed at n2's U moves to n3 and the data completes.
+m0=$(field "$(serve_counters n3 7443)" "['migrations_accepted']")
+tls_client pnotify saf-tt-client 'echo first; sleep 2; echo second; sleep 1' --no-continuity --allow-target $ALLOW &
+cpid=$!
+sleep 1
+kill -USR1 "$SERVE_n2_7443"
+wait $cpid
+m1=$(field "$(serve_counters n3 7443)" "['migrations_accepted']")
+check "plain at U, migrate_notify to n3 (--notify-target): data complete" \
+  grep -qz 'first.second' "$WORK/pnotify.out"
+check "plain at U, migrate_notify to n3: n3 accepted the migration ($m0 -> $m1)" \
+  test "$m1" -gt "$m0"
 # continuity (port 7445: n2 names its own U): the stream moves and resumes
 k0=$(serve_counters n2 7445)
 PORT=7445 tls_client cnotify saf-tt-client 'echo first; sleep 2; echo second; sleep 1' --allow-target $ALLOW &
