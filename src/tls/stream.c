@@ -380,6 +380,20 @@ static void pend_switch(saf_tls_stream *s)
 	saf_token tok;
 
 	if (s->conn.ssl) {
+		/* Tickets already in the old connection's socket are read
+		 * before it goes: the second ticket of S's handshake is the
+		 * stream's spare, the way back should this new connection
+		 * break before its own ticket. Data read here is dropped, as
+		 * every unread byte of an old connection is (RESUME sends it
+		 * again). Non-blocking: stops when nothing more is there. */
+		uint8_t drop[4096];
+
+		for (int i = 0; i < 64; i++) {
+			ERR_clear_error();
+			if (SSL_read(s->conn.ssl, drop, sizeof(drop)) <= 0)
+				break;
+		}
+		refresh_offer(s);
 		(void)SSL_shutdown(s->conn.ssl); /* close_notify, best effort */
 		SSL_free(s->conn.ssl);
 		ERR_clear_error();
