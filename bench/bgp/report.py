@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/bgp/report.py OUT CHANGES: bench/bgp's section of the report
+"""bench/bgp/report.py OUT CHANGES [PREFIX]: bench/bgp's section of the report
 (markdown on stdout) from the files bench/bgp/run left in OUT."""
 import json
 import os
@@ -30,7 +30,7 @@ def lat_row(label, d, routers):
     return f"| {label} | " + " | ".join(cells) + f" | {both} | {n} of {d['changes']} |"
 
 
-def survival_rows(out, name, label_plain):
+def survival_rows(out, name, label_plain, suffix=""):
     rows = []
     base = os.path.join(out, name)
     if not os.path.isdir(base):
@@ -47,7 +47,7 @@ def survival_rows(out, name, label_plain):
             d = load(os.path.join(base, f"{pop}-{site}.json"))
             if not d:
                 continue
-            label = label_plain if pop == "plain-tcp" else pop
+            label = label_plain if pop == "plain-tcp" else pop + suffix
             lost = d["bytes_sent"] - d["bytes_verified"]
             rows.append(f"| {label} | {router} | {d['survived']}/{d['connections']} "
                         f"({100 * d['survived'] / max(d['connections'], 1):.0f}%) | "
@@ -76,6 +76,23 @@ def route_changes(out, name):
     return ", ".join(res)
 
 
+def ecmp_rows(out):
+    """bench/bgp/ecmp.py: plain connections broken per weight change."""
+    d = load(os.path.join(out, "bgp-ecmp.json"))
+    if not d:
+        return []
+    ch = d["changes"]
+    ws = sorted({json.dumps(c["before"]) for c in ch} | {json.dumps(c["weights"]) for c in ch})
+    return ["", "**Weighted ECMP re-hashing** (`bench/bgp/ecmp.py`, SAF_LAB_BGP_MULTIPATH=1): "
+            f"{len(ch)} weight changes on R1, one a second (n4's load 900 <-> 300; R1's kernel "
+            f"weights {' <-> '.join(ws)}); before each, {d['connections']} fresh plain TCP "
+            "connections to S through R1, each echoing a byte before and after:", "",
+            "| connections broken by a weight change | mean | min | max | total |",
+            "|---|---:|---:|---:|---:|",
+            f"| plain TCP, weighted ECMP | {d['broken_pct_mean']}% | {d['broken_pct_min']}% | "
+            f"{d['broken_pct_max']}% | {d['broken_total']} of {d['open_total']} |"]
+
+
 def state_rows(out):
     rows = []
     for r in ("r1", "r1b"):
@@ -102,8 +119,9 @@ def state_rows(out):
 
 def main():
     out, changes = sys.argv[1], sys.argv[2]
+    prefix = sys.argv[3] if len(sys.argv) > 3 else "saf-bb"
     md = ["# BGP steering benchmark", "",
-          f"Machine: {os.cpu_count()} vCPUs, kernel {platform.release()}; lab prefix saf-bb. "
+          f"Machine: {os.cpu_count()} vCPUs, kernel {platform.release()}; lab prefix {prefix}. "
           "Command: `bench/bgp/run BUILD OUT` (also part of `make bench`). "
           "FRR 8.4 (bgpd + zebra) on R1 and R1b, ExaBGP on the nodes and the scheduler host.", "",
           "## 1. Metric change to the new route in the routers' kernels", "",
@@ -128,7 +146,9 @@ def main():
            "| population | site | survived | bytes verified | bytes lost | mismatches | changes |",
            "|---|---|---:|---:|---:|---:|---|"]
     md += survival_rows(out, "bgp-survival", "plain anycast (baseline)")
-    md += survival_rows(out, "bgp-survival-ecmp", "weighted ECMP re-hashing (baseline)")
+    md += survival_rows(out, "bgp-survival-ecmp", "plain TCP, weighted ECMP (baseline)",
+                       ", weighted ECMP")
+    md += ecmp_rows(out)
     rc = route_changes(out, "bgp-survival")
     if rc:
         md += ["", f"Changes of S's route in the routers' kernels during the run "
