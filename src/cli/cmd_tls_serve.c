@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "cmd_tls.h"
 #include "saf/clock.h"
+#include "saf/metrics.h"
 #include "saf/tls_node.h"
 
 /* What the options say beyond the node's own config. */
@@ -62,22 +63,21 @@ static void print_counters(const saf_tls_node_counters *k)
 	fflush(stdout);
 }
 
-/* Counters in Prometheus' text format, written atomically (tmp + rename)
- * for node_exporter's textfile collector. */
-static void write_prometheus(const saf_tls_node_counters *n, const char *path)
+static void put_prometheus(FILE *f, void *k)
 {
-	char tmp[4096];
-	FILE *f;
+	saf_tls_node_counters_prometheus(f, k);
+}
 
-	if (!path ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return;
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	saf_tls_node_counters_prometheus(f, n);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+/* Counters in Prometheus' text format, the file replaced atomically for
+ * node_exporter's textfile collector; best effort, tried again in a
+ * second. */
+static void write_prometheus(saf_tls_node_counters *n, const char *path)
+{
+	saf_error e;
+
+	if (path && saf_metrics_file_replace(path, put_prometheus, n, &e)) {
+		/* the old file stays; the next second tries again */
+	}
 }
 
 static void usage(FILE *f)

@@ -1,124 +1,157 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node's counters (saf_tls_node_counters_get) as `saf tls serve`
- * shows them: one JSON line, and Prometheus' text format.
+ * shows them: one JSON line, and Prometheus' text format. One list of
+ * samples (saf/metrics.h) serves both; a sample without a key is
+ * Prometheus only, one without a name JSON only.
  */
-#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "saf/metrics.h"
 #include "saf/tls_node.h"
 
-void saf_tls_node_counters_json(FILE *f, const saf_tls_node_counters *k)
-{
-	const saf_tls_server_counters *s = &k->server;
-	const saf_tls_node_stream_counters *q = &k->streams;
-	const saf_adm_counters *a = &k->admission;
+#define REASONS ((size_t)SAF_TLS_REFUSE_COUNT + (size_t)SAF_VERDICT_COUNT)
+#define SAMPLES (16u + REASONS + 16u)
 
-	fprintf(f,
-		"{\"connections\":%zu,\"handshakes_with_support\":%" PRIu64
-		",\"tokens_issued\":%" PRIu64 ",\"notifies_sent\":%" PRIu64
-		",\"migrations_accepted\":%" PRIu64 ",\"refused\":{",
-		k->connections, s->handshakes_with_support, s->tokens_issued,
-		s->notifies_sent, s->migrations_accepted);
-	for (int r = SAF_TLS_REFUSE_NO_SUPPORT; r < SAF_TLS_REFUSE_COUNT; r++)
-		fprintf(f, "\"%s\":%" PRIu64 ",",
-			saf_tls_refusal_name((saf_tls_refusal)r),
-			s->refused[r]);
-	for (int v = SAF_TOKEN_MALFORMED; v < SAF_VERDICT_COUNT; v++)
-		fprintf(f, "\"%s\":%" PRIu64 "%s",
-			saf_verdict_name((saf_verdict)v), s->refused_verdict[v],
-			v + 1 < SAF_VERDICT_COUNT ? "," : "");
-	fprintf(f, "}");
-	if (k->continuity)
-		fprintf(f,
-			",\"continuity\":{\"streams\":%zu,\"away\":%zu,"
-			"\"opened\":%" PRIu64 ",\"resumed\":%" PRIu64
-			",\"unknown\":%" PRIu64 ",\"expired\":%" PRIu64
-			",\"finished\":%" PRIu64 ",\"violations\":%" PRIu64 "}",
-			q->live, q->away, q->opened, q->resumed, q->unknown,
-			q->expired, q->finished, q->violations);
-	fprintf(f,
-		",\"admission\":{\"handshaking\":%zu,\"open\":%zu,"
-		"\"streams\":%zu,\"sources\":%zu,\"handshake_timeouts\":"
-		"%" PRIu64 ",\"idle_timeouts\":%" PRIu64
-		",\"per_source_refused\":%" PRIu64 ",\"evicted\":%" PRIu64
-		",\"full_refused\":%" PRIu64 "}",
-		a->handshaking, a->open, a->streams, a->sources,
-		a->handshake_timeouts, a->idle_timeouts, a->per_source_refused,
-		a->evicted, a->full_refused);
-	fprintf(f, "}\n");
+/* The JSON line's groups: the top level, then the objects in it. */
+enum { G_TOP, G_REFUSED, G_CONTINUITY, G_ADMISSION, G_COUNT };
+
+typedef struct samples {
+	saf_metric m[SAMPLES];
+	size_t n;
+	size_t at[G_COUNT + 1]; /* where each group starts; at[G_COUNT]: n */
+	char reason[REASONS][64];
+	size_t nreason;
+} samples;
+
+#define PFX "saf_tls_server_"
+
+static void add(samples *s, const char *name, const char *labels,
+		const char *key, saf_metric_type type, uint64_t u)
+{
+	if (s->n < SAMPLES)
+		s->m[s->n++] = (saf_metric){.name = name,
+					    .labels = labels,
+					    .key = key,
+					    .type = type,
+					    .u = u};
 }
 
-void saf_tls_node_counters_prometheus(FILE *f, const saf_tls_node_counters *n)
+static void add_reason(samples *s, const char *why, uint64_t u)
+{
+	const char *l = saf_metrics_label(s->reason[s->nreason],
+					  sizeof(s->reason[0]), "reason", why);
+
+	if (s->nreason + 1u < REASONS)
+		s->nreason++;
+	add(s, PFX "migrations_refused_total", l, why, SAF_METRIC_COUNTER, u);
+}
+
+static void build(samples *s, const saf_tls_node_counters *n)
 {
 	const saf_tls_server_counters *k = &n->server;
 	const saf_tls_node_stream_counters *q = &n->streams;
 	const saf_adm_counters *a = &n->admission;
-	fprintf(f,
-		"# TYPE saf_tls_server_connections gauge\n"
-		"saf_tls_server_connections %zu\n"
-		"# TYPE saf_tls_server_handshakes_with_support_total counter\n"
-		"saf_tls_server_handshakes_with_support_total %" PRIu64 "\n"
-		"# TYPE saf_tls_server_tokens_issued_total counter\n"
-		"saf_tls_server_tokens_issued_total %" PRIu64 "\n"
-		"# TYPE saf_tls_server_notifies_sent_total counter\n"
-		"saf_tls_server_notifies_sent_total %" PRIu64 "\n"
-		"# TYPE saf_tls_server_migrations_accepted_total counter\n"
-		"saf_tls_server_migrations_accepted_total %" PRIu64 "\n"
-		"# TYPE saf_tls_server_migrations_refused_total counter\n",
-		n->connections, k->handshakes_with_support, k->tokens_issued,
-		k->notifies_sent, k->migrations_accepted);
+	const saf_metric_type C = SAF_METRIC_COUNTER, G = SAF_METRIC_GAUGE;
+
+	memset(s, 0, sizeof(*s));
+	add(s, PFX "connections", NULL, "connections", G, n->connections);
+	add(s, PFX "handshakes_with_support_total", NULL,
+	    "handshakes_with_support", C, k->handshakes_with_support);
+	add(s, PFX "tokens_issued_total", NULL, "tokens_issued", C,
+	    k->tokens_issued);
+	add(s, PFX "notifies_sent_total", NULL, "notifies_sent", C,
+	    k->notifies_sent);
+	add(s, PFX "migrations_accepted_total", NULL, "migrations_accepted", C,
+	    k->migrations_accepted);
+	s->at[G_REFUSED] = s->n;
 	for (int r = SAF_TLS_REFUSE_NO_SUPPORT; r < SAF_TLS_REFUSE_COUNT; r++)
-		fprintf(f,
-			"saf_tls_server_migrations_refused_total{reason=\"%s\"}"
-			" %" PRIu64 "\n",
-			saf_tls_refusal_name((saf_tls_refusal)r),
-			k->refused[r]);
+		add_reason(s, saf_tls_refusal_name((saf_tls_refusal)r),
+			   k->refused[r]);
 	for (int v = SAF_TOKEN_MALFORMED; v < SAF_VERDICT_COUNT; v++)
-		fprintf(f,
-			"saf_tls_server_migrations_refused_total{reason=\"%s\"}"
-			" %" PRIu64 "\n",
-			saf_verdict_name((saf_verdict)v),
-			k->refused_verdict[v]);
-	if (n->continuity)
-		fprintf(f,
-			"# TYPE saf_tls_server_streams gauge\n"
-			"saf_tls_server_streams{state=\"attached\"} %zu\n"
-			"saf_tls_server_streams{state=\"away\"} %zu\n"
-			"# TYPE saf_tls_server_stream_events_total counter\n"
-			"saf_tls_server_stream_events_total{event=\"opened\"} "
-			"%" PRIu64 "\n"
-			"saf_tls_server_stream_events_total{event=\"resumed\"} "
-			"%" PRIu64 "\n"
-			"saf_tls_server_stream_events_total{event=\"unknown\"} "
-			"%" PRIu64 "\n"
-			"saf_tls_server_stream_events_total{event=\"expired\"} "
-			"%" PRIu64 "\n"
-			"saf_tls_server_stream_events_total{event=\"finished\"}"
-			" %" PRIu64 "\n"
-			"saf_tls_server_stream_events_total{event="
-			"\"violation\"} %" PRIu64 "\n",
-			q->live - q->away, q->away, q->opened, q->resumed,
-			q->unknown, q->expired, q->finished, q->violations);
-	fprintf(f,
-		"# TYPE saf_tls_server_connections_by_state gauge\n"
-		"saf_tls_server_connections_by_state{state=\"handshake\"} %zu\n"
-		"saf_tls_server_connections_by_state{state=\"open\"} %zu\n"
-		"saf_tls_server_connections_by_state{state=\"stream\"} %zu\n"
-		"# TYPE saf_tls_server_sources gauge\n"
-		"saf_tls_server_sources %zu\n"
-		"# TYPE saf_tls_server_admission_total counter\n"
-		"saf_tls_server_admission_total{event=\"handshake_timeout\"} "
-		"%" PRIu64 "\n"
-		"saf_tls_server_admission_total{event=\"idle_timeout\"} "
-		"%" PRIu64 "\n"
-		"saf_tls_server_admission_total{event=\"per_source_refused\"} "
-		"%" PRIu64 "\n"
-		"saf_tls_server_admission_total{event=\"evicted\"} %" PRIu64
-		"\n"
-		"saf_tls_server_admission_total{event=\"full_refused\"} "
-		"%" PRIu64 "\n",
-		a->handshaking, a->open, a->streams, a->sources,
-		a->handshake_timeouts, a->idle_timeouts, a->per_source_refused,
-		a->evicted, a->full_refused);
+		add_reason(s, saf_verdict_name((saf_verdict)v),
+			   k->refused_verdict[v]);
+	s->at[G_CONTINUITY] = s->n;
+	if (n->continuity) {
+		/* JSON counts all live streams, Prometheus the attached. */
+		add(s, NULL, NULL, "streams", G, q->live);
+		add(s, PFX "streams", "state=\"attached\"", NULL, G,
+		    q->live - q->away);
+		add(s, PFX "streams", "state=\"away\"", "away", G, q->away);
+#define EV(lbl, key, v)                                                        \
+	add(s, PFX "stream_events_total", "event=\"" lbl "\"", key, C, v)
+		EV("opened", "opened", q->opened);
+		EV("resumed", "resumed", q->resumed);
+		EV("unknown", "unknown", q->unknown);
+		EV("expired", "expired", q->expired);
+		EV("finished", "finished", q->finished);
+		EV("violation", "violations", q->violations);
+#undef EV
+	}
+	s->at[G_ADMISSION] = s->n;
+	add(s, PFX "connections_by_state", "state=\"handshake\"", "handshaking",
+	    G, a->handshaking);
+	add(s, PFX "connections_by_state", "state=\"open\"", "open", G,
+	    a->open);
+	add(s, PFX "connections_by_state", "state=\"stream\"", "streams", G,
+	    a->streams);
+	add(s, PFX "sources", NULL, "sources", G, a->sources);
+#define ADM(lbl, key, v)                                                       \
+	add(s, PFX "admission_total", "event=\"" lbl "\"", key, C, v)
+	ADM("handshake_timeout", "handshake_timeouts", a->handshake_timeouts);
+	ADM("idle_timeout", "idle_timeouts", a->idle_timeouts);
+	ADM("per_source_refused", "per_source_refused", a->per_source_refused);
+	ADM("evicted", "evicted", a->evicted);
+	ADM("full_refused", "full_refused", a->full_refused);
+#undef ADM
+	s->at[G_COUNT] = s->n;
+}
+
+/* One group as a JSON object, or (G_TOP) as the members of the line's
+ * object without its closing brace: the nested objects follow them. */
+static void put_group(FILE *f, const samples *s, int g)
+{
+	static const char *const key[G_COUNT] = {
+		[G_REFUSED] = "refused",
+		[G_CONTINUITY] = "continuity",
+		[G_ADMISSION] = "admission",
+	};
+	const saf_metric *m = &s->m[s->at[g]];
+	size_t n = s->at[g + 1] - s->at[g];
+	char top[1024];
+	FILE *t;
+
+	if (g != G_TOP) {
+		if (!n) /* an empty group (no continuity) is left out */
+			return;
+		fprintf(f, ",\"%s\":", key[g]);
+		saf_metrics_write(f, SAF_METRICS_JSON, m, n, NULL);
+		return;
+	}
+	memset(top, 0, sizeof(top));
+	t = fmemopen(top, sizeof(top) - 1u, "w");
+	if (!t)
+		return;
+	saf_metrics_write(t, SAF_METRICS_JSON, m, n, NULL);
+	if (fclose(t) == 0 && top[0] == '{' && strlen(top) >= 2u)
+		fprintf(f, "%.*s", (int)(strlen(top) - 1u), top);
+}
+
+void saf_tls_node_counters_json(FILE *f, const saf_tls_node_counters *k)
+{
+	samples s;
+
+	build(&s, k);
+	for (int g = G_TOP; g < G_COUNT; g++)
+		put_group(f, &s, g);
+	fputs("}\n", f);
+}
+
+void saf_tls_node_counters_prometheus(FILE *f, const saf_tls_node_counters *k)
+{
+	samples s;
+
+	build(&s, k);
+	saf_metrics_write(f, SAF_METRICS_PROMETHEUS, s.m, s.n, NULL);
 }
