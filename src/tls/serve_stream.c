@@ -171,7 +171,8 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 					  "unknown here (ended, or before a "
 					  "restart): RESET unknown_session",
 					  id);
-			saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
+			saf_tls_cont_send_reset(c->ssl,
+						SAF_CONT_RESET_UNKNOWN_SESSION);
 			return -1;
 		}
 		if (s->conn) { /* the old connection may linger: replace */

@@ -308,10 +308,8 @@ static void refresh_offer(saf_tls_stream *s)
  * socket cannot even be made. */
 static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(&offer->target, &ss);
 	saf_error pe;
-	int fd;
+	int fd, e = 0;
 
 	memcpy(s->tried, offer->token, offer->token_len);
 	s->tried_len = offer->token_len;
@@ -326,12 +324,12 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 		saf_tls_offer_clear(offer);
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) &&
-		       errno != EINPROGRESS)) {
+	fd = saf_sock_open(&offer->target, SOCK_STREAM, NULL);
+	if (fd < 0)
+		e = errno;
+	if (fd < 0 || saf_sock_connect_start(fd, &offer->target, &e)) {
 		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-				 "connect: %s", strerror(errno));
+				 "connect: %s", strerror(e));
 		if (fd >= 0)
 			close(fd);
 		saf_tls_offer_clear(offer);
@@ -343,8 +341,9 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 		.planned = planned,
 		.fd = fd,
 		.offer = *offer,
-		.deadline_us = saf_clock_mono_us() +
-			       (uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
+		.deadline_us =
+			saf_clock_mono_us() +
+			(uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
 	};
 	memset(offer, 0, sizeof(*offer));
 	return 0;
@@ -398,14 +397,11 @@ static int pend_drive(saf_tls_stream *s)
 		return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
 				  "no answer in time");
 	if (!p->ssl) {
-		struct pollfd q = {.fd = p->fd, .events = POLLOUT};
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
+		int soerr, c = saf_sock_connect_result(p->fd, &soerr);
 
-		if (poll(&q, 1, 0) <= 0)
+		if (c == 0)
 			return PEND_BUSY;
-		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ||
-		    soerr)
+		if (c < 0)
 			return try_failed(s, PEND_RETRY,
 					  SAF_TLS_STREAM_UNREACHABLE,
 					  "connect: %s", strerror(soerr));
@@ -509,12 +505,14 @@ static int try_lost(saf_tls_stream *s, int how, saf_tls_offer *again,
 			    "%scould not be reached again: %u tries in %.1f s "
 			    "failed (last: %s)",
 			    silence(s, (char[64]){0}, 64), s->attempts,
-			    (double)(saf_clock_mono_us() - s->broken_us) / 1e6, s->why);
+			    (double)(saf_clock_mono_us() - s->broken_us) / 1e6,
+			    s->why);
 	saf_tls_offer_clear(&s->retry_offer);
 	s->retry_offer = *again;
 	memset(again, 0, sizeof(*again));
-	s->retry_at_us = saf_clock_mono_us() + ((uint64_t)s->opts.backoff_ms * 1000u
-				     << (s->attempts - 1u));
+	s->retry_at_us =
+		saf_clock_mono_us() +
+		((uint64_t)s->opts.backoff_ms * 1000u << (s->attempts - 1u));
 	return 0;
 }
 
