@@ -48,12 +48,30 @@ static void add_reason(samples *s, const char *why, uint64_t u)
 	add(s, PFX "migrations_refused_total", l, why, SAF_METRIC_COUNTER, u);
 }
 
+/* A counter family of n samples: lk[i] its labels and JSON key. */
+static void add_family(samples *s, const char *name, const char *const lk[][2],
+		       const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add(s, name, lk[i][0], lk[i][1], SAF_METRIC_COUNTER, v[i]);
+}
+
 static void build(samples *s, const saf_tls_node_counters *n)
 {
 	const saf_tls_server_counters *k = &n->server;
 	const saf_tls_node_stream_counters *q = &n->streams;
 	const saf_adm_counters *a = &n->admission;
 	const saf_metric_type C = SAF_METRIC_COUNTER, G = SAF_METRIC_GAUGE;
+	static const char *const adm[][2] = {
+		{"event=\"handshake_timeout\"", "handshake_timeouts"},
+		{"event=\"idle_timeout\"", "idle_timeouts"},
+		{"event=\"per_source_refused\"", "per_source_refused"},
+		{"event=\"evicted\"", "evicted"},
+		{"event=\"full_refused\"", "full_refused"},
+	};
+	const uint64_t admv[] = {a->handshake_timeouts, a->idle_timeouts,
+				 a->per_source_refused, a->evicted,
+				 a->full_refused};
 
 	memset(s, 0, sizeof(*s));
 	add(s, PFX "connections", NULL, "connections", G, n->connections);
@@ -79,15 +97,18 @@ static void build(samples *s, const saf_tls_node_counters *n)
 		add(s, PFX "streams", "state=\"attached\"", NULL, G,
 		    q->live - q->away);
 		add(s, PFX "streams", "state=\"away\"", "away", G, q->away);
-#define EV(lbl, key, v)                                                        \
-	add(s, PFX "stream_events_total", "event=\"" lbl "\"", key, C, v)
-		EV("opened", "opened", q->opened);
-		EV("resumed", "resumed", q->resumed);
-		EV("unknown", "unknown", q->unknown);
-		EV("expired", "expired", q->expired);
-		EV("finished", "finished", q->finished);
-		EV("violation", "violations", q->violations);
-#undef EV
+		static const char *const ev[][2] = {
+			{"event=\"opened\"", "opened"},
+			{"event=\"resumed\"", "resumed"},
+			{"event=\"unknown\"", "unknown"},
+			{"event=\"expired\"", "expired"},
+			{"event=\"finished\"", "finished"},
+			{"event=\"violation\"", "violations"},
+		};
+		const uint64_t evv[] = {q->opened,  q->resumed,	 q->unknown,
+					q->expired, q->finished, q->violations};
+
+		add_family(s, PFX "stream_events_total", ev, evv, 6);
 	}
 	s->at[G_ADMISSION] = s->n;
 	add(s, PFX "connections_by_state", "state=\"handshake\"", "handshaking",
@@ -97,14 +118,7 @@ static void build(samples *s, const saf_tls_node_counters *n)
 	add(s, PFX "connections_by_state", "state=\"stream\"", "streams", G,
 	    a->streams);
 	add(s, PFX "sources", NULL, "sources", G, a->sources);
-#define ADM(lbl, key, v)                                                       \
-	add(s, PFX "admission_total", "event=\"" lbl "\"", key, C, v)
-	ADM("handshake_timeout", "handshake_timeouts", a->handshake_timeouts);
-	ADM("idle_timeout", "idle_timeouts", a->idle_timeouts);
-	ADM("per_source_refused", "per_source_refused", a->per_source_refused);
-	ADM("evicted", "evicted", a->evicted);
-	ADM("full_refused", "full_refused", a->full_refused);
-#undef ADM
+	add_family(s, PFX "admission_total", adm, admv, 5);
 	s->at[G_COUNT] = s->n;
 }
 
