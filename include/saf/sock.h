@@ -38,6 +38,16 @@ SAF_MUST_CHECK int saf_sock_connect_fd(int fd, const saf_addr *to,
 				       unsigned timeout_ms, int *soerr,
 				       saf_error *err);
 
+/* For a caller's own poll loop: starts connecting the non-blocking
+ * socket fd to `to`. 0 when connected or under way (wait for POLLOUT,
+ * then saf_sock_connect_result); -1 with *soerr the connect's errno. */
+SAF_MUST_CHECK int saf_sock_connect_start(int fd, const saf_addr *to,
+					  int *soerr);
+
+/* How a started connect on fd stands, without waiting: 1 connected, 0
+ * still under way, -1 failed with *soerr its error (SO_ERROR). */
+SAF_MUST_CHECK int saf_sock_connect_result(int fd, int *soerr);
+
 /* A TCP connection to `to` within timeout_ms: saf_sock_open,
  * saf_sock_connect_fd, then back to blocking mode. The fd, or -1 with
  * err (nothing left open). */

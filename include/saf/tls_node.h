@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include <poll.h>
+#include <stdio.h>
 
 #include <openssl/ssl.h>
 
@@ -164,5 +165,13 @@ typedef struct saf_tls_node_counters {
 } saf_tls_node_counters;
 void saf_tls_node_counters_get(const saf_tls_node *n,
 			       saf_tls_node_counters *out);
+
+/* The counters as one JSON object on one line ("\n" included), the line
+ * `saf tls serve` prints on SIGUSR2 and at its end (docs/tls.md). */
+void saf_tls_node_counters_json(FILE *f, const saf_tls_node_counters *k);
+
+/* The counters in Prometheus' text format (the families of docs/tls.md,
+ * "Metrics"), what `saf tls serve --metrics-file` keeps. */
+void saf_tls_node_counters_prometheus(FILE *f, const saf_tls_node_counters *k);
 
 #endif /* SAF_TLS_NODE_H */

@@ -81,6 +81,224 @@ enum {
 	OPT_CATS_CONNS_REF,
 };
 
+/* What `saf sched run` was told, before its scheduler exists. */
+typedef struct run_args {
+	saf_sched_run_opts o;
+	const char *nodes[SAF_SCHED_MAX_NODES];
+	size_t n_nodes;
+	const char *key_path;
+} run_args;
+
+/* An option's outcome besides an exit code: taken, go on; not this
+ * function's option. */
+enum { RUN_OPT_TAKEN = -1, RUN_OPT_NOT_MINE = -2 };
+
+/* The options of the decision (scores, weights, timers) into o. */
+static int run_opt_decision(saf_sched_run_opts *o, int c, const char *arg)
+{
+	double d;
+
+	switch (c) {
+	case 'W':
+		if (saf_cli_double("--report-window", arg, 1, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->cfg.report_window_ms = (uint64_t)d;
+		break;
+	case OPT_SCORE:
+		if (strcmp(arg, "l2") == 0)
+			o->cfg.score = SAF_SCHED_SCORE_L2;
+		else if (strcmp(arg, "legacy") == 0)
+			o->cfg.score = SAF_SCHED_SCORE_LEGACY;
+		else
+			return saf_cli_usage_error(
+				"--score: l2 or legacy, not '%s'", arg);
+		break;
+	case OPT_CATS_WEIGHTS: {
+		double w[3];
+		char tail;
+
+		if (sscanf(arg, "%lf,%lf,%lf%c", &w[0], &w[1], &w[2], &tail) !=
+			    3 ||
+		    w[0] < 0 || w[1] < 0 || w[2] < 0 ||
+		    w[0] + w[1] + w[2] <= 0 || w[0] > 100 || w[1] > 100 ||
+		    w[2] > 100)
+			return saf_cli_usage_error(
+				"--cats-weights: C,N,S, each 0..100, "
+				"not all 0");
+		o->cfg.cats.w_computing = w[0];
+		o->cfg.cats.w_communication = w[1];
+		o->cfg.cats.w_service = w[2];
+		break;
+	}
+	case OPT_CATS_DELAY_REF:
+		if (saf_cli_double("--cats-delay-ref", arg, 1, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->cfg.cats.delay_ref_us = (uint32_t)d;
+		break;
+	case OPT_CATS_CONNS_REF:
+		if (saf_cli_double("--cats-conns-ref", arg, 1, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->cfg.cats.conns_ref = (uint32_t)d;
+		break;
+	case 'C':
+		if (saf_cli_double("--weight-compute", arg, 0, 100,
+				   &o->cfg.w.compute))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'N':
+		if (saf_cli_double("--weight-network", arg, 0, 100,
+				   &o->cfg.w.network))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'R':
+		if (saf_cli_double("--delay-ref", arg, 0.001, 1e6,
+				   &o->cfg.w.delay_ref_ms))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'D':
+		if (saf_cli_double("--min-dwell", arg, 0, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->cfg.min_dwell_ms = (uint64_t)d;
+		break;
+	case 'I':
+		if (saf_cli_double("--min-improvement", arg, 0, 10,
+				   &o->cfg.min_improvement))
+			return SAF_EXIT_USAGE;
+		break;
+	case 'T':
+		if (saf_cli_double("--node-timeout", arg, 1, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->cfg.node_timeout_ms = (uint64_t)d;
+		break;
+	case 'P':
+		if (saf_cli_double("--probe-interval", arg, 1, 1e7, &d))
+			return SAF_EXIT_USAGE;
+		o->probe_interval_ms = (uint64_t)d;
+		break;
+	default:
+		return RUN_OPT_NOT_MINE;
+	}
+	return RUN_OPT_TAKEN;
+}
+
+/* One option of `saf sched run` (not BGP's) into a: RUN_OPT_TAKEN, or the
+ * exit code (help: SAF_EXIT_OK). */
+static int run_opt(run_args *a, int c, const char *arg)
+{
+	saf_error err;
+	double d;
+	int rc;
+
+	switch (c) {
+	case 'a':
+		if (a->o.n_anycast == 2)
+			return saf_cli_usage_error(
+				"--anycast: at most one IPv4 and one "
+				"IPv6");
+		if (saf_addr_parse(arg, false, &a->o.anycast[a->o.n_anycast],
+				   &err))
+			return saf_cli_usage_error("--anycast: %s", err.msg);
+		if (a->o.n_anycast == 1 &&
+		    a->o.anycast[0].family == a->o.anycast[1].family)
+			return saf_cli_usage_error(
+				"--anycast: two IPv%u addresses",
+				a->o.anycast[1].family);
+		a->o.n_anycast++;
+		break;
+	case 'n':
+		if (a->n_nodes == SAF_SCHED_MAX_NODES)
+			return saf_cli_usage_error("at most %u nodes",
+						   SAF_SCHED_MAX_NODES);
+		a->nodes[a->n_nodes++] = arg;
+		break;
+	case 'k':
+		a->key_path = arg;
+		break;
+	case 'K':
+		return saf_cli_usage_error(
+			"--key: the scheduler takes --keys FILE, one "
+			"'NAME KEY' line per node (docs/sched.md)");
+	case 'l':
+		if (saf_addr_parse(arg, true, &a->o.listen, &err))
+			return saf_cli_usage_error("--listen: %s", err.msg);
+		break;
+	case 'm':
+		a->o.cfg.multipath = true;
+		break;
+	case 's':
+		a->o.state_path = arg;
+		break;
+	case 'e':
+		a->o.events_path = arg;
+		break;
+	case 'M':
+		if (saf_addr_parse(arg, true, &a->o.metrics, &err))
+			return saf_cli_usage_error("--metrics: %s", err.msg);
+		break;
+	case 'd':
+		if (saf_cli_double("--duration", arg, 0.001, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		a->o.duration_ms = (uint64_t)(d * 1000);
+		break;
+	case 'h':
+		fputs(run_help, stdout);
+		return SAF_EXIT_OK;
+	default:
+		if ((rc = run_opt_decision(&a->o, c, arg)) != RUN_OPT_NOT_MINE)
+			return rc;
+		return saf_cli_usage_error("see 'saf sched run --help'");
+	}
+	return RUN_OPT_TAKEN;
+}
+
+/* The scheduler with the nodes and keys of a, or NULL with *rc the exit
+ * code (the usage error said why). */
+static saf_sched *sched_new(const run_args *a, int *rc)
+{
+	saf_sched_keyring kr;
+	saf_error err;
+	saf_sched *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		*rc = saf_cli_fail("out of memory");
+		return NULL;
+	}
+	saf_sched_init(s, &a->o.cfg);
+	for (size_t i = 0; i < a->n_nodes; i++) {
+		if (saf_sched_add_node(s, a->nodes[i], &err)) {
+			free(s);
+			*rc = saf_cli_usage_error("--node: %s", err.msg);
+			return NULL;
+		}
+		for (size_t j = 0; j < a->o.n_anycast; j++) {
+			const saf_sched_node *n = &s->nodes[i];
+			if (!(a->o.anycast[j].family == 4
+				      ? n->nexthop4.family
+				      : n->nexthop6.family)) {
+				*rc = saf_cli_usage_error(
+					"--node %s: no IPv%u next hop for "
+					"the IPv%u anycast address",
+					n->name, a->o.anycast[j].family,
+					a->o.anycast[j].family);
+				free(s);
+				return NULL;
+			}
+		}
+	}
+	/* The keys live in s from here on: every way out wipes it. */
+	if (saf_sched_keys_load(a->key_path, &kr, &err) ||
+	    saf_sched_set_keys(s, &kr, &err)) {
+		/* err names the file (load) or the node (set_keys). */
+		saf_sched_keyring_wipe(&kr);
+		OPENSSL_cleanse(s, sizeof(*s));
+		free(s);
+		*rc = saf_cli_usage_error("--keys: %s", err.msg);
+		return NULL;
+	}
+	saf_sched_keyring_wipe(&kr);
+	return s;
+}
+
 static int sched_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -110,21 +328,16 @@ static int sched_run(int argc, char **argv)
 		SAF_CLI_BGP_LONGOPTS,
 		{0, 0, 0, 0},
 	};
+	run_args a = {.o = {.cfg = saf_sched_config_default(),
+			    .state_path = STATE_DEFAULT,
+			    .stop = &stop_flag}};
 	saf_cli_bgp bgp;
 	saf_bgp_sched bsched;
-	saf_sched_run_opts o = {.cfg = saf_sched_config_default(),
-				.state_path = STATE_DEFAULT,
-				.stop = &stop_flag};
-	const char *nodes[SAF_SCHED_MAX_NODES];
-	size_t n_nodes = 0;
-	const char *key_path = NULL;
-	saf_sched_keyring kr;
 	saf_sched *s;
 	saf_error err;
-	double d;
 	int c, rc;
 
-	if (saf_addr_parse("[::]:7946", true, &o.listen, &err))
+	if (saf_addr_parse("[::]:7946", true, &a.o.listen, &err))
 		return SAF_EXIT_FAIL;
 	optind = 1;
 	saf_cli_bgp_init(&bgp);
@@ -136,208 +349,37 @@ static int sched_run(int argc, char **argv)
 				return brc;
 			continue;
 		}
-		switch (c) {
-		case 'a':
-			if (o.n_anycast == 2)
-				return saf_cli_usage_error(
-					"--anycast: at most one IPv4 and one "
-					"IPv6");
-			if (saf_addr_parse(optarg, false,
-					   &o.anycast[o.n_anycast], &err))
-				return saf_cli_usage_error("--anycast: %s",
-							   err.msg);
-			if (o.n_anycast == 1 &&
-			    o.anycast[0].family == o.anycast[1].family)
-				return saf_cli_usage_error(
-					"--anycast: two IPv%u addresses",
-					o.anycast[1].family);
-			o.n_anycast++;
-			break;
-		case 'n':
-			if (n_nodes == SAF_SCHED_MAX_NODES)
-				return saf_cli_usage_error("at most %u nodes",
-							   SAF_SCHED_MAX_NODES);
-			nodes[n_nodes++] = optarg;
-			break;
-		case 'k':
-			key_path = optarg;
-			break;
-		case 'K':
-			return saf_cli_usage_error(
-				"--key: the scheduler takes --keys FILE, one "
-				"'NAME KEY' line per node (docs/sched.md)");
-		case 'W':
-			if (saf_cli_double("--report-window", optarg, 1, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.cfg.report_window_ms = (uint64_t)d;
-			break;
-		case 'l':
-			if (saf_addr_parse(optarg, true, &o.listen, &err))
-				return saf_cli_usage_error("--listen: %s",
-							   err.msg);
-			break;
-		case 'm':
-			o.cfg.multipath = true;
-			break;
-		case OPT_SCORE:
-			if (strcmp(optarg, "l2") == 0)
-				o.cfg.score = SAF_SCHED_SCORE_L2;
-			else if (strcmp(optarg, "legacy") == 0)
-				o.cfg.score = SAF_SCHED_SCORE_LEGACY;
-			else
-				return saf_cli_usage_error(
-					"--score: l2 or legacy, not '%s'",
-					optarg);
-			break;
-		case OPT_CATS_WEIGHTS: {
-			double w[3];
-			char tail;
-
-			if (sscanf(optarg, "%lf,%lf,%lf%c", &w[0], &w[1], &w[2],
-				   &tail) != 3 ||
-			    w[0] < 0 || w[1] < 0 || w[2] < 0 ||
-			    w[0] + w[1] + w[2] <= 0 || w[0] > 100 ||
-			    w[1] > 100 || w[2] > 100)
-				return saf_cli_usage_error(
-					"--cats-weights: C,N,S, each 0..100, "
-					"not all 0");
-			o.cfg.cats.w_computing = w[0];
-			o.cfg.cats.w_communication = w[1];
-			o.cfg.cats.w_service = w[2];
-			break;
-		}
-		case OPT_CATS_DELAY_REF:
-			if (saf_cli_double("--cats-delay-ref", optarg, 1, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.cfg.cats.delay_ref_us = (uint32_t)d;
-			break;
-		case OPT_CATS_CONNS_REF:
-			if (saf_cli_double("--cats-conns-ref", optarg, 1, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.cfg.cats.conns_ref = (uint32_t)d;
-			break;
-		case 'C':
-			if (saf_cli_double("--weight-compute", optarg, 0, 100,
-					   &o.cfg.w.compute))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'N':
-			if (saf_cli_double("--weight-network", optarg, 0, 100,
-					   &o.cfg.w.network))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'R':
-			if (saf_cli_double("--delay-ref", optarg, 0.001, 1e6,
-					   &o.cfg.w.delay_ref_ms))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'D':
-			if (saf_cli_double("--min-dwell", optarg, 0, 1e9, &d))
-				return SAF_EXIT_USAGE;
-			o.cfg.min_dwell_ms = (uint64_t)d;
-			break;
-		case 'I':
-			if (saf_cli_double("--min-improvement", optarg, 0, 10,
-					   &o.cfg.min_improvement))
-				return SAF_EXIT_USAGE;
-			break;
-		case 'T':
-			if (saf_cli_double("--node-timeout", optarg, 1, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.cfg.node_timeout_ms = (uint64_t)d;
-			break;
-		case 'P':
-			if (saf_cli_double("--probe-interval", optarg, 1, 1e7,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.probe_interval_ms = (uint64_t)d;
-			break;
-		case 's':
-			o.state_path = optarg;
-			break;
-		case 'e':
-			o.events_path = optarg;
-			break;
-		case 'M':
-			if (saf_addr_parse(optarg, true, &o.metrics, &err))
-				return saf_cli_usage_error("--metrics: %s",
-							   err.msg);
-			break;
-		case 'd':
-			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.duration_ms = (uint64_t)(d * 1000);
-			break;
-		case 'h':
-			fputs(run_help, stdout);
-			return SAF_EXIT_OK;
-		default:
-			return saf_cli_usage_error(
-				"see 'saf sched run --help'");
-		}
+		rc = run_opt(&a, c, optarg);
+		if (rc != RUN_OPT_TAKEN)
+			return rc;
 	}
 	if (optind != argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
-	if (o.n_anycast == 0)
+	if (a.o.n_anycast == 0)
 		return saf_cli_usage_error("--anycast is required");
-	if (n_nodes == 0)
+	if (a.n_nodes == 0)
 		return saf_cli_usage_error("at least one --node is required");
-	if (!key_path)
+	if (!a.key_path)
 		return saf_cli_usage_error("--keys is required");
 	if (saf_cli_bgp_check(&bgp, false))
 		return SAF_EXIT_USAGE;
 	if (bgp.enabled) {
 		/* centralized mode: S through the chosen node's unicast
 		 * address (--node NAME=UNICAST4,UNICAST6), over BGP only */
-		saf_bgp_sched_init(&bsched, &bgp.speaker, o.anycast,
-				   o.n_anycast, bgp.local_pref);
-		o.on_decision = saf_bgp_sched_on_decision;
-		o.decision_ctx = &bsched;
-		o.no_kernel = true;
+		saf_bgp_sched_init(&bsched, &bgp.speaker, a.o.anycast,
+				   a.o.n_anycast, bgp.local_pref);
+		a.o.on_decision = saf_bgp_sched_on_decision;
+		a.o.decision_ctx = &bsched;
+		a.o.no_kernel = true;
 	}
-	s = calloc(1, sizeof(*s));
+	s = sched_new(&a, &rc);
 	if (!s)
-		return saf_cli_fail("out of memory");
-	saf_sched_init(s, &o.cfg);
-	for (size_t i = 0; i < n_nodes; i++) {
-		if (saf_sched_add_node(s, nodes[i], &err)) {
-			free(s);
-			return saf_cli_usage_error("--node: %s", err.msg);
-		}
-		for (size_t a = 0; a < o.n_anycast; a++) {
-			const saf_sched_node *n = &s->nodes[i];
-			if (!(o.anycast[a].family == 4 ? n->nexthop4.family
-						       : n->nexthop6.family)) {
-				rc = saf_cli_usage_error(
-					"--node %s: no IPv%u next hop for "
-					"the IPv%u anycast address",
-					n->name, o.anycast[a].family,
-					o.anycast[a].family);
-				free(s);
-				return rc;
-			}
-		}
-	}
-	/* The keys live in s from here on: every way out wipes it. */
-	if (saf_sched_keys_load(key_path, &kr, &err) ||
-	    saf_sched_set_keys(s, &kr, &err)) {
-		/* err names the file (load) or the node (set_keys). */
-		saf_sched_keyring_wipe(&kr);
-		OPENSSL_cleanse(s, sizeof(*s));
-		free(s);
-		return saf_cli_usage_error("--keys: %s", err.msg);
-	}
-	saf_sched_keyring_wipe(&kr);
+		return rc;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	rc = saf_sched_run(s, &o, &err);
+	rc = saf_sched_run(s, &a.o, &err);
 	if (bgp.enabled)
 		saf_bgp_driver_stop(&bsched.drv); /* the routers withdraw */
 	OPENSSL_cleanse(s, sizeof(*s));

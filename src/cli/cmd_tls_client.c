@@ -6,7 +6,6 @@
  * (saf_tls_stream_*).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -21,6 +20,7 @@
 #include "cli.h"
 #include "cmd_tls.h"
 #include "saf/cont.h"
+#include "saf/sock.h"
 
 #define CLIENT_BUF_LEN 16384u
 
@@ -363,9 +363,12 @@ static ssize_t write_all(int fd, const uint8_t *p, size_t n)
 	return (ssize_t)done;
 }
 
+/* Best effort: a socket that refuses shows at the next SSL call. */
 static void nonblock(int fd)
 {
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (saf_sock_set_nonblock(fd, true, NULL)) {
+		/* nothing more to do here */
+	}
 }
 
 /* SSL_write on a non-blocking socket, waiting for room as needed. */

@@ -5,7 +5,6 @@
  * each, at most --max-conns at once.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,25 +17,18 @@
 
 #include "cli.h"
 #include "cmd_tls.h"
+#include "saf/sock.h"
 
 static int listen_on(const saf_addr *a)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(a, &ss);
-	char t[SAF_ADDR_STR_LEN];
-	int one = 1;
-	int fd = socket(ss.ss_family,
-			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	saf_error e = {0};
+	/* blocking: one thread accepts, each connection gets its own */
+	int fd = saf_sock_listen(a, 128, false, &e);
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 128)) {
-		fprintf(stderr, "saf: listen %s: %s\n", saf_addr_format(a, t),
-			strerror(errno));
-		close(fd);
+	if (fd < 0 || saf_sock_set_nonblock(fd, false, &e)) {
+		fprintf(stderr, "saf: %s\n", e.msg);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return fd;
@@ -93,7 +85,6 @@ int saf_cmd_tls_forward(int argc, char **argv)
 		saf_tls_client_teardown(&s);
 		return SAF_EXIT_FAIL;
 	}
-	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) & ~O_NONBLOCK);
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		pthread_t t;

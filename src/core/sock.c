@@ -86,6 +86,32 @@ out:
 	return 0;
 }
 
+int saf_sock_connect_start(int fd, const saf_addr *to, int *soerr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = saf_addr_to_sockaddr(to, &ss);
+
+	*soerr = 0;
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 ||
+	    errno == EINPROGRESS)
+		return 0;
+	*soerr = errno;
+	return -1;
+}
+
+int saf_sock_connect_result(int fd, int *soerr)
+{
+	struct pollfd q = {.fd = fd, .events = POLLOUT};
+	socklen_t sl = sizeof(*soerr);
+
+	*soerr = 0;
+	if (poll(&q, 1, 0) <= 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, soerr, &sl) || *soerr)
+		return -1;
+	return 1;
+}
+
 int saf_sock_connect(const saf_addr *to, unsigned timeout_ms, saf_error *err)
 {
 	int fd = saf_sock_open(to, SOCK_STREAM, err);

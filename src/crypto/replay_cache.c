@@ -31,11 +31,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "saf/clock.h"
 #include "siphash.h"
 
 /* Largest capacity accepted: 2^26 live nonces (3 GiB of slots). */
@@ -79,19 +79,13 @@ struct saf_replay_cache {
 
 uint64_t saf_clock_realtime(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec < 0 ? 0 : (uint64_t)ts.tv_sec;
+	return saf_clock_wall_s();
 }
 
 static uint64_t mono_seconds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
+	return saf_clock_mono_ms() / 1000u;
 }
 
 static size_t slots_for(size_t capacity)

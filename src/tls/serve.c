@@ -6,7 +6,6 @@
  * is in serve_conn.c, continuity's in serve_stream.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "saf/clock.h"
+#include "saf/sock.h"
 #include "serve_internal.h"
 #include "tls_internal.h"
 
@@ -33,6 +33,9 @@
  * silent peers, later, are the ones evicted first. */
 #define DEFER_ACCEPT_S 1
 #define LISTEN_BACKLOG 128
+/* A backend that does not answer its SYN within this long is down: the
+ * client's connection is closed rather than the node held. */
+#define BACKEND_CONNECT_MS 3000u
 /* Streams are looked after once a second: poll waits no longer. */
 #define TICK_MS 1000u
 
@@ -70,19 +73,15 @@ void saf_tls_node_config_init(saf_tls_node_config *cfg)
 static int backend_connect(void *arg, SSL *ssl, saf_error *err)
 {
 	const saf_addr *b = arg;
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(b, &ss);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int soerr = 0, fd = saf_sock_open(b, SOCK_STREAM, err);
 
 	(void)ssl;
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len)) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return saf_fail(err, SAF_E_SYS, "backend: %s", strerror(e));
+	if (fd < 0)
+		return -1;
+	if (saf_sock_connect_fd(fd, b, BACKEND_CONNECT_MS, &soerr, NULL)) {
+		close(fd);
+		return saf_fail(err, SAF_E_SYS, "backend: %s", strerror(soerr));
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
 
@@ -92,8 +91,10 @@ static int backend_user(void *arg, SSL *ssl, saf_error *err)
 	const saf_tls_node *n = arg;
 	int fd = n->user_backend(n->user_backend_arg, ssl, err);
 
-	if (fd >= 0)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (fd >= 0 && saf_sock_set_nonblock(fd, true, err)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -101,21 +102,12 @@ static int listen_on(saf_tls_listener *l, const saf_tls_node_env *env,
 		     saf_error *err)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(&l->addr, &ss);
+	socklen_t len;
 	char t[SAF_ADDR_STR_LEN];
-	int one = 1;
 
-	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		       0);
+	l->fd = saf_sock_listen(&l->addr, LISTEN_BACKLOG, false, err);
 	if (l->fd < 0)
-		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
-	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(l->fd, (struct sockaddr *)&ss, len) ||
-	    listen(l->fd, LISTEN_BACKLOG))
-		return saf_fail(err, SAF_E_SYS, "listen %s: %s",
-				saf_addr_format(&l->addr, t), strerror(errno));
+		return -1;
 	/* Port 0: the one the kernel chose. */
 	len = sizeof(ss);
 	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) ||

@@ -18,6 +18,7 @@
 
 #include <openssl/err.h>
 
+#include "cont_pump.h"
 #include "saf/hex.h"
 #include "serve_internal.h"
 
@@ -33,10 +34,7 @@ typedef struct saf_tls_server_stream {
 	unsigned nalias, alias_next;
 	uint64_t away_since, last_token; /* the server's clock, s */
 	bool backend_eof, backend_shut;
-	uint8_t in[SAF_CONT_FRAME_MAX];
-	size_t in_off, in_len;
-	uint8_t out[2u * SAF_CONT_FRAME_MAX];
-	size_t out_off, out_len;
+	saf_tls_cont_pump io; /* engine <-> the client's connection */
 } cont_sess;
 
 struct saf_tls_server_streams {
@@ -146,17 +144,6 @@ void saf_tls_server_streams_on_token(SSL *ssl,
 	c->nminted++;
 }
 
-/* A RESET frame, best effort, on a connection that is about to close. */
-static void send_reset(SSL *ssl, unsigned code)
-{
-	saf_cont_frame f = {.type = SAF_CONT_RESET, .code = (uint8_t)code};
-	uint8_t b[8];
-	size_t n = saf_cont_frame_encode(&f, b, sizeof(b));
-
-	ERR_clear_error();
-	(void)SSL_write(ssl, b, (int)n);
-}
-
 int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 				 saf_tls_node_conn *c,
 				 const saf_tls_node_env *env)
@@ -184,7 +171,8 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 					  "unknown here (ended, or before a "
 					  "restart): RESET unknown_session",
 					  id);
-			send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
+			saf_tls_cont_send_reset(c->ssl,
+						SAF_CONT_RESET_UNKNOWN_SESSION);
 			return -1;
 		}
 		if (s->conn) { /* the old connection may linger: replace */
@@ -203,7 +191,7 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
 					  "continuity: all %u streams in use",
 					  t->n);
-			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+			saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
 			return -1;
 		}
 		s->cont = saf_cont_new(t->send_buffer, &e);
@@ -215,7 +203,7 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 					  e.msg);
 			saf_cont_free(s->cont);
 			s->cont = NULL;
-			send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+			saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
 			return -1;
 		}
 		s->used = true;
@@ -226,8 +214,7 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 	c->sess = s;
 	s->away_since = 0;
 	s->last_token = t->clock(t->clock_arg);
-	s->in_off = s->in_len = 0;
-	s->out_off = s->out_len = 0;
+	saf_tls_cont_pump_reset(&s->io);
 	kept = c->nminted < SAF_TLS_NODE_MINTED_MAX ? c->nminted
 						    : SAF_TLS_NODE_MINTED_MAX;
 	for (unsigned i = 0; i < kept; i++)
@@ -254,70 +241,9 @@ static int sess_fail(cont_table *t, saf_tls_node_conn *c, unsigned code,
 {
 	saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO, "continuity: %s", why);
 	if (code)
-		send_reset(c->ssl, code);
+		saf_tls_cont_send_reset(c->ssl, code);
 	sess_end(t, c->sess);
 	return -1;
-}
-
-/* TLS -> engine. 1 progress, 0 none, -1 connection gone. */
-static int from_client(cont_sess *s, saf_tls_node_conn *c)
-{
-	const uint8_t *held;
-	int r, e;
-
-	/* s->in is refilled only once the engine holds nothing delivered
-	 * from it (it may point there). */
-	if (s->in_len || saf_cont_readable(s->cont, &held))
-		return 0;
-	ERR_clear_error();
-	r = SSL_read(c->ssl, s->in, sizeof(s->in));
-	if (r > 0) {
-		s->in_off = 0;
-		s->in_len = (size_t)r;
-		return 1;
-	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ) {
-		saf_cont_input_idle(s->cont);
-		return 0;
-	}
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->want_write = true;
-		return 0;
-	}
-	return -1;
-}
-
-/* Engine -> TLS. 1 progress, 0 none, -1 connection gone. */
-static int to_client(cont_sess *s, saf_tls_node_conn *c)
-{
-	int progress = 0;
-
-	for (;;) {
-		int r, e;
-
-		if (s->out_off == s->out_len) {
-			s->out_off = 0;
-			s->out_len = saf_cont_output(s->cont, s->out,
-						     sizeof(s->out));
-			if (!s->out_len)
-				return progress;
-		}
-		ERR_clear_error();
-		r = SSL_write(c->ssl, s->out + s->out_off,
-			      (int)(s->out_len - s->out_off));
-		if (r > 0) {
-			s->out_off += (size_t)r;
-			progress = 1;
-			continue;
-		}
-		e = SSL_get_error(c->ssl, r);
-		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-			c->want_write = true;
-			return progress;
-		}
-		return -1;
-	}
 }
 
 /* Engine <-> backend. 1 progress, 0 none, -1 backend failed. */
@@ -369,41 +295,36 @@ int saf_tls_server_stream_step(saf_tls_server_streams *t, saf_tls_node_conn *c,
 
 	if (!s)
 		return -1;
-	c->want_write = false;
+	s->io.want_write = false;
 	while (progress) {
 		saf_error e = {0};
 		size_t used = 0;
-		int r;
+		int r, ssl_err;
 
 		progress = 0;
-		r = from_client(s, c);
+		r = saf_tls_cont_pump_read(&s->io, c->ssl, s->cont, &ssl_err);
 		if (r < 0 && saf_cont_done(s->cont))
 			break; /* its last ACK, then close_notify: over */
 		if (r < 0)
 			return -1; /* the client may come back */
 		progress |= r;
-		if (s->in_len) {
-			if (saf_cont_input(s->cont, s->in + s->in_off,
-					   s->in_len, &used, &e)) {
-				t->k.violations++;
-				return sess_fail(t, c, saf_cont_failed(s->cont),
-						 e.msg, env);
-			}
-			s->in_off += used;
-			s->in_len -= used;
-			progress |= used > 0;
+		if (saf_tls_cont_pump_feed(&s->io, s->cont, &used, &e)) {
+			t->k.violations++;
+			return sess_fail(t, c, saf_cont_failed(s->cont), e.msg,
+					 env);
 		}
+		progress |= used > 0;
 		r = backend_io(s);
 		if (r < 0)
 			return sess_fail(t, c, SAF_CONT_RESET_ABORT,
 					 "backend failed", env);
 		progress |= r;
-		r = to_client(s, c);
+		r = saf_tls_cont_pump_write(&s->io, c->ssl, s->cont);
 		if (r < 0)
 			return -1;
 		progress |= r;
 	}
-	if (saf_cont_done(s->cont) && s->out_off == s->out_len) {
+	if (saf_cont_done(s->cont) && saf_tls_cont_pump_flushed(&s->io)) {
 		t->k.finished++;
 		sess_end(t, s);
 		return -1; /* close_notify: the stream is over */
@@ -417,9 +338,10 @@ void saf_tls_server_stream_events(const saf_tls_node_conn *c, short *cev,
 	const cont_sess *s = c->sess;
 	const uint8_t *p;
 
-	*cev = (short)((s->in_len || saf_cont_readable(s->cont, &p) ? 0
-								    : POLLIN) |
-		       (c->want_write ? POLLOUT : 0));
+	*cev = (short)((s->io.in_len || saf_cont_readable(s->cont, &p)
+				? 0
+				: POLLIN) |
+		       (s->io.want_write ? POLLOUT : 0));
 	*bfd = s->bfd;
 	*bev = (short)((saf_cont_send_room(s->cont) && !s->backend_eof ? POLLIN
 								       : 0) |

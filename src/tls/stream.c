@@ -12,7 +12,6 @@
  * address (a "comeback"), a bounded number of times in a row.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -21,16 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
+#include "cont_pump.h"
+#include "saf/clock.h"
 #include "saf/hex.h"
+#include "saf/sock.h"
 #include "saf/token.h"
 #include "tls_internal.h"
-
-#define IO_BUF (2u * SAF_CONT_FRAME_MAX)
 
 /* The next connection, while it is being made. */
 typedef struct pending {
@@ -53,13 +52,10 @@ struct saf_tls_stream {
 	saf_tls_conn conn; /* conn.ssl NULL while broken */
 	saf_cont *cont;
 	pending pend;
-	/* bytes read from TLS, not yet taken by the engine */
-	uint8_t in[SAF_CONT_FRAME_MAX];
-	size_t in_off, in_len;
-	/* frames handed to SSL_write (kept until it takes them) */
-	uint8_t out[IO_BUF];
-	size_t out_off, out_len;
-	bool want_write;
+	/* engine <-> the current connection; io.timed_out: the last
+	 * connection broke with ETIMEDOUT, the node said nothing (liveness,
+	 * or TCP gave up on unacknowledged data) */
+	saf_tls_cont_pump io;
 	/* comebacks */
 	unsigned attempts;	   /* tries in a row, until the node's RESUME */
 	uint64_t retry_at_us;	   /* next try, 0: now */
@@ -74,31 +70,12 @@ struct saf_tls_stream {
 	char why[SAF_ERROR_MSG_LEN];
 	saf_tls_stream_loss why_loss;
 	saf_addr why_at;
-	/* the last connection broke with ETIMEDOUT: the node said nothing
-	 * (liveness, or TCP gave up on unacknowledged data) */
-	bool silent;
 	/* the stream as the node knows it on this connection: the first
 	 * bytes of the session_id of the token it was reached with */
 	char sid[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
 	saf_tls_stream_loss lost;
 	saf_tls_stream_stats st;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0)
-		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
 
 /* Records why a try to reach the next connection failed, and what the
  * stream's loss would be if it was the last one; returns `how`. The
@@ -177,14 +154,14 @@ const char *saf_tls_stream_loss_name(saf_tls_stream_loss l)
  * the old one is dropped; the RESUME exchange resends what is missing. */
 static void on_new_connection(saf_tls_stream *s, bool resume)
 {
-	set_nonblock(s->conn.fd);
+	if (saf_sock_set_nonblock(s->conn.fd, true, NULL)) {
+		/* best effort: a broken fd shows at the first SSL call */
+	}
 	/* Best effort: only a TCP socket takes it (tests run the stream over
 	 * other sockets too). */
 	if (!s->opts.no_liveness)
 		(void)saf_tls_liveness_set(s->conn.fd, s->opts.liveness_s);
-	s->in_off = s->in_len = 0;
-	s->out_off = s->out_len = 0;
-	s->want_write = false;
+	saf_tls_cont_pump_reset(&s->io);
 	saf_cont_attach(s->cont, resume);
 	s->st.peer = s->conn.peer;
 }
@@ -264,7 +241,7 @@ int saf_tls_stream_pollfds(const saf_tls_stream *s, struct pollfd out[2])
 		out[n++] = (struct pollfd){
 			.fd = s->conn.fd,
 			.events = (short)(POLLIN |
-					  (s->want_write ? POLLOUT : 0))};
+					  (s->io.want_write ? POLLOUT : 0))};
 	if (s->pend.active)
 		out[n++] = (struct pollfd){
 			.fd = s->pend.fd,
@@ -276,7 +253,7 @@ int saf_tls_stream_pollfds(const saf_tls_stream *s, struct pollfd out[2])
 
 int saf_tls_stream_timeout_ms(const saf_tls_stream *s)
 {
-	uint64_t t = now_us(), at = 0;
+	uint64_t t = saf_clock_mono_us(), at = 0;
 
 	if (s->pend.active)
 		at = s->pend.deadline_us;
@@ -331,10 +308,8 @@ static void refresh_offer(saf_tls_stream *s)
  * socket cannot even be made. */
 static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(&offer->target, &ss);
 	saf_error pe;
-	int fd;
+	int fd, e = 0;
 
 	memcpy(s->tried, offer->token, offer->token_len);
 	s->tried_len = offer->token_len;
@@ -349,12 +324,12 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 		saf_tls_offer_clear(offer);
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&ss, len) &&
-		       errno != EINPROGRESS)) {
+	fd = saf_sock_open(&offer->target, SOCK_STREAM, NULL);
+	if (fd < 0)
+		e = errno;
+	if (fd < 0 || saf_sock_connect_start(fd, &offer->target, &e)) {
 		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-				 "connect: %s", strerror(errno));
+				 "connect: %s", strerror(e));
 		if (fd >= 0)
 			close(fd);
 		saf_tls_offer_clear(offer);
@@ -366,8 +341,9 @@ static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
 		.planned = planned,
 		.fd = fd,
 		.offer = *offer,
-		.deadline_us = now_us() +
-			       (uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
+		.deadline_us =
+			saf_clock_mono_us() +
+			(uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
 	};
 	memset(offer, 0, sizeof(*offer));
 	return 0;
@@ -417,7 +393,7 @@ static void pend_switch(saf_tls_stream *s)
 	else
 		s->st.reconnects++;
 	if (!s->stall_from_us)
-		s->stall_from_us = now_us();
+		s->stall_from_us = saf_clock_mono_us();
 	s->pend.ssl = NULL;
 	s->pend.fd = -1;
 	pend_abort(s);
@@ -431,18 +407,15 @@ static int pend_drive(saf_tls_stream *s)
 	pending *p = &s->pend;
 	int r, e, alert;
 
-	if (now_us() > p->deadline_us)
+	if (saf_clock_mono_us() > p->deadline_us)
 		return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
 				  "no answer in time");
 	if (!p->ssl) {
-		struct pollfd q = {.fd = p->fd, .events = POLLOUT};
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
+		int soerr, c = saf_sock_connect_result(p->fd, &soerr);
 
-		if (poll(&q, 1, 0) <= 0)
+		if (c == 0)
 			return PEND_BUSY;
-		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) ||
-		    soerr)
+		if (c < 0)
 			return try_failed(s, PEND_RETRY,
 					  SAF_TLS_STREAM_UNREACHABLE,
 					  "connect: %s", strerror(soerr));
@@ -459,7 +432,7 @@ static int pend_drive(saf_tls_stream *s)
 					  "could not be tried: the resumption "
 					  "cannot be set up");
 		p->deadline_us =
-			now_us() +
+			saf_clock_mono_us() +
 			(uint64_t)s->opts.conn.handshake_timeout_ms * 1000u;
 	}
 	ERR_clear_error();
@@ -502,16 +475,16 @@ static void mark_broken(saf_tls_stream *s)
 		s->conn.fd = -1;
 	}
 	if (!s->stall_from_us)
-		s->stall_from_us = now_us();
+		s->stall_from_us = saf_clock_mono_us();
 	if (!s->broken_us)
-		s->broken_us = now_us();
+		s->broken_us = saf_clock_mono_us();
 }
 
 /* "silent for N s, then " when the node's silence broke the connection
  * (the message's reason for the break), else "". */
 static const char *silence(const saf_tls_stream *s, char *b, size_t n)
 {
-	if (!s->silent)
+	if (!s->io.timed_out)
 		b[0] = '\0';
 	else if (s->opts.no_liveness)
 		snprintf(b, n, "silent until TCP gave up, then ");
@@ -546,12 +519,14 @@ static int try_lost(saf_tls_stream *s, int how, saf_tls_offer *again,
 			    "%scould not be reached again: %u tries in %.1f s "
 			    "failed (last: %s)",
 			    silence(s, (char[64]){0}, 64), s->attempts,
-			    (double)(now_us() - s->broken_us) / 1e6, s->why);
+			    (double)(saf_clock_mono_us() - s->broken_us) / 1e6,
+			    s->why);
 	saf_tls_offer_clear(&s->retry_offer);
 	s->retry_offer = *again;
 	memset(again, 0, sizeof(*again));
-	s->retry_at_us = now_us() + ((uint64_t)s->opts.backoff_ms * 1000u
-				     << (s->attempts - 1u));
+	s->retry_at_us =
+		saf_clock_mono_us() +
+		((uint64_t)s->opts.backoff_ms * 1000u << (s->attempts - 1u));
 	return 0;
 }
 
@@ -592,7 +567,7 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 {
 	saf_tls_offer o = {0};
 
-	if (s->retry_at_us && now_us() < s->retry_at_us)
+	if (s->retry_at_us && saf_clock_mono_us() < s->retry_at_us)
 		return 0;
 	s->retry_at_us = 0;
 	if (s->retry_offer.session) {
@@ -616,67 +591,19 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 	return 0;
 }
 
-/* Reads what TLS has into s->in (one record at most). 1 read, 0 nothing
- * now, -1 the connection is gone (broken, reset, alert, or closed by the
- * node before the stream ended). */
+/* Reads what TLS has (one record at most). 1 read, 0 nothing now, -1
+ * the connection is gone (broken, reset, alert, or closed by the node
+ * before the stream ended). */
 static int tls_read(saf_tls_stream *s)
 {
-	int r, e;
+	int e, r = saf_tls_cont_pump_read(&s->io, s->conn.ssl, s->cont, &e);
 
-	if (s->in_len)
-		return 0;
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_read(s->conn.ssl, s->in, sizeof(s->in));
-	if (r > 0) {
-		s->in_off = 0;
-		s->in_len = (size_t)r;
-		return 1;
-	}
-	s->silent = errno == ETIMEDOUT;
-	e = SSL_get_error(s->conn.ssl, r);
-	if (e == SSL_ERROR_WANT_READ) {
-		saf_cont_input_idle(s->cont);
-		return saf_tls_client_notified(s->conn.ssl) == 2 ? -1 : 0;
-	}
-	if (e == SSL_ERROR_WANT_WRITE) {
-		s->want_write = true;
-		return 0;
-	}
-	if (e == SSL_ERROR_ZERO_RETURN && saf_cont_done(s->cont))
-		return 0;
-	return -1;
-}
-
-static int tls_write(saf_tls_stream *s)
-{
-	s->want_write = false;
-	for (;;) {
-		int r, e;
-
-		if (s->out_off == s->out_len) {
-			s->out_off = 0;
-			s->out_len = saf_cont_output(s->cont, s->out,
-						     sizeof(s->out));
-			if (!s->out_len)
-				return 0;
-		}
-		ERR_clear_error();
-		errno = 0;
-		r = SSL_write(s->conn.ssl, s->out + s->out_off,
-			      (int)(s->out_len - s->out_off));
-		if (r > 0) {
-			s->out_off += (size_t)r;
-			continue;
-		}
-		s->silent = errno == ETIMEDOUT;
-		e = SSL_get_error(s->conn.ssl, r);
-		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-			s->want_write = true;
-			return 0;
-		}
+	if (r == 0 && e == SSL_ERROR_WANT_READ &&
+	    saf_tls_client_notified(s->conn.ssl) == 2)
 		return -1;
-	}
+	if (r < 0 && e == SSL_ERROR_ZERO_RETURN && saf_cont_done(s->cont))
+		return 0;
+	return r;
 }
 
 /* The engine refused the input or the node reset the stream: which loss
@@ -709,31 +636,23 @@ static int feed(saf_tls_stream *s, saf_error *err)
 	bool was_resuming = saf_cont_resuming(s->cont);
 	size_t used;
 
-	if (!s->in_len)
+	if (!s->io.in_len)
 		return 0;
-	if (saf_cont_input(s->cont, s->in + s->in_off, s->in_len, &used, err)) {
+	if (saf_tls_cont_pump_feed(&s->io, s->cont, &used, err)) {
 		unsigned code = saf_cont_failed(s->cont);
 
-		if (code) {
-			uint8_t b[8];
-			saf_cont_frame f = {.type = SAF_CONT_RESET,
-					    .code = (uint8_t)code};
-			size_t n = saf_cont_frame_encode(&f, b, sizeof(b));
-
-			(void)SSL_write(s->conn.ssl, b, (int)n);
-		}
+		if (code)
+			saf_tls_cont_send_reset(s->conn.ssl, code);
 		return stream_refused(s, err);
 	}
-	s->in_off += used;
-	s->in_len -= used;
 	if (was_resuming && !saf_cont_resuming(s->cont)) {
 		/* The node has the stream: the way back worked. */
 		s->attempts = 0;
 		s->broken_us = 0;
-		s->silent = false;
+		s->io.timed_out = false;
 	}
 	if (was_resuming && !saf_cont_resuming(s->cont) && s->stall_from_us) {
-		uint64_t stall = now_us() - s->stall_from_us;
+		uint64_t stall = saf_clock_mono_us() - s->stall_from_us;
 
 		s->st.last_stall_us = stall;
 		if (stall > s->st.max_stall_us)
@@ -799,10 +718,7 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 			return -1;
 		/* s->in is refilled only once the engine holds nothing
 		 * delivered from it (it may point there). */
-		r = s->in_len || saf_cont_readable(s->cont,
-						   &(const uint8_t *){NULL})
-			    ? 0
-			    : tls_read(s);
+		r = tls_read(s);
 		if (r < 0) {
 			if (broke(s, err))
 				return -1;
@@ -811,7 +727,8 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 		if (feed(s, err))
 			return -1;
 		maybe_move(s);
-		if (tls_write(s)) {
+		s->io.want_write = false;
+		if (saf_tls_cont_pump_write(&s->io, s->conn.ssl, s->cont) < 0) {
 			if (broke(s, err))
 				return -1;
 			continue;
@@ -819,7 +736,7 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 		/* Again only while records keep coming and the engine
 		 * takes them (it stops while the application has not read
 		 * what was delivered). */
-		if (r == 0 || s->in_len)
+		if (r == 0 || s->io.in_len)
 			return 0;
 	}
 	return 0;
@@ -857,7 +774,7 @@ bool saf_tls_stream_eof(const saf_tls_stream *s)
 bool saf_tls_stream_done(const saf_tls_stream *s)
 {
 	return saf_cont_done(s->cont) &&
-	       (s->out_off == s->out_len || !s->conn.ssl);
+	       (saf_tls_cont_pump_flushed(&s->io) || !s->conn.ssl);
 }
 
 void saf_tls_stream_stats_get(const saf_tls_stream *s,

@@ -173,6 +173,44 @@ static void test_udp_and_dual_stack(void **state)
 	close(l);
 }
 
+/* The started connect for a caller's own poll loop: in progress, then
+ * connected; to a closed port, failed with ECONNREFUSED. */
+static void test_connect_start(void **state)
+{
+	saf_addr any = addr("127.0.0.1:1"), to = addr("127.0.0.1:1");
+	saf_error e;
+	int lfd, fd, soerr = -1, r = 0;
+
+	(void)state;
+	any.port = 0;
+	lfd = saf_sock_listen(&any, 8, false, &e);
+	assert_true(lfd >= 0);
+	to.port = port_of(lfd);
+	fd = saf_sock_open(&to, SOCK_STREAM, &e);
+	assert_true(fd >= 0);
+	assert_int_equal(saf_sock_connect_start(fd, &to, &soerr), 0);
+	assert_int_equal(soerr, 0);
+	for (int i = 0; i < 1000 && r == 0; i++) {
+		r = saf_sock_connect_result(fd, &soerr);
+		if (r == 0)
+			usleep(1000);
+	}
+	assert_int_equal(r, 1);
+	close(fd);
+	close(lfd); /* the port is free now: a connect is refused */
+	fd = saf_sock_open(&to, SOCK_STREAM, &e);
+	assert_true(fd >= 0);
+	r = saf_sock_connect_start(fd, &to, &soerr);
+	for (int i = 0; i < 1000 && r == 0; i++) {
+		r = saf_sock_connect_result(fd, &soerr);
+		if (r == 0)
+			usleep(1000);
+	}
+	assert_int_equal(r, -1);
+	assert_int_equal(soerr, ECONNREFUSED);
+	close(fd);
+}
+
 static void test_set_nonblock(void **state)
 {
 	saf_addr v4 = addr("127.0.0.1:1");
@@ -197,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_udp_and_dual_stack),
+		cmocka_unit_test(test_connect_start),
 		cmocka_unit_test(test_set_nonblock),
 	};
 
