@@ -54,6 +54,99 @@ static const char agent_help[] =
 	"  --bgp-link-bandwidth  also carry the score as link "
 	"bandwidth\n" SAF_CLI_BGP_HELP;
 
+typedef struct agent_args {
+	saf_agent_opts o;
+	const char *key_path, *sched[SAF_AGENT_SCHED_MAX];
+	size_t n_sched;
+} agent_args;
+
+/* One option of the agent's own (not --bgp-*): -1 taken, else the exit
+ * code (usage error, or OK after --help). */
+static int agent_opt(agent_args *a, int c)
+{
+	saf_agent_opts *o = &a->o;
+	uint64_t v;
+	double d;
+
+	switch (c) {
+	case 'n':
+		if (strlen(optarg) == 0 || strlen(optarg) > SAF_SCHED_NAME_MAX)
+			return saf_cli_usage_error("--name: 1..%u characters",
+						   SAF_SCHED_NAME_MAX);
+		strcpy(o->name, optarg);
+		return -1;
+	case 's':
+		if (a->n_sched == SAF_AGENT_SCHED_MAX)
+			return saf_cli_usage_error(
+				"--sched: at most %u schedulers",
+				SAF_AGENT_SCHED_MAX);
+		a->sched[a->n_sched++] = optarg;
+		return -1;
+	case 'k':
+		a->key_path = optarg;
+		return -1;
+	case 'l':
+		o->load_file = optarg;
+		return -1;
+	case 'c': /* permille */
+		if (saf_cli_uint("--capacity", optarg, 10, 0, 1000, &v))
+			return SAF_EXIT_USAGE;
+		o->capacity = (uint16_t)v;
+		return -1;
+	case 'i': /* ms */
+		if (saf_cli_uint("--interval", optarg, 10, 1, 60000, &v))
+			return SAF_EXIT_USAGE;
+		o->interval_ms = v;
+		return -1;
+	case 0x2000: /* --l2-threshold, points */
+		if (saf_cli_uint("--l2-threshold", optarg, 10, 1, 10, &v))
+			return SAF_EXIT_USAGE;
+		o->l2_threshold = (unsigned)v;
+		return -1;
+	case 0x2001: /* --l2-min-gap, ms */
+		if (saf_cli_uint("--l2-min-gap", optarg, 10, 0, 60000, &v))
+			return SAF_EXIT_USAGE;
+		o->l2_min_gap_ms = v ? v : 1;
+		return -1;
+	case 'd': /* seconds, as saf sched run --duration */
+		if (saf_cli_double("--duration", optarg, 0.001, 1e9, &d))
+			return SAF_EXIT_USAGE;
+		o->duration_ms = (uint64_t)(d * 1000);
+		return -1;
+	case 'h':
+		fputs(agent_help, stdout);
+		return SAF_EXIT_OK;
+	default:
+		return saf_cli_usage_error("see 'saf node agent --help'");
+	}
+}
+
+/* The schedulers (default port) and the key: 0, or the exit code. */
+static int agent_targets(agent_args *a, const saf_cli_bgp *bgp)
+{
+	saf_agent_opts *o = &a->o;
+	saf_error err;
+
+	if (!o->name[0] || (!bgp->enabled && (!a->n_sched || !a->key_path)))
+		return saf_cli_usage_error(
+			"--name, --sched and --key are required");
+	if (!a->n_sched != !a->key_path)
+		return saf_cli_usage_error("--sched and --key go together");
+	for (size_t i = 0; i < a->n_sched; i++) {
+		saf_addr *s = i == 0 ? &o->sched : &o->sched_more[i - 1];
+
+		if (saf_addr_parse(a->sched[i], false, s, &err))
+			return saf_cli_usage_error("--sched %s: %s",
+						   a->sched[i], err.msg);
+		if (!s->has_port)
+			s->port = SAF_SCHED_PORT_DEFAULT, s->has_port = true;
+	}
+	o->n_sched_more = a->n_sched ? a->n_sched - 1 : 0;
+	if (a->key_path && saf_sched_key_load(a->key_path, o->key, &err))
+		return saf_cli_usage_error("%s", err.msg);
+	return 0;
+}
+
 static int agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -70,118 +163,41 @@ static int agent(int argc, char **argv)
 		SAF_CLI_BGP_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	saf_agent_opts o = {.stop = &stop_flag};
+	agent_args a = {.o = {.stop = &stop_flag}};
+	saf_agent_opts *o = &a.o;
 	saf_cli_bgp bgp;
 	saf_bgp_node node;
-	const char *key_path = NULL, *sched[SAF_AGENT_SCHED_MAX];
-	size_t n_sched = 0;
 	saf_error err;
-	uint64_t v;
-	double d;
-	int c;
+	int c, rc;
 
 	optind = 1;
 	saf_cli_bgp_init(&bgp);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		int brc = saf_cli_bgp_opt(&bgp, c, optarg);
-
-		if (brc >= 0) {
-			if (brc)
-				return brc;
-			continue;
-		}
-		switch (c) {
-		case 'n':
-			if (strlen(optarg) == 0 ||
-			    strlen(optarg) > SAF_SCHED_NAME_MAX)
-				return saf_cli_usage_error(
-					"--name: 1..%u characters",
-					SAF_SCHED_NAME_MAX);
-			strcpy(o.name, optarg);
-			break;
-		case 's':
-			if (n_sched == SAF_AGENT_SCHED_MAX)
-				return saf_cli_usage_error(
-					"--sched: at most %u schedulers",
-					SAF_AGENT_SCHED_MAX);
-			sched[n_sched++] = optarg;
-			break;
-		case 'k':
-			key_path = optarg;
-			break;
-		case 'l':
-			o.load_file = optarg;
-			break;
-		case 'c': /* permille */
-			if (saf_cli_uint("--capacity", optarg, 10, 0, 1000, &v))
-				return SAF_EXIT_USAGE;
-			o.capacity = (uint16_t)v;
-			break;
-		case 'i': /* ms */
-			if (saf_cli_uint("--interval", optarg, 10, 1, 60000,
-					 &v))
-				return SAF_EXIT_USAGE;
-			o.interval_ms = v;
-			break;
-		case 0x2000: /* --l2-threshold, points */
-			if (saf_cli_uint("--l2-threshold", optarg, 10, 1, 10,
-					 &v))
-				return SAF_EXIT_USAGE;
-			o.l2_threshold = (unsigned)v;
-			break;
-		case 0x2001: /* --l2-min-gap, ms */
-			if (saf_cli_uint("--l2-min-gap", optarg, 10, 0, 60000,
-					 &v))
-				return SAF_EXIT_USAGE;
-			o.l2_min_gap_ms = v ? v : 1;
-			break;
-		case 'd': /* seconds, as saf sched run --duration */
-			if (saf_cli_double("--duration", optarg, 0.001, 1e9,
-					   &d))
-				return SAF_EXIT_USAGE;
-			o.duration_ms = (uint64_t)(d * 1000);
-			break;
-		case 'h':
-			fputs(agent_help, stdout);
-			return SAF_EXIT_OK;
-		default:
-			return saf_cli_usage_error(
-				"see 'saf node agent --help'");
-		}
+		rc = saf_cli_bgp_opt(&bgp, c, optarg); /* 0 taken, -1 not */
+		if (rc > 0)
+			return rc;
+		if (rc < 0 && (rc = agent_opt(&a, c)) >= 0)
+			return rc;
 	}
 	if (optind != argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
 	if (saf_cli_bgp_check(&bgp, true))
 		return SAF_EXIT_USAGE;
-	if (!o.name[0] || (!bgp.enabled && (!n_sched || !key_path)))
-		return saf_cli_usage_error(
-			"--name, --sched and --key are required");
-	if (!n_sched != !key_path)
-		return saf_cli_usage_error("--sched and --key go together");
-	for (size_t i = 0; i < n_sched; i++) {
-		saf_addr *a = i == 0 ? &o.sched : &o.sched_more[i - 1];
-
-		if (saf_addr_parse(sched[i], false, a, &err))
-			return saf_cli_usage_error("--sched %s: %s", sched[i],
-						   err.msg);
-		if (!a->has_port)
-			a->port = SAF_SCHED_PORT_DEFAULT, a->has_port = true;
-	}
-	o.n_sched_more = n_sched ? n_sched - 1 : 0;
-	if (key_path && saf_sched_key_load(key_path, o.key, &err))
-		return saf_cli_usage_error("%s", err.msg);
+	rc = agent_targets(&a, &bgp);
+	if (rc)
+		return rc;
 	if (bgp.enabled) {
 		saf_bgp_node_init(&node, &bgp.speaker, &bgp.steer);
-		o.on_metrics = saf_bgp_node_on_metrics;
-		o.metrics_ctx = &node;
+		o->on_metrics = saf_bgp_node_on_metrics;
+		o->metrics_ctx = &node;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	int rc = saf_agent_run(&o, &err);
+	rc = saf_agent_run(o, &err);
 	if (bgp.enabled)
 		saf_bgp_node_stop(&node); /* withdraws: the sessions close */
-	OPENSSL_cleanse(o.key, sizeof(o.key));
+	OPENSSL_cleanse(o->key, sizeof(o->key));
 	if (rc)
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;

@@ -221,7 +221,16 @@ static const char usage[] =
 	"                   [--progress FILE] [--mptcp]\n"
 	"Holds N long-lived echo streams and checks every byte.\n";
 
-int main(int argc, char **argv)
+typedef struct config {
+	const char *name, *cmd, *json, *progress, *target_text;
+	long count, interval, chunk;
+	uint64_t duration_ms;
+	bool mptcp;
+	saf_addr target;
+} config;
+
+/* Options into *c: 0 to go on, -1 after --help, else the exit code. */
+static int parse_args(int argc, char **argv, config *c)
 {
 	static const struct option lo[] = {
 		{ "name", required_argument, 0, 'n' },
@@ -237,60 +246,60 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	const char *name = "streams", *cmd = NULL, *json = NULL, *progress = NULL;
-	const char *target_text = NULL;
-	long count = 10, interval = 100, chunk = 256;
-	uint64_t duration_ms = 10000, v;
-	bool mptcp = false;
-	saf_addr target = { 0 };
 	saf_error err;
-	static stream st[MAX_STREAMS];
+	uint64_t v;
 	int o;
 
+	*c = (config){ .name = "streams", .count = 10, .interval = 100,
+		       .chunk = 256, .duration_ms = 10000 };
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (o) {
-		case 'n': name = optarg; break;
+		case 'n': c->name = optarg; break;
 		case 'c':
 			if (saf_opt_uint("--count", optarg, 10, 1, MAX_STREAMS, &v, &err))
 				goto bad;
-			count = (long)v;
+			c->count = (long)v;
 			break;
 		case 'd': /* S, or with a unit; at least 1 ms, at most a week */
 			if (saf_opt_duration_us("--duration", optarg, "s", 1000u, 604800000000u, &v, &err))
 				goto bad;
-			duration_ms = v / 1000u;
+			c->duration_ms = v / 1000u;
 			break;
-		case 't': target_text = optarg; break;
-		case 'C': cmd = optarg; break;
+		case 't': c->target_text = optarg; break;
+		case 'C': c->cmd = optarg; break;
 		case 'i':
 			if (saf_opt_uint("--interval", optarg, 10, 1, 3600000, &v, &err))
 				goto bad;
-			interval = (long)v;
+			c->interval = (long)v;
 			break;
 		case 'k':
 			if (saf_opt_uint("--chunk", optarg, 10, 1, 65536, &v, &err))
 				goto bad;
-			chunk = (long)v;
+			c->chunk = (long)v;
 			break;
-		case 'j': json = optarg; break;
-		case 'p': progress = optarg; break;
-		case 'M': mptcp = true; break;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'j': c->json = optarg; break;
+		case 'p': c->progress = optarg; break;
+		case 'M': c->mptcp = true; break;
+		case 'h': fputs(usage, stdout); return -1;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (!cmd == !target_text) {
+	if (!c->cmd == !c->target_text) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (target_text && saf_opt_addr_port("--target", target_text, &target, &err)) {
+	if (c->target_text &&
+	    saf_opt_addr_port("--target", c->target_text, &c->target, &err))
+		goto bad;
+	return 0;
 bad:
-		fprintf(stderr, "saf-streams: %s\n", err.msg);
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "saf-streams: %s\n", err.msg);
+	return 2;
+}
 
-	for (long i = 0; i < count; i++) {
+static void open_all(const config *c, stream *st)
+{
+	for (long i = 0; i < c->count; i++) {
 		stream *s = &st[i];
 
 		s->errfd = -1;
@@ -299,11 +308,11 @@ bad:
 		s->rx_hash = EVP_MD_CTX_new();
 		EVP_DigestInit_ex(s->tx_hash, EVP_sha256(), NULL);
 		EVP_DigestInit_ex(s->rx_hash, EVP_sha256(), NULL);
-		if (cmd) {
-			if (open_cmd(cmd, s))
+		if (c->cmd) {
+			if (open_cmd(c->cmd, s))
 				mark_broken(s, "cannot start the command");
 		} else {
-			s->wfd = s->rfd = open_plain(&target, mptcp);
+			s->wfd = s->rfd = open_plain(&c->target, c->mptcp);
 			if (s->wfd < 0)
 				mark_broken(s, "connect failed");
 		}
@@ -312,8 +321,50 @@ bad:
 			fcntl(s->wfd, F_SETFL, O_NONBLOCK);
 		}
 	}
+}
 
-	uint64_t start = saf_clock_wall_ms(), end = start + duration_ms;
+/* Stop sending, close the write side, wait for the last echoes. */
+static void close_writes(const config *c, stream *st)
+{
+	for (long i = 0; i < c->count; i++) {
+		if (st[i].broken)
+			continue;
+		st[i].write_closed = true;
+		if (st[i].wfd == st[i].rfd)
+			shutdown(st[i].wfd, SHUT_WR);
+		else
+			close(st[i].wfd);
+	}
+}
+
+static bool all_echoed(const config *c, const stream *st)
+{
+	for (long i = 0; i < c->count; i++)
+		if (!st[i].broken && !st[i].done && st[i].received < st[i].sent)
+			return false;
+	return true;
+}
+
+static void write_progress(const config *c, const stream *st, long alive)
+{
+	FILE *f = fopen(c->progress, "w");
+	uint64_t bytes = 0, mism = 0;
+
+	for (long i = 0; i < c->count; i++)
+		bytes += st[i].received, mism += st[i].mismatches;
+	if (f) {
+		fprintf(f, "%s %ld/%ld alive, %llu bytes verified, %llu mismatches\n",
+			c->name, alive, c->count, (unsigned long long)bytes,
+			(unsigned long long)mism);
+		fclose(f);
+	}
+}
+
+/* Sends a chunk per stream every --interval for --duration, checking
+ * every echo, then drains for up to 3 s. */
+static void run(const config *c, stream *st)
+{
+	uint64_t start = saf_clock_wall_ms(), end = start + c->duration_ms;
 	uint64_t next_send = start, next_progress = start;
 	bool draining = false;
 	uint64_t drain_until = 0;
@@ -324,79 +375,78 @@ bad:
 		long alive = 0;
 
 		if (!draining && t >= end) {
-			/* Stop sending, close the write side, wait for the
-			 * last echoes. */
 			draining = true;
 			drain_until = t + 3000;
-			for (long i = 0; i < count; i++) {
-				if (st[i].broken)
-					continue;
-				st[i].write_closed = true;
-				if (st[i].wfd == st[i].rfd)
-					shutdown(st[i].wfd, SHUT_WR);
-				else
-					close(st[i].wfd);
-			}
+			close_writes(c, st);
 		}
-		if (draining) {
-			bool all = true;
-
-			for (long i = 0; i < count; i++)
-				if (!st[i].broken && !st[i].done &&
-				    st[i].received < st[i].sent)
-					all = false;
-			if (all || t >= drain_until)
-				break;
-		}
+		if (draining && (all_echoed(c, st) || t >= drain_until))
+			break;
 		if (!draining && t >= next_send) {
-			for (long i = 0; i < count; i++)
+			for (long i = 0; i < c->count; i++)
 				if (!st[i].broken)
-					send_chunk(&st[i], (size_t)chunk);
-			next_send += (uint64_t)interval;
+					send_chunk(&st[i], (size_t)c->chunk);
+			next_send += (uint64_t)c->interval;
 		}
-		for (long i = 0; i < count; i++) {
+		for (long i = 0; i < c->count; i++) {
 			p[i].fd = st[i].broken || st[i].done ? -1 : st[i].rfd;
 			p[i].events = POLLIN;
 			alive += !st[i].broken;
 		}
-		if (progress && t >= next_progress) {
-			FILE *f = fopen(progress, "w");
-			uint64_t bytes = 0, mism = 0;
-
-			for (long i = 0; i < count; i++)
-				bytes += st[i].received, mism += st[i].mismatches;
-			if (f) {
-				fprintf(f, "%s %ld/%ld alive, %llu bytes verified, %llu mismatches\n",
-					name, alive, count, (unsigned long long)bytes,
-					(unsigned long long)mism);
-				fclose(f);
-			}
+		if (c->progress && t >= next_progress) {
+			write_progress(c, st, alive);
 			next_progress = t + 500;
 		}
-		poll(p, (nfds_t)count, 20);
-		for (long i = 0; i < count; i++)
+		poll(p, (nfds_t)c->count, 20);
+		for (long i = 0; i < c->count; i++)
 			if (p[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				read_echo(&st[i]);
 	}
+}
 
+static void report_stream(FILE *out, stream *s, bool first)
+{
+	unsigned char dtx[32], drx[32];
+	char htx[65], hrx[65];
+	unsigned n = 0;
+
+	EVP_DigestFinal_ex(s->tx_hash, dtx, &n);
+	EVP_DigestFinal_ex(s->rx_hash, drx, &n);
+	hex(dtx, 32, htx);
+	hex(drx, 32, hrx);
+	fprintf(out,
+		"%s{\"ok\":%s,\"sent\":%llu,\"received\":%llu,"
+		"\"sha256_sent\":\"%s\",\"sha256_echoed\":\"%s\","
+		"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\",\"stderr\":\"%s\"}",
+		first ? "" : ",", s->broken ? "false" : "true",
+		(unsigned long long)s->sent,
+		(unsigned long long)s->received, htx, hrx, s->ended,
+		(unsigned long long)s->broke_at_ms, s->why, s->err_tail);
+	EVP_MD_CTX_free(s->tx_hash);
+	EVP_MD_CTX_free(s->rx_hash);
+}
+
+/* Judges every stream, ends the commands, prints the JSON report.
+ * Returns the number of broken streams. */
+static long report(const config *c, stream *st)
+{
 	long survived = 0, broken = 0;
 	uint64_t bytes = 0, sent = 0, mism = 0;
-	FILE *out = json ? fopen(json, "w") : stdout;
+	FILE *out = c->json ? fopen(c->json, "w") : stdout;
 
 	if (!out)
 		out = stdout;
-	for (long i = 0; i < count; i++) {
+	for (long i = 0; i < c->count; i++) {
 		stream *s = &st[i];
 
 		if (!s->broken && s->received != s->sent)
 			mark_broken(s, "echo incomplete at the end");
 		if (s->mismatches)
 			mark_broken(s, "bytes differ");
-		if (cmd && s->pid > 0) {
+		if (c->cmd && s->pid > 0) {
 			kill(s->pid, SIGTERM);
 			waitpid(s->pid, NULL, 0);
 		}
-		finish_ended(s, target_text ? target_text : "?");
+		finish_ended(s, c->target_text ? c->target_text : "?");
 		survived += !s->broken;
 		broken += s->broken;
 		bytes += s->received;
@@ -406,31 +456,26 @@ bad:
 	fprintf(out, "{\"population\":\"%s\",\"connections\":%ld,\"survived\":%ld,"
 		     "\"broken\":%ld,\"bytes_sent\":%llu,\"bytes_verified\":%llu,"
 		     "\"mismatches\":%llu,\"streams\":[",
-		name, count, survived, broken, (unsigned long long)sent,
+		c->name, c->count, survived, broken, (unsigned long long)sent,
 		(unsigned long long)(bytes - mism), (unsigned long long)mism);
-	for (long i = 0; i < count; i++) {
-		stream *s = &st[i];
-		unsigned char dtx[32], drx[32];
-		char htx[65], hrx[65];
-		unsigned n = 0;
-
-		EVP_DigestFinal_ex(s->tx_hash, dtx, &n);
-		EVP_DigestFinal_ex(s->rx_hash, drx, &n);
-		hex(dtx, 32, htx);
-		hex(drx, 32, hrx);
-		fprintf(out,
-			"%s{\"ok\":%s,\"sent\":%llu,\"received\":%llu,"
-			"\"sha256_sent\":\"%s\",\"sha256_echoed\":\"%s\","
-			"\"ended\":\"%s\",\"broke_at_ms\":%llu,\"why\":\"%s\",\"stderr\":\"%s\"}",
-			i ? "," : "", s->broken ? "false" : "true",
-			(unsigned long long)s->sent,
-			(unsigned long long)s->received, htx, hrx, s->ended,
-			(unsigned long long)s->broke_at_ms, s->why, s->err_tail);
-		EVP_MD_CTX_free(s->tx_hash);
-		EVP_MD_CTX_free(s->rx_hash);
-	}
+	for (long i = 0; i < c->count; i++)
+		report_stream(out, &st[i], i == 0);
 	fputs("]}\n", out);
 	if (out != stdout)
 		fclose(out);
-	return broken ? 1 : 0;
+	return broken;
+}
+
+int main(int argc, char **argv)
+{
+	static stream st[MAX_STREAMS];
+	config c;
+	int rc = parse_args(argc, argv, &c);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	signal(SIGPIPE, SIG_IGN);
+	open_all(&c, st);
+	run(&c, st);
+	return report(&c, st) ? 1 : 0;
 }

@@ -164,10 +164,94 @@ static void serve_metrics(int lfd, const saf_sched *s, uint64_t now)
 	close(fd);
 }
 
+/* Where each node's agent reports from: probes go there, and an echo
+ * counts as probed only from there. */
+typedef struct agent_peers {
+	struct sockaddr_storage addr[SAF_SCHED_MAX_NODES];
+	socklen_t len[SAF_SCHED_MAX_NODES];
+} agent_peers;
+
+/* Recovers the kernel's current choice after a restart, so a restarted
+ * scheduler does not move S for no reason. */
+static void recover_current(saf_sched *s, saf_route_sock *rs,
+			    const saf_sched_run_opts *o)
+{
+	saf_addr gw;
+	saf_error ignore;
+
+	if (saf_route_get(rs, &o->anycast[0], &gw, &ignore))
+		return;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const saf_addr *h = gw.family == 4 ? &s->nodes[i].nexthop4
+						   : &s->nodes[i].nexthop6;
+		if (h->family && saf_addr_equal_ip(h, &gw))
+			s->current = (int)i;
+	}
+}
+
+/* Reports and echoes waiting on the socket, up to a burst of 64. */
+static void read_datagrams(saf_sched *s, int ufd, uint64_t now,
+			   agent_peers *peers)
+{
+	uint8_t buf[SAF_SCHED_MSG_MAX + 64];
+	struct sockaddr_storage from;
+	socklen_t flen;
+	ssize_t n;
+
+	for (int burst = 0; burst < 64; burst++) {
+		saf_sched_msg m;
+		saf_sched_node *node;
+
+		flen = sizeof(from);
+		n = recvfrom(ufd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+			     &flen);
+		if (n < 0)
+			break;
+		if (saf_sched_on_datagram(s, buf, (size_t)n, now,
+					  saf_clock_wall_ms(), &m, &node) ||
+		    !node)
+			continue; /* dropped and counted */
+		size_t i = (size_t)(node - s->nodes);
+		if (m.type == SAF_SCHED_REPORT) {
+			/* Authenticated and fresh: probes go where this node
+			 * reports from. */
+			memcpy(&peers->addr[i], &from, flen);
+			peers->len[i] = flen;
+		} else {
+			bool probed = peers->len[i] &&
+				      same_peer(&from, &peers->addr[i]);
+			(void)saf_sched_on_echo(s, node, &m, probed,
+						saf_clock_mono_ns());
+		}
+	}
+}
+
+/* One delay probe to every node whose agent has reported. */
+static void send_probes(saf_sched *s, int ufd, const agent_peers *peers)
+{
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		uint8_t buf[SAF_SCHED_MSG_MAX];
+		uint64_t nonce = 0;
+		size_t len;
+		saf_error perr;
+
+		/* An unpredictable nonce: an echo cannot be made up in
+		 * advance of its probe. */
+		if (!peers->len[i] ||
+		    RAND_bytes((unsigned char *)&nonce, sizeof(nonce)) != 1 ||
+		    saf_sched_probe(s, &s->nodes[i], nonce, saf_clock_mono_ns(),
+				    buf, sizeof(buf), &len, &perr))
+			continue;
+		if (sendto(ufd, buf, len, 0,
+			   (const struct sockaddr *)&peers->addr[i],
+			   peers->len[i]) >= 0)
+			s->ctr.probes_sent++;
+	}
+}
+
 int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 {
-	struct sockaddr_storage agent_addr[SAF_SCHED_MAX_NODES];
-	socklen_t agent_len[SAF_SCHED_MAX_NODES] = {0};
+	agent_peers peers;
 	uint64_t start = saf_clock_mono_ms(), next_probe = 0;
 	uint64_t retry_at = 0; /* after a refused update: retry once a second */
 	saf_route_sock *rs;
@@ -182,6 +266,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 	rs = saf_route_open(err);
 	if (!rs)
 		return -1;
+	memset(&peers, 0, sizeof(peers));
 	/* [::] takes the IPv4 reports too */
 	ufd = saf_sock_udp(&o->listen, true, err);
 	if (ufd < 0)
@@ -196,22 +281,7 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			 strerror(errno));
 		goto out;
 	}
-	/* Recover the kernel's current choice after a restart, so a
-	 * restarted scheduler does not move S for no reason. */
-	{
-		saf_addr gw;
-		saf_error ignore;
-
-		if (saf_route_get(rs, &o->anycast[0], &gw, &ignore) == 0)
-			for (size_t i = 0; i < s->n_nodes; i++) {
-				const saf_addr *h =
-					gw.family == 4 ? &s->nodes[i].nexthop4
-						       : &s->nodes[i].nexthop6;
-				if (h->family && saf_addr_equal_ip(h, &gw))
-					s->current = (int)i;
-			}
-	}
-
+	recover_current(s, rs, o);
 	/* Reports stamped before this were captured before a restart. */
 	s->wall_start_ms = saf_clock_wall_ms();
 	log_event(s, events, "start");
@@ -228,68 +298,15 @@ int saf_sched_run(saf_sched *s, const saf_sched_run_opts *o, saf_error *err)
 			goto out;
 		}
 		now = saf_clock_mono_ms();
-		if (pfd[0].revents & POLLIN) {
-			uint8_t buf[SAF_SCHED_MSG_MAX + 64];
-			struct sockaddr_storage from;
-			socklen_t flen;
-			ssize_t n;
-
-			for (int burst = 0; burst < 64; burst++) {
-				saf_sched_msg m;
-				saf_sched_node *node;
-
-				flen = sizeof(from);
-				n = recvfrom(ufd, buf, sizeof(buf), 0,
-					     (struct sockaddr *)&from, &flen);
-				if (n < 0)
-					break;
-				if (saf_sched_on_datagram(
-					    s, buf, (size_t)n, now,
-					    saf_clock_wall_ms(), &m, &node) ||
-				    !node)
-					continue; /* dropped and counted */
-				size_t i = (size_t)(node - s->nodes);
-				if (m.type == SAF_SCHED_REPORT) {
-					/* Authenticated and fresh: probes go
-					 * where this node reports from. */
-					memcpy(&agent_addr[i], &from, flen);
-					agent_len[i] = flen;
-				} else {
-					bool probed = agent_len[i] &&
-						      same_peer(&from,
-								&agent_addr[i]);
-					(void)saf_sched_on_echo(
-						s, node, &m, probed,
-						saf_clock_mono_ns());
-				}
-			}
-		}
+		if (pfd[0].revents & POLLIN)
+			read_datagrams(s, ufd, now, &peers);
 		if (mfd >= 0 && (pfd[1].revents & POLLIN))
 			serve_metrics(mfd, s, now);
 		if (now >= next_probe) {
 			next_probe = now + (o->probe_interval_ms
 						    ? o->probe_interval_ms
 						    : 200);
-			for (size_t i = 0; i < s->n_nodes; i++) {
-				uint8_t buf[SAF_SCHED_MSG_MAX];
-				uint64_t nonce = 0;
-				size_t len;
-				saf_error perr;
-
-				/* An unpredictable nonce: an echo cannot be
-				 * made up in advance of its probe. */
-				if (!agent_len[i] ||
-				    RAND_bytes((unsigned char *)&nonce,
-					       sizeof(nonce)) != 1 ||
-				    saf_sched_probe(s, &s->nodes[i], nonce,
-						    saf_clock_mono_ns(), buf,
-						    sizeof(buf), &len, &perr))
-					continue;
-				if (sendto(ufd, buf, len, 0,
-					   (struct sockaddr *)&agent_addr[i],
-					   agent_len[i]) >= 0)
-					s->ctr.probes_sent++;
-			}
+			send_probes(s, ufd, &peers);
 		}
 		bool changed = saf_sched_decide(s, now);
 
