@@ -79,6 +79,30 @@ static int parse_kind_exid(int opt, const char *arg, uint8_t *kind,
 	return 0;
 }
 
+/* What the options must say together: a cgroup, unicast addresses a
+ * client would accept (unless --force), one per anycast address. */
+static int node_attach_check(const saf_tcp_node_config *c, size_t n_uni,
+			     bool force)
+{
+	saf_error err;
+
+	if (!c->cgroup)
+		return saf_cli_usage_error("--cgroup is required");
+	for (size_t i = 0; i < n_uni && !force; i++)
+		if (saf_addr_check_target(&c->unicast[i], true, "--unicast",
+					  &err))
+			return saf_cli_usage_error(
+				"%s (--force to advertise it anyway, e.g. to "
+				"test clients)",
+				err.msg);
+	if (c->n_pairs == 0 || c->n_pairs != n_uni)
+		return saf_cli_usage_error(
+			"give --anycast and --unicast in pairs (%zu and %zu "
+			"given)",
+			c->n_pairs, n_uni);
+	return 0;
+}
+
 static int node_attach(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -190,20 +214,8 @@ static int node_attach(int argc, char **argv)
 	if (optind != argc)
 		return saf_cli_usage_error("unexpected argument '%s'",
 					   argv[optind]);
-	if (!c.cgroup)
-		return saf_cli_usage_error("--cgroup is required");
-	for (size_t i = 0; i < n_uni && !force; i++)
-		if (saf_addr_check_target(&c.unicast[i], true, "--unicast",
-					  &err))
-			return saf_cli_usage_error(
-				"%s (--force to advertise it anyway, e.g. to "
-				"test clients)",
-				err.msg);
-	if (c.n_pairs == 0 || c.n_pairs != n_uni)
-		return saf_cli_usage_error(
-			"give --anycast and --unicast in pairs (%zu and %zu "
-			"given)",
-			c.n_pairs, n_uni);
+	if (node_attach_check(&c, n_uni, force))
+		return SAF_EXIT_USAGE;
 	if (saf_tcp_node_attach(&c, stderr, &err))
 		return saf_cli_fail("%s", err.msg);
 	return SAF_EXIT_OK;

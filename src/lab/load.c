@@ -570,6 +570,30 @@ static int parse_run(int argc, char **argv, run_config *c)
 	return 0;
 }
 
+/* Drain: every byte back, then a graceful close of every connection
+ * (a connection still writing its last chunk is closed once it has). */
+static void drain(runner *r)
+{
+	uint64_t drain_end = saf_clock_mono_us() + DRAIN_MS * 1000u;
+
+	while (r->st.live + r->st.closing > 0 && saf_clock_mono_us() < drain_end) {
+		for (size_t i = 0; i < r->n_slots; i++) {
+			conn *c = &r->slots[i];
+
+			if (c->state != C_OPEN || c->pending_len != 0)
+				continue;
+			shutdown(c->fd, SHUT_WR);
+			c->state = C_CLOSING;
+			r->st.live--;
+			r->st.closing++;
+		}
+		handle_events(r, 100);
+	}
+	for (size_t i = 0; i < r->n_slots; i++)
+		if (r->slots[i].state != C_FREE)
+			lose(r, i, "no FIN from the echo server within the drain time");
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	runner r = { 0 };
@@ -645,26 +669,7 @@ static int cmd_run(int argc, char **argv)
 		handle_events(&r, 1);
 	}
 
-	/* Drain: every byte back, then a graceful close of every connection
-	 * (a connection still writing its last chunk is closed once it has). */
-	uint64_t drain_end = saf_clock_mono_us() + DRAIN_MS * 1000u;
-
-	while (r.st.live + r.st.closing > 0 && saf_clock_mono_us() < drain_end) {
-		for (size_t i = 0; i < r.n_slots; i++) {
-			conn *c = &r.slots[i];
-
-			if (c->state != C_OPEN || c->pending_len != 0)
-				continue;
-			shutdown(c->fd, SHUT_WR);
-			c->state = C_CLOSING;
-			r.st.live--;
-			r.st.closing++;
-		}
-		handle_events(&r, 100);
-	}
-	for (size_t i = 0; i < r.n_slots; i++)
-		if (r.slots[i].state != C_FREE)
-			lose(&r, i, "no FIN from the echo server within the drain time");
+	drain(&r);
 	write_progress(&r, (saf_clock_mono_us() - t0) / 1000u);
 
 	double seconds = (double)(saf_clock_mono_us() - t0) / 1e6;
