@@ -4,19 +4,19 @@
  * migrate_notify (3.5), with bounded waits and fallbacks to S.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "saf/clock.h"
+#include "saf/sock.h"
 #include "tls_internal.h"
 
 const char *saf_tls_outcome_name(saf_tls_outcome o)
@@ -42,19 +42,11 @@ const char *saf_tls_outcome_name(saf_tls_outcome o)
 	return "unknown";
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = events};
-		uint64_t t = now_ms();
+		uint64_t t = saf_clock_mono_ms();
 		int n;
 
 		if (t >= deadline)
@@ -67,49 +59,31 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	}
 }
 
-static int set_nonblock(int fd, bool on)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return -1;
-	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-}
-
-/* A TCP connection to `to` within timeout_ms; blocking afterwards. */
+/* A TCP connection to `to` within timeout_ms; blocking afterwards. The
+ * messages are this module's own (the stream reports them as "last:"). */
 static int tcp_connect(const saf_addr *to, unsigned timeout_ms, saf_error *err)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = saf_addr_to_sockaddr(to, &ss);
 	char a[SAF_ADDR_STR_LEN];
-	int fd, soerr = 0;
-	socklen_t sl = sizeof(soerr);
+	saf_error e;
+	int soerr = 0, fd = saf_sock_open(to, SOCK_STREAM, err);
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
 	if (fd < 0)
-		return saf_fail(err, SAF_E_SYS, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
-		saf_fail(err, SAF_E_SYS, "connect %s: %s",
-			 saf_addr_format(to, a), strerror(errno));
-		goto fail;
-	}
-	if (wait_fd(fd, POLLOUT, now_ms() + timeout_ms) <= 0) {
-		saf_fail(err, SAF_E_TIMEOUT, "connect %s: no answer in %u ms",
-			 saf_addr_format(to, a), timeout_ms);
-		goto fail;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
-		saf_fail(err, SAF_E_SYS, "connect %s: %s",
-			 saf_addr_format(to, a), strerror(soerr));
+		return -1;
+	if (saf_sock_connect_fd(fd, to, timeout_ms, &soerr, &e)) {
+		if (e.code == SAF_E_TIMEOUT)
+			saf_fail(err, SAF_E_TIMEOUT,
+				 "connect %s: no answer in %u ms",
+				 saf_addr_format(to, a), timeout_ms);
+		else
+			saf_fail(err, SAF_E_SYS, "connect %s: %s",
+				 saf_addr_format(to, a), strerror(soerr));
 		goto fail;
 	}
 	/* TLS writes whole records: Nagle would only hold the client's
 	 * Finished or first request back by a round trip. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-	if (set_nonblock(fd, false) == 0)
+	if (saf_sock_set_nonblock(fd, false, err) == 0)
 		return fd;
-	saf_fail(err, SAF_E_SYS, "fcntl: %s", strerror(errno));
 fail:
 	close(fd);
 	return -1;
@@ -202,12 +176,12 @@ fail:
  * arrives meanwhile stays buffered in the SSL (peek, never read). */
 static bool wait_offer(SSL *ssl, int fd, unsigned ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = saf_clock_mono_ms() + ms;
 	saf_tls_offer o;
 	char c;
 	bool got = false;
 
-	if (set_nonblock(fd, true))
+	if (saf_sock_set_nonblock(fd, true, NULL))
 		return false;
 	while (!got) {
 		if (saf_tls_client_offer(ssl, &o)) {
@@ -235,7 +209,8 @@ static bool wait_offer(SSL *ssl, int fd, unsigned ms)
 		saf_tls_offer_clear(&o);
 		got = true;
 	}
-	(void)set_nonblock(fd, false);
+	if (saf_sock_set_nonblock(fd, false, NULL))
+		return false; /* fcntl failed: as good as no ticket */
 	return got;
 }
 
