@@ -43,6 +43,14 @@
  * EncryptedExtensions, body one byte, the version. */
 #define SAF_TLSEXT_CONTINUITY_DEFAULT 0xFE52u
 #define SAF_CONT_VERSION 1u
+/* reattach (docs/continuity.md, "Early credential"): ClientHello (one
+ * byte, the mode) and EncryptedExtensions (the credential). */
+#define SAF_TLSEXT_REATTACH_DEFAULT 0xFE53u
+#define SAF_REATTACH_ID_LEN 16u
+#define SAF_REATTACH_KEY_LEN 32u
+#define SAF_REATTACH_PROOF_LEN 32u
+/* REATTACH frame body: id then proof */
+#define SAF_REATTACH_FRAME_BODY (SAF_REATTACH_ID_LEN + SAF_REATTACH_PROOF_LEN)
 
 /* ---- MigrationToken (SPEC section 3.2) --------------------------------- */
 

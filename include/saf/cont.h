@@ -47,6 +47,12 @@
  *   RESUME  uint64 received      first frame on a resumed connection
  *   FIN     uint64 final_size    the sender's stream ends there
  *   RESET   uint8  code          the stream cannot go on (saf_cont_reset)
+ *   REATTACH opaque id[16]; opaque proof[32]
+ *                                first frame of a connection that comes
+ *                                back with an early credential (client to
+ *                                node, before RESUME; docs/continuity.md,
+ *                                "Early credential"); never inside a
+ *                                stream: the engine refuses it
  *
  * Offsets and sizes are below 2^62. A frame of an unknown type, or of a
  * known type with another length, is malformed.
@@ -57,6 +63,7 @@ typedef enum saf_cont_frame_type {
 	SAF_CONT_RESUME = 3,
 	SAF_CONT_FIN = 4,
 	SAF_CONT_RESET = 5,
+	SAF_CONT_REATTACH = 6,
 } saf_cont_frame_type;
 
 /* Why a stream was reset (RESET's code). */
@@ -70,7 +77,9 @@ const char *saf_cont_reset_name(unsigned code);
 typedef struct saf_cont_frame {
 	saf_cont_frame_type type;
 	uint64_t value;	     /* offset, received or final_size */
-	const uint8_t *data; /* DATA: borrowed from the input */
+	/* DATA: the bytes; REATTACH: the body, id then proof
+	 * (SAF_REATTACH_FRAME_BODY bytes); borrowed from the input */
+	const uint8_t *data;
 	size_t data_len;
 	uint8_t code; /* RESET */
 } saf_cont_frame;

@@ -17,6 +17,7 @@
  *   saf/token_crypto.h  node keys, minting and verifying tokens
  *   saf/replay.h        the nonce replay cache
  *   saf/tlsext.h        TLS extension code points and codecs
+ *   saf/reattach.h      continuity's early credential (extension codec)
  *   saf/cont.h          continuity frames and the sans-I/O stream engine
  *   saf/tcp.h           TCP variant: eBPF attach, saf_tcp_connect
  *   saf/tls.h           TLS variant, all of it (includes the four below)
@@ -48,6 +49,7 @@
 #include "saf/token_crypto.h"
 #include "saf/replay.h"
 #include "saf/tlsext.h"
+#include "saf/reattach.h"
 #include "saf/cont.h"
 #include "saf/tcp.h"
 #include "saf/tls.h"

@@ -154,6 +154,11 @@ size_t saf_tls_node_notify(saf_tls_node *n);
 typedef struct saf_tls_node_stream_counters {
 	size_t live, away; /* streams now; away: waiting for the client */
 	uint64_t opened, resumed, unknown, expired, finished, violations;
+	/* early credentials (docs/continuity.md, "Early credential"):
+	 * issued (one per continuity handshake), used to come back
+	 * (reattached), refused (unknown, used, expired or a wrong proof),
+	 * pushed out of the full table by newer ones (evicted) */
+	uint64_t creds_issued, reattached, creds_refused, creds_evicted;
 } saf_tls_node_stream_counters;
 
 typedef struct saf_tls_node_counters {

@@ -123,6 +123,8 @@ bool saf_tls_stream_done(const saf_tls_stream *s);
 typedef struct saf_tls_stream_stats {
 	uint64_t moves;	     /* planned: to the target, on notify */
 	uint64_t reconnects; /* after a broken connection */
+	/* of those, with the early credential (no token had come yet) */
+	uint64_t reattaches;
 	uint64_t move_failures;
 	uint64_t last_stall_us, max_stall_us; /* move start to peer RESUME */
 	saf_addr peer;			      /* where the stream is now */

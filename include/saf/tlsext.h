@@ -23,10 +23,11 @@ typedef struct saf_tlsext_codepoints {
 	uint16_t migrate_notify;      /* NewSessionTicket, empty body */
 	uint8_t migrate_notify_alert; /* alert description (alert form) */
 	uint16_t continuity;	      /* CH and EncryptedExtensions (SPEC 4) */
+	uint16_t reattach; /* CH and EncryptedExtensions (saf/reattach.h) */
 } saf_tlsext_codepoints;
 
 /* 0xFE4D, 0xFE50, 0xFE51 and alert 0xF0 (SPEC 3.1); continuity 0xFE52
- * (docs/continuity.md). */
+ * and reattach 0xFE53 (docs/continuity.md). */
 saf_tlsext_codepoints saf_tlsext_codepoints_default(void);
 
 /* Refuses a set in which two extensions share a code point (SAF_E_INVAL,

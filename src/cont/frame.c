@@ -29,6 +29,8 @@ static const char *frame_name(unsigned type)
 		return "FIN";
 	case SAF_CONT_RESET:
 		return "RESET";
+	case SAF_CONT_REATTACH:
+		return "REATTACH";
 	}
 	return "unknown";
 }
@@ -36,6 +38,8 @@ static const char *frame_name(unsigned type)
 /* The one body length each fixed-size frame may have. */
 static size_t fixed_len(unsigned type)
 {
+	if (type == SAF_CONT_REATTACH)
+		return SAF_REATTACH_FRAME_BODY;
 	return type == SAF_CONT_RESET ? 1u : 8u;
 }
 
@@ -53,7 +57,7 @@ int saf_cont_frame_decode(const uint8_t *buf, size_t len, saf_cont_frame *f,
 	if (saf_get_u8(&r, &type, "frame type", err) ||
 	    saf_get_u16(&r, &blen, "frame length", err))
 		return -1;
-	if (type < SAF_CONT_DATA || type > SAF_CONT_RESET)
+	if (type < SAF_CONT_DATA || type > SAF_CONT_REATTACH)
 		return saf_fail(err, SAF_E_FORMAT,
 				"continuity: unknown frame type %u", type);
 	if (type == SAF_CONT_DATA) {
@@ -76,7 +80,10 @@ int saf_cont_frame_decode(const uint8_t *buf, size_t len, saf_cont_frame *f,
 	f->data_len = 0;
 	f->code = 0;
 	f->value = 0;
-	if (type == SAF_CONT_RESET) {
+	if (type == SAF_CONT_REATTACH) {
+		f->data = body.base;
+		f->data_len = body.len;
+	} else if (type == SAF_CONT_RESET) {
 		f->code = body.base[0];
 		if (f->code == 0)
 			return saf_fail(err, SAF_E_RANGE,
@@ -122,10 +129,15 @@ size_t saf_cont_frame_encode(const saf_cont_frame *f, uint8_t *out, size_t cap)
 			return 0;
 		blen = 1u;
 		break;
+	case SAF_CONT_REATTACH:
+		if (!f->data || f->data_len != SAF_REATTACH_FRAME_BODY)
+			return 0;
+		blen = SAF_REATTACH_FRAME_BODY;
+		break;
 	default:
 		return 0;
 	}
-	if (f->type != SAF_CONT_RESET &&
+	if (f->type != SAF_CONT_RESET && f->type != SAF_CONT_REATTACH &&
 	    (f->value >= SAF_CONT_OFFSET_LIMIT ||
 	     f->data_len >= SAF_CONT_OFFSET_LIMIT - f->value))
 		return 0;
@@ -134,6 +146,8 @@ size_t saf_cont_frame_encode(const saf_cont_frame *f, uint8_t *out, size_t cap)
 	saf_put_u16(&w, (uint16_t)blen);
 	if (f->type == SAF_CONT_RESET) {
 		saf_put_u8(&w, f->code);
+	} else if (f->type == SAF_CONT_REATTACH) {
+		saf_put_bytes(&w, f->data, f->data_len);
 	} else {
 		saf_put_u64(&w, f->value);
 		if (f->type == SAF_CONT_DATA)

@@ -380,6 +380,10 @@ static int on_frame(saf_cont *c, const saf_cont_frame *f, saf_error *err)
 	case SAF_CONT_RESUME:
 		return violation(c, err, "RESUME on a connection already "
 				 "resumed, value", f->value);
+	case SAF_CONT_REATTACH:
+		/* Taken by the node before the stream, never inside it. */
+		return violation(c, err, "REATTACH inside a stream, type",
+				 f->type);
 	default:
 		return violation(c, err, "an unknown frame", f->type);
 	}

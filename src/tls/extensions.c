@@ -10,6 +10,7 @@ static const saf_tls_ext *const table[] = {
 	&saf_tls_ext_migration_token,
 	&saf_tls_ext_migrate_notify,
 	&saf_tls_ext_continuity,
+	&saf_tls_ext_reattach,
 };
 
 int saf_tls_ext_register_all(SSL_CTX *ctx, saf_tls_base *base, saf_error *err)

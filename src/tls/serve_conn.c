@@ -16,7 +16,9 @@
 #include <openssl/err.h>
 
 #include "saf/tls.h"
+#include "cont_pump.h"
 #include "serve_internal.h"
+#include "tls_internal.h"
 
 void saf_tls_node_logf(const saf_tls_node_env *env,
 		       saf_tls_node_log_level level, const char *fmt, ...)
@@ -80,10 +82,15 @@ static int ssl_wait(saf_tls_node_conn *c, int e)
 	return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? 0 : -1;
 }
 
-/* The handshake: 1 done (now), 0 not yet, -1 failed. */
-static int handshake(saf_tls_node_conn *c, const saf_tls_node_env *env)
+/* The handshake: 1 done (now), 0 not yet, -1 failed. Once the node has
+ * sent its Finished (it then waits for the client's in
+ * TLS_ST_EARLY_DATA), the early credential it issued enters the table:
+ * a client that verified that flight can come back with it even if its
+ * own Finished never arrives here. */
+static int handshake(saf_tls_node_conn *c, saf_tls_server_streams *t,
+		     const saf_tls_node_env *env)
 {
-	int r;
+	int r, e;
 
 	ERR_clear_error();
 	r = SSL_accept(c->ssl);
@@ -91,7 +98,11 @@ static int handshake(saf_tls_node_conn *c, const saf_tls_node_env *env)
 		c->hs_done = true;
 		return 1;
 	}
-	if (ssl_wait(c, SSL_get_error(c->ssl, r)) == 0)
+	e = SSL_get_error(c->ssl, r);
+	if (t && e == SSL_ERROR_WANT_READ &&
+	    SSL_get_state(c->ssl) == TLS_ST_EARLY_DATA)
+		saf_tls_server_streams_issue(t, c);
+	if (ssl_wait(c, e) == 0)
 		return 0;
 	log_refusal(c->ssl, env);
 	return -1;
@@ -194,6 +205,43 @@ static int pump(saf_tls_node_conn *c)
 	return 0;
 }
 
+/* A connection that came back with an early credential: its first frame,
+ * REATTACH, gathered in c2b (the plain pump's buffer, unused here), then
+ * the stream it names. 0 not all there yet, -1 close c. */
+static int reattach_read(saf_tls_node_conn *c, saf_tls_server_streams *t,
+			 const saf_tls_node_env *env)
+{
+	const size_t need = SAF_CONT_FRAME_HEADER + SAF_REATTACH_FRAME_BODY;
+	saf_cont_frame f;
+	saf_error e = {0};
+	size_t used = 0;
+	int r;
+
+	while (c->c2b_len < need) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, c->c2b + c->c2b_len,
+			     (int)(sizeof(c->c2b) - c->c2b_len));
+		if (r <= 0)
+			return ssl_wait(c, SSL_get_error(c->ssl, r));
+		c->c2b_len += (size_t)r;
+		c->moved++;
+	}
+	r = saf_cont_frame_decode(c->c2b, c->c2b_len, &f, &used, &e);
+	if (r != 1 || f.type != SAF_CONT_REATTACH) {
+		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+				  "continuity: a reattach began without "
+				  "REATTACH (%s): RESET protocol_violation",
+				  r < 0 ? e.msg : "another frame");
+		saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_PROTOCOL);
+		return -1;
+	}
+	c->await_reattach = false;
+	r = saf_tls_server_stream_reattach(t, c, env, f.data, c->c2b + used,
+					   c->c2b_len - used);
+	c->c2b_len = 0;
+	return r;
+}
+
 int saf_tls_node_conn_step(saf_tls_node_conn *c, saf_tls_server_streams *t,
 			   const saf_tls_node_env *env)
 {
@@ -202,11 +250,19 @@ int saf_tls_node_conn_step(saf_tls_node_conn *c, saf_tls_server_streams *t,
 	if (c->sess)
 		return saf_tls_server_stream_step(t, c, env);
 	c->want_write = false;
+	if (c->await_reattach)
+		return reattach_read(c, t, env);
 	if (!c->hs_done) {
-		int r = handshake(c, env);
+		int r = handshake(c, t, env);
 
 		if (r <= 0)
 			return r;
+		if (t && saf_tls_continuity(c->ssl) &&
+		    saf_tls_server_reattach_requested(c->ssl)) {
+			c->await_reattach = true;
+			saf_tls_server_streams_issue(t, c);
+			return reattach_read(c, t, env);
+		}
 		if (t && saf_tls_continuity(c->ssl))
 			return saf_tls_server_stream_attach(t, c, env);
 		c->bfd = env->backend(env->backend_arg, c->ssl, &e);

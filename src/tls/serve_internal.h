@@ -18,6 +18,7 @@
 
 #include <openssl/ssl.h>
 
+#include "saf/reattach.h"
 #include "saf/tls_node.h"
 
 /* One read or write between a connection and its backend. */
@@ -63,6 +64,11 @@ typedef struct saf_tls_node_conn {
 	bool kill;			    /* replaced by a newer connection */
 	uint8_t minted[SAF_TLS_NODE_MINTED_MAX][SAF_SESSION_ID_LEN];
 	unsigned nminted;
+	/* early credential: the one this connection issued (cred_done: its
+	 * key was derived and entered, has_cred: there is one), and whether
+	 * it came back with one, its REATTACH frame gathered in c2b */
+	bool cred_done, has_cred, await_reattach;
+	uint8_t cred_id[SAF_REATTACH_ID_LEN];
 } saf_tls_node_conn;
 
 /* ---- serve_conn.c -------------------------------------------------------- */
@@ -81,6 +87,50 @@ int saf_tls_node_conn_step(saf_tls_node_conn *c, saf_tls_server_streams *t,
 /* poll entries for c's client socket and its backend. */
 void saf_tls_node_conn_events(const saf_tls_node_conn *c, struct pollfd *cp,
 			      struct pollfd *bp);
+
+/* ---- serve_reattach.c: early credentials --------------------------------- */
+
+/* Which stream a credential names: a slot of the stream table and the
+ * generation of the stream in it (gen 0: none yet, the handshake that
+ * issued it never finished here). */
+typedef struct saf_tls_cred_link {
+	unsigned idx;
+	uint64_t gen;
+} saf_tls_cred_link;
+
+typedef struct saf_tls_node_cred_counters {
+	uint64_t issued, reattached, refused, evicted;
+} saf_tls_node_cred_counters;
+
+typedef struct saf_tls_node_creds saf_tls_node_creds;
+
+/* At most cap credentials, each valid ttl_s seconds (the server's clock);
+ * NULL when out of memory. */
+saf_tls_node_creds *saf_tls_node_creds_new(unsigned cap, unsigned ttl_s,
+					   saf_clock_fn clock, void *clock_arg);
+void saf_tls_node_creds_free(saf_tls_node_creds *c);
+/* Enters a credential (its key derived from the issuing handshake); when
+ * the table is full the oldest entry goes. */
+void saf_tls_node_creds_issue(saf_tls_node_creds *c,
+			      const uint8_t id[SAF_REATTACH_ID_LEN],
+			      const uint8_t key[SAF_REATTACH_KEY_LEN]);
+/* The credential id now names the stream at link. */
+void saf_tls_node_creds_link(saf_tls_node_creds *c,
+			     const uint8_t id[SAF_REATTACH_ID_LEN],
+			     saf_tls_cred_link link);
+/* The credential id was used to come back (its own connection is late). */
+bool saf_tls_node_creds_spent(saf_tls_node_creds *c,
+			      const uint8_t id[SAF_REATTACH_ID_LEN]);
+/* Checks a REATTACH body (id, proof) against the connection ssl it came
+ * on: 1 and *out when the proof is right (the credential is then
+ * spent), 0 with *why when refused (counted). */
+int saf_tls_node_creds_take(saf_tls_node_creds *c, SSL *ssl,
+			    const uint8_t body[SAF_REATTACH_FRAME_BODY],
+			    saf_tls_cred_link *out, const char **why);
+/* Drops expired entries. */
+void saf_tls_node_creds_tick(saf_tls_node_creds *c);
+void saf_tls_node_creds_counters(const saf_tls_node_creds *c,
+				 saf_tls_node_cred_counters *out);
 
 /* ---- serve_stream.c: continuity, the server side ------------------------- */
 
@@ -105,6 +155,18 @@ void saf_tls_server_streams_on_token(SSL *ssl,
 int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 				 saf_tls_node_conn *c,
 				 const saf_tls_node_env *env);
+/* c's handshake finished: its credential enters the table (early). */
+void saf_tls_server_streams_issue(saf_tls_server_streams *t,
+				  saf_tls_node_conn *c);
+/* c came back with a credential; body is its REATTACH frame's, rest the
+ * bytes that followed it (RESUME, ...). The stream the credential names
+ * (or a new one, resuming from nothing, when its handshake never
+ * finished here). -1: close c (refused: RESET unknown_session sent). */
+int saf_tls_server_stream_reattach(saf_tls_server_streams *t,
+				   saf_tls_node_conn *c,
+				   const saf_tls_node_env *env,
+				   const uint8_t body[SAF_REATTACH_FRAME_BODY],
+				   const uint8_t *rest, size_t rest_len);
 /* Moves c's stream along. -1: close c (its stream ends or waits for the
  * client to come back). */
 int saf_tls_server_stream_step(saf_tls_server_streams *t, saf_tls_node_conn *c,

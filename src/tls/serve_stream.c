@@ -16,17 +16,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "cont_pump.h"
 #include "saf/hex.h"
 #include "serve_internal.h"
+#include "tls_internal.h"
 
 /* The session_ids a stream answers to: the newest few tokens' (a ring). */
 #define ALIAS_MAX 8u
 
 typedef struct saf_tls_server_stream {
 	bool used;
+	uint64_t gen; /* which stream this slot holds (credentials name it) */
 	int bfd;
 	saf_cont *cont;
 	saf_tls_node_conn *conn; /* NULL while the client is away */
@@ -46,6 +49,8 @@ struct saf_tls_server_streams {
 	saf_clock_fn clock;
 	void *clock_arg;
 	saf_tls_node_stream_counters k;
+	saf_tls_node_creds *creds; /* early credentials */
+	uint64_t next_gen;
 };
 
 typedef saf_tls_server_streams cont_table;
@@ -62,9 +67,18 @@ saf_tls_server_streams_new(unsigned max_sessions, size_t send_buffer,
 		return NULL; /* the size is refused with its reason */
 	saf_cont_free(probe);
 	t = calloc(1, sizeof(*t));
-	if (t)
+	if (t) {
 		t->s = calloc(max_sessions, sizeof(*t->s));
-	if (!t || !t->s) {
+		/* Twice the streams: each stream's newest credential, and
+		 * as many handshakes that have not finished yet. */
+		t->creds = saf_tls_node_creds_new(2u * max_sessions, linger_s,
+						  clock, clock_arg);
+	}
+	if (!t || !t->s || !t->creds) {
+		if (t) {
+			free(t->s);
+			saf_tls_node_creds_free(t->creds);
+		}
 		free(t);
 		saf_fail(err, SAF_E_NOMEM, "continuity: out of memory");
 		return NULL;
@@ -88,7 +102,7 @@ static void sess_end(cont_table *t, cont_sess *s)
 	saf_cont_free(s->cont);
 	if (s->conn)
 		s->conn->sess = NULL;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, sizeof(*s)); /* gen 0: credentials naming it fail */
 	s->bfd = -1;
 }
 
@@ -99,6 +113,7 @@ void saf_tls_server_streams_free(saf_tls_server_streams *t)
 	for (unsigned i = 0; i < t->n; i++)
 		if (t->s[i].used)
 			sess_end(t, &t->s[i]);
+	saf_tls_node_creds_free(t->creds);
 	free(t->s);
 	free(t);
 }
@@ -144,72 +159,70 @@ void saf_tls_server_streams_on_token(SSL *ssl,
 	c->nminted++;
 }
 
-int saf_tls_server_stream_attach(saf_tls_server_streams *t,
-				 saf_tls_node_conn *c,
-				 const saf_tls_node_env *env)
+/* A new stream in a free slot, with its backend connection; NULL (a
+ * RESET sent) when none is free or the backend fails. */
+static cont_sess *open_stream(cont_table *t, saf_tls_node_conn *c,
+			      const saf_tls_node_env *env)
 {
-	saf_tls_conn_info info;
+	saf_error e = {0};
 	cont_sess *s = NULL;
+
+	for (unsigned i = 0; i < t->n && !s; i++)
+		if (!t->s[i].used)
+			s = &t->s[i];
+	if (!s) {
+		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+				  "continuity: all %u streams in use", t->n);
+		saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+		return NULL;
+	}
+	s->cont = saf_cont_new(t->send_buffer, &e);
+	if (!s->cont)
+		return NULL;
+	s->bfd = env->backend(env->backend_arg, c->ssl, &e);
+	if (s->bfd < 0) {
+		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_ERROR, "%s", e.msg);
+		saf_cont_free(s->cont);
+		s->cont = NULL;
+		saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
+		return NULL;
+	}
+	s->used = true;
+	s->gen = ++t->next_gen;
+	t->k.opened++;
+	return s;
+}
+
+/* The stream s did not know the client's way back: the defined refusal,
+ * which the client takes as final (docs/continuity.md, "Unknown
+ * stream"). Returns -1. */
+static int unknown(cont_table *t, saf_tls_node_conn *c,
+		   const saf_tls_node_env *env, const char *what,
+		   const uint8_t *id)
+{
+	char hex[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
+
+	t->k.unknown++;
+	saf_hex_encode(id, SAF_CONT_STREAM_ID_SHOWN, hex);
+	saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+			  "continuity: %s %s, unknown here (ended, or before a "
+			  "restart): RESET unknown_session",
+			  what, hex);
+	saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
+	return -1;
+}
+
+/* c carries s from now on (resume: after the first connection). */
+static void bind_conn(cont_table *t, saf_tls_node_conn *c, cont_sess *s,
+		      bool resume)
+{
 	unsigned kept;
 
-	if (saf_tls_server_conn_info(c->ssl, &info))
-		return -1;
-	if (info.migrated) {
-		s = find(t, info.session_id);
-		if (!s) {
-			/* A valid token, but this process has no such stream
-			 * (restarted, or the stream already ended): the
-			 * defined refusal, which the client takes as final
-			 * (docs/continuity.md, "Unknown stream"). */
-			char id[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
-
-			t->k.unknown++;
-			saf_hex_encode(info.session_id,
-				       SAF_CONT_STREAM_ID_SHOWN, id);
-			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
-					  "continuity: token for stream %s, "
-					  "unknown here (ended, or before a "
-					  "restart): RESET unknown_session",
-					  id);
-			saf_tls_cont_send_reset(c->ssl,
-						SAF_CONT_RESET_UNKNOWN_SESSION);
-			return -1;
-		}
-		if (s->conn) { /* the old connection may linger: replace */
-			s->conn->sess = NULL;
-			s->conn->kill = true;
-		}
-		t->k.resumed++;
-		saf_cont_attach(s->cont, true);
-	} else {
-		saf_error e = {0};
-
-		for (unsigned i = 0; i < t->n && !s; i++)
-			if (!t->s[i].used)
-				s = &t->s[i];
-		if (!s) {
-			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
-					  "continuity: all %u streams in use",
-					  t->n);
-			saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
-			return -1;
-		}
-		s->cont = saf_cont_new(t->send_buffer, &e);
-		if (!s->cont)
-			return -1;
-		s->bfd = env->backend(env->backend_arg, c->ssl, &e);
-		if (s->bfd < 0) {
-			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_ERROR, "%s",
-					  e.msg);
-			saf_cont_free(s->cont);
-			s->cont = NULL;
-			saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_ABORT);
-			return -1;
-		}
-		s->used = true;
-		t->k.opened++;
-		saf_cont_attach(s->cont, false);
+	if (resume && s->conn) { /* the old connection may linger: replace */
+		s->conn->sess = NULL;
+		s->conn->kill = true;
 	}
+	saf_cont_attach(s->cont, resume);
 	s->conn = c;
 	c->sess = s;
 	s->away_since = 0;
@@ -220,6 +233,100 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 	for (unsigned i = 0; i < kept; i++)
 		alias_add(s, c->minted[i]);
 	c->nminted = 0;
+	if (c->has_cred)
+		saf_tls_node_creds_link(
+			t->creds, c->cred_id,
+			(saf_tls_cred_link){(unsigned)(s - t->s), s->gen});
+}
+
+void saf_tls_server_streams_issue(saf_tls_server_streams *t,
+				  saf_tls_node_conn *c)
+{
+	saf_reattach_cred cred;
+	uint8_t key[SAF_REATTACH_KEY_LEN];
+
+	if (c->cred_done)
+		return;
+	c->cred_done = true;
+	if (!saf_tls_server_reattach_issued(c->ssl, &cred) ||
+	    saf_tls_reattach_key(c->ssl, cred.id, key))
+		return;
+	saf_tls_node_creds_issue(t->creds, cred.id, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	memcpy(c->cred_id, cred.id, sizeof(c->cred_id));
+	c->has_cred = true;
+}
+
+int saf_tls_server_stream_attach(saf_tls_server_streams *t,
+				 saf_tls_node_conn *c,
+				 const saf_tls_node_env *env)
+{
+	saf_tls_conn_info info;
+	cont_sess *s;
+
+	if (saf_tls_server_conn_info(c->ssl, &info))
+		return -1;
+	saf_tls_server_streams_issue(t, c);
+	if (info.migrated) {
+		s = find(t, info.session_id);
+		if (!s)
+			return unknown(t, c, env, "token for stream",
+				       info.session_id);
+	} else if (c->has_cred && saf_tls_node_creds_spent(t->creds, c->cred_id)) {
+		/* Its client came back with this handshake's credential
+		 * before the handshake finished here: the stream lives on
+		 * that connection; this one is a leftover. */
+		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+				  "continuity: a handshake finished after its "
+				  "client had reattached: closed");
+		return -1;
+	} else if (!(s = open_stream(t, c, env))) {
+		return -1;
+	}
+	if (info.migrated)
+		t->k.resumed++;
+	bind_conn(t, c, s, info.migrated);
+	return saf_tls_server_stream_step(t, c, env);
+}
+
+int saf_tls_server_stream_reattach(saf_tls_server_streams *t,
+				   saf_tls_node_conn *c,
+				   const saf_tls_node_env *env,
+				   const uint8_t body[SAF_REATTACH_FRAME_BODY],
+				   const uint8_t *rest, size_t rest_len)
+{
+	saf_tls_cred_link link;
+	const char *why = "";
+	cont_sess *s;
+
+	saf_tls_server_streams_issue(t, c);
+	if (!saf_tls_node_creds_take(t->creds, c->ssl, body, &link, &why)) {
+		char hex[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
+
+		saf_hex_encode(body, SAF_CONT_STREAM_ID_SHOWN, hex);
+		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+				  "continuity: reattach with credential %s "
+				  "refused: %s: RESET unknown_session",
+				  hex, why);
+		saf_tls_cont_send_reset(c->ssl, SAF_CONT_RESET_UNKNOWN_SESSION);
+		return -1;
+	}
+	if (link.gen) {
+		s = link.idx < t->n ? &t->s[link.idx] : NULL;
+		if (!s || !s->used || s->gen != link.gen)
+			return unknown(t, c, env, "credential for stream",
+				       body);
+		t->k.resumed++;
+	} else if (!(s = open_stream(t, c, env))) {
+		/* The first handshake never finished here: no byte of the
+		 * stream reached the node yet, a new one resumes from 0. */
+		return -1;
+	}
+	bind_conn(t, c, s, true);
+	if (rest_len > sizeof(s->io.in))
+		rest_len = sizeof(s->io.in); /* cannot happen: one record */
+	memcpy(s->io.in, rest, rest_len);
+	s->io.in_len = rest_len;
 	return saf_tls_server_stream_step(t, c, env);
 }
 
@@ -352,6 +459,7 @@ void saf_tls_server_streams_tick(saf_tls_server_streams *t)
 {
 	uint64_t now = t->clock(t->clock_arg);
 
+	saf_tls_node_creds_tick(t->creds);
 	for (unsigned i = 0; i < t->n; i++) {
 		cont_sess *s = &t->s[i];
 
@@ -376,7 +484,14 @@ void saf_tls_server_streams_tick(saf_tls_server_streams *t)
 void saf_tls_server_streams_counters(const saf_tls_server_streams *t,
 				     saf_tls_node_stream_counters *out)
 {
+	saf_tls_node_cred_counters ck;
+
 	*out = t->k;
+	saf_tls_node_creds_counters(t->creds, &ck);
+	out->creds_issued = ck.issued;
+	out->reattached = ck.reattached;
+	out->creds_refused = ck.refused;
+	out->creds_evicted = ck.evicted;
 	out->live = out->away = 0;
 	for (unsigned i = 0; i < t->n; i++) {
 		if (!t->s[i].used)

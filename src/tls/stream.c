@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "cont_pump.h"
@@ -39,6 +40,10 @@ typedef struct pending {
 	SSL *ssl;	 /* NULL while TCP connects */
 	bool want_write; /* SSL_connect wants POLLOUT */
 	saf_tls_offer offer;
+	/* a comeback with the early credential instead of a token */
+	bool reattach;
+	saf_reattach_cred cred;
+	uint8_t key[SAF_REATTACH_KEY_LEN];
 	uint64_t deadline_us;
 } pending;
 
@@ -61,6 +66,11 @@ struct saf_tls_stream {
 	uint64_t retry_at_us;	   /* next try, 0: now */
 	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
 	saf_tls_offer spare; /* the token before the newest, never shown */
+	/* the early credential of the newest connection (its key derived
+	 * from that handshake): the way back before any token came */
+	bool has_cred;
+	saf_reattach_cred cred;
+	uint8_t cred_key[SAF_REATTACH_KEY_LEN];
 	/* the token of the last move tried: never tried twice */
 	uint8_t tried[SAF_TOKEN_MAX_LEN];
 	size_t tried_len;
@@ -166,6 +176,23 @@ static void on_new_connection(saf_tls_stream *s, bool resume)
 	s->st.peer = s->conn.peer;
 }
 
+/* The credential the node put in the newest connection's
+ * EncryptedExtensions, with its key from that handshake: it replaces the
+ * one held (that connection's handshake is the newest the node knows). */
+static void capture_cred(saf_tls_stream *s, SSL *ssl)
+{
+	saf_reattach_cred c;
+	uint8_t key[SAF_REATTACH_KEY_LEN];
+
+	if (!saf_tls_client_reattach_cred(ssl, &c) ||
+	    saf_tls_reattach_key(ssl, c.id, key))
+		return;
+	s->cred = c;
+	memcpy(s->cred_key, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	s->has_cred = true;
+}
+
 saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 				   const saf_tls_stream_opts *opts,
 				   saf_tls_conn *conn, saf_error *err)
@@ -205,6 +232,7 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 	s->conn = *conn;
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
+	capture_cred(s, s->conn.ssl);
 	on_new_connection(s, false);
 	return s;
 }
@@ -216,7 +244,7 @@ static void pend_abort(saf_tls_stream *s)
 	if (s->pend.fd >= 0)
 		close(s->pend.fd);
 	saf_tls_offer_clear(&s->pend.offer);
-	memset(&s->pend, 0, sizeof(s->pend));
+	OPENSSL_cleanse(&s->pend, sizeof(s->pend));
 	s->pend.fd = -1;
 	ERR_clear_error();
 }
@@ -230,6 +258,7 @@ void saf_tls_stream_free(saf_tls_stream *s)
 	saf_tls_offer_clear(&s->spare);
 	saf_tls_offer_clear(&s->retry_offer);
 	saf_cont_free(s->cont);
+	OPENSSL_cleanse(s->cred_key, sizeof(s->cred_key));
 	free(s);
 }
 
@@ -304,48 +333,70 @@ static void refresh_offer(saf_tls_stream *s)
 		take_offer(s, &o);
 }
 
-/* Starts the next connection with `offer` (taken over). -1 when the
- * socket cannot even be made. */
-static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
+/* Starts the next connection, to target (planned: a move). -1 when the
+ * policy refuses the target or the socket cannot even be made. */
+static int pend_connect(saf_tls_stream *s, const saf_addr *target,
+			bool planned)
 {
 	saf_error pe;
 	int fd, e = 0;
 
-	memcpy(s->tried, offer->token, offer->token_len);
-	s->tried_len = offer->token_len;
-	s->why_at = offer->target;
+	s->why_at = *target;
 	/* Offers were judged when their token arrived; an offer can also be
 	 * seeded by the application, so the policy is asked again before
 	 * any connect. */
-	if (saf_tls_client_check_target(s->ctx, &offer->target,
-					"continuity target", &pe)) {
-		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_REFUSED, "%s",
-				 pe.msg);
-		saf_tls_offer_clear(offer);
-		return -1;
-	}
-	fd = saf_sock_open(&offer->target, SOCK_STREAM, NULL);
+	if (saf_tls_client_check_target(s->ctx, target, "continuity target",
+					&pe))
+		return try_failed(s, -1, SAF_TLS_STREAM_REFUSED, "%s", pe.msg);
+	fd = saf_sock_open(target, SOCK_STREAM, NULL);
 	if (fd < 0)
 		e = errno;
-	if (fd < 0 || saf_sock_connect_start(fd, &offer->target, &e)) {
-		(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-				 "connect: %s", strerror(e));
+	if (fd < 0 || saf_sock_connect_start(fd, target, &e)) {
 		if (fd >= 0)
 			close(fd);
-		saf_tls_offer_clear(offer);
-		return -1;
+		return try_failed(s, -1, SAF_TLS_STREAM_UNREACHABLE,
+				  "connect: %s", strerror(e));
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	s->pend = (pending){
 		.active = true,
 		.planned = planned,
 		.fd = fd,
-		.offer = *offer,
 		.deadline_us =
 			saf_clock_mono_us() +
 			(uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
 	};
+	return 0;
+}
+
+/* Starts the next connection with `offer` (taken over). -1 when the
+ * socket cannot even be made. */
+static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
+{
+	memcpy(s->tried, offer->token, offer->token_len);
+	s->tried_len = offer->token_len;
+	if (pend_connect(s, &offer->target, planned)) {
+		saf_tls_offer_clear(offer);
+		return -1;
+	}
+	s->pend.offer = *offer;
 	memset(offer, 0, sizeof(*offer));
+	return 0;
+}
+
+/* Starts a comeback with the early credential (no token came yet). It
+ * is spent only once its REATTACH went out; until then a failed try
+ * gives it back (comeback_failed). */
+static int pend_start_cred(saf_tls_stream *s)
+{
+	s->has_cred = false;
+	if (pend_connect(s, &s->cred.target, false)) {
+		s->has_cred = true;
+		return -1;
+	}
+	s->pend.reattach = true;
+	s->pend.cred = s->cred;
+	memcpy(s->pend.key, s->cred_key, sizeof(s->pend.key));
 	return 0;
 }
 
@@ -378,12 +429,20 @@ static void pend_switch(saf_tls_stream *s)
 		close(s->conn.fd);
 	s->conn.ssl = s->pend.ssl;
 	s->conn.fd = s->pend.fd;
-	s->conn.peer = s->pend.offer.target;
-	if (saf_token_decode(s->pend.offer.token, s->pend.offer.token_len, &tok,
-			     NULL) == 0 &&
-	    tok.session_id.len >= SAF_CONT_STREAM_ID_SHOWN)
-		saf_hex_encode(tok.session_id.base, SAF_CONT_STREAM_ID_SHOWN,
+	if (s->pend.reattach) {
+		s->conn.peer = s->pend.cred.target;
+		saf_hex_encode(s->pend.cred.id, SAF_CONT_STREAM_ID_SHOWN,
 			       s->sid);
+		s->st.reattaches++;
+	} else {
+		s->conn.peer = s->pend.offer.target;
+		if (saf_token_decode(s->pend.offer.token,
+				     s->pend.offer.token_len, &tok,
+				     NULL) == 0 &&
+		    tok.session_id.len >= SAF_CONT_STREAM_ID_SHOWN)
+			saf_hex_encode(tok.session_id.base,
+				       SAF_CONT_STREAM_ID_SHOWN, s->sid);
+	}
 	s->conn.outcome = SAF_TLS_ON_TARGET;
 	s->conn.migrations++;
 	snprintf(s->conn.why, sizeof(s->conn.why), "on %s",
@@ -398,7 +457,43 @@ static void pend_switch(saf_tls_stream *s)
 	s->pend.fd = -1;
 	pend_abort(s);
 	saf_tls_offer_clear(&s->retry_offer);
+	capture_cred(s, s->conn.ssl);
 	on_new_connection(s, true);
+}
+
+/* The comeback's handshake with the credential is done: the proof bound
+ * to this connection, as its first frame (before RESUME), then the
+ * switch. PEND_DONE, or PEND_FATAL when the node cannot take it. */
+static int pend_reattach(saf_tls_stream *s)
+{
+	uint8_t body[SAF_REATTACH_FRAME_BODY];
+	saf_reattach_cred fresh;
+	saf_cont_frame f = {.type = SAF_CONT_REATTACH,
+			    .data = body,
+			    .data_len = sizeof(body)};
+	size_t n;
+
+	if (!saf_tls_continuity(s->pend.ssl))
+		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
+				  "did not negotiate continuity");
+	/* Its answer to the extension: a node that has none would take
+	 * this connection for a new stream. */
+	if (!saf_tls_client_reattach_cred(s->pend.ssl, &fresh))
+		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
+				  "does not take early credentials (no "
+				  "reattach in its EncryptedExtensions)");
+	memcpy(body, s->pend.cred.id, SAF_REATTACH_ID_LEN);
+	if (saf_tls_reattach_proof(s->pend.ssl, s->pend.cred.id, s->pend.key,
+				   body + SAF_REATTACH_ID_LEN))
+		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
+				  "could not be tried: no proof for the "
+				  "credential");
+	pend_switch(s);
+	n = saf_cont_frame_encode(&f, s->io.out, sizeof(s->io.out));
+	s->io.out_off = 0;
+	s->io.out_len = n;
+	OPENSSL_cleanse(body, sizeof(body));
+	return PEND_DONE;
 }
 
 /* Drives the next connection one step. */
@@ -425,9 +520,12 @@ static int pend_drive(saf_tls_stream *s)
 					  "could not be tried: SSL_new failed");
 		SSL_set_fd(p->ssl, p->fd);
 		saf_tls_ssl_set_name(p->ssl, s->opts.conn.server_name);
-		if (SSL_set_session(p->ssl, p->offer.session) != 1 ||
-		    saf_tls_client_present_token(p->ssl, p->offer.token,
-						 p->offer.token_len, NULL))
+		if (p->reattach
+			    ? saf_tls_client_present_reattach(p->ssl) != 0
+			    : (SSL_set_session(p->ssl, p->offer.session) != 1 ||
+			       saf_tls_client_present_token(
+				       p->ssl, p->offer.token,
+				       p->offer.token_len, NULL)))
 			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
 					  "could not be tried: the resumption "
 					  "cannot be set up");
@@ -437,6 +535,8 @@ static int pend_drive(saf_tls_stream *s)
 	}
 	ERR_clear_error();
 	r = SSL_connect(p->ssl);
+	if (r == 1 && p->reattach)
+		return pend_reattach(s);
 	if (r == 1) {
 		if (!SSL_session_reused(p->ssl))
 			return try_failed(s, PEND_REFUSED,
@@ -455,7 +555,8 @@ static int pend_drive(saf_tls_stream *s)
 	alert = saf_tls_client_alert_received(p->ssl);
 	if (alert > 0)
 		return try_failed(s, PEND_REFUSED, SAF_TLS_STREAM_REFUSED,
-				  "refused the token (alert %s)",
+				  "refused the %s (alert %s)",
+				  p->reattach ? "handshake" : "token",
 				  SSL_alert_desc_string_long(alert));
 	return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
 			  "did not finish the handshake");
@@ -541,6 +642,12 @@ static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
 		again = s->pend.offer;
 		memset(&s->pend.offer, 0, sizeof(s->pend.offer));
 	}
+	if (how == PEND_RETRY && s->pend.reattach && !s->has_cred) {
+		/* Its REATTACH never went out: the credential is unspent. */
+		s->cred = s->pend.cred;
+		memcpy(s->cred_key, s->pend.key, sizeof(s->cred_key));
+		s->has_cred = true;
+	}
 	pend_abort(s);
 	return try_lost(s, how, &again, err);
 }
@@ -579,6 +686,12 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 	} else if (s->spare.session) {
 		o = s->spare;
 		memset(&s->spare, 0, sizeof(s->spare));
+	} else if (s->has_cred) {
+		/* No token came before the break: the credential of the
+		 * node's first flight is the way back. */
+		if (pend_start_cred(s))
+			return comeback_failed(s, PEND_RETRY, err);
+		return 0;
 	} else {
 		return lose(s, SAF_TLS_STREAM_NO_TOKEN, &s->conn.peer, err,
 			    "%sbroke the connection before a token came: no "

@@ -6,6 +6,7 @@
 #ifndef SAF_TLS_INTERNAL_H
 #define SAF_TLS_INTERNAL_H
 
+#include "saf/reattach.h"
 #include "saf/tls.h"
 
 /* What both role objects start with: custom extension callbacks receive a
@@ -85,6 +86,15 @@ typedef struct saf_tls_state {
 	/* client: token presented in the ClientHello */
 	uint8_t present[SAF_TOKEN_MAX_LEN];
 	size_t present_len;
+	/* both: the reattach extension (early credential, reattach.c).
+	 * reattach_offered: the ClientHello carried it (client: sent;
+	 * server: parsed), with reattach_mode; has_cred: the credential
+	 * this connection issued (server) or received (client) in
+	 * EncryptedExtensions; cred_out: its body handed to OpenSSL */
+	bool reattach_offered, has_cred;
+	saf_reattach_mode reattach_mode;
+	saf_reattach_cred cred;
+	uint8_t cred_out[SAF_REATTACH_CRED_MAX];
 } saf_tls_state;
 
 int saf_tls_ex_index_new(void);
@@ -110,6 +120,7 @@ extern const saf_tls_ext saf_tls_ext_migration_support;
 extern const saf_tls_ext saf_tls_ext_migration_token;
 extern const saf_tls_ext saf_tls_ext_migrate_notify;
 extern const saf_tls_ext saf_tls_ext_continuity;
+extern const saf_tls_ext saf_tls_ext_reattach;
 
 /* Registers every extension of the table on ctx with `base` as argument. */
 SAF_MUST_CHECK int saf_tls_ext_register_all(SSL_CTX *ctx, saf_tls_base *base,
@@ -165,6 +176,31 @@ void saf_tls_ssl_set_name(SSL *ssl, const char *server_name);
 int saf_tls_conn_migrate(SSL_CTX *ctx, const saf_tls_connect_opts *o,
 			 saf_tls_conn *conn, const saf_tls_offer *offer,
 			 bool old_alive);
+
+/* reattach.c: continuity's early credential (docs/continuity.md, "Early
+ * credential"). The key of a credential is the exporter of the handshake
+ * that carried it: K = TLS-Exporter("EXPORTER-saf-reattach", id, 32).
+ * The node may call it once it has sent its Finished (before the
+ * client's: SSL_accept wants to read in TLS_ST_EARLY_DATA), the client
+ * once its handshake completed. 0, or -1 when OpenSSL refuses. */
+int saf_tls_reattach_key(SSL *ssl, const uint8_t id[SAF_REATTACH_ID_LEN],
+			 uint8_t key[SAF_REATTACH_KEY_LEN]);
+/* The proof a comeback sends in REATTACH on its new connection ssl:
+ * HMAC-SHA256(key, TLS-Exporter_ssl("EXPORTER-saf-reattach-bind", id,
+ * 32)): bound to that connection, useless on any other. 0 or -1. */
+int saf_tls_reattach_proof(SSL *ssl, const uint8_t id[SAF_REATTACH_ID_LEN],
+			   const uint8_t key[SAF_REATTACH_KEY_LEN],
+			   uint8_t proof[SAF_REATTACH_PROOF_LEN]);
+/* Node: the credential this connection issued (1, *out), else 0. */
+int saf_tls_server_reattach_issued(SSL *ssl, saf_reattach_cred *out);
+/* Node: the ClientHello came back with a credential (mode reattach):
+ * the connection's first frame must be REATTACH. */
+bool saf_tls_server_reattach_requested(SSL *ssl);
+/* Client: the next ClientHello on ssl asks to reattach (mode 1). Call
+ * before SSL_connect. 0, or -1 when ssl is not a saf client's. */
+int saf_tls_client_present_reattach(SSL *ssl);
+/* Client: the credential EncryptedExtensions carried (1, *out), else 0. */
+int saf_tls_client_reattach_cred(SSL *ssl, saf_reattach_cred *out);
 
 /* liveness.c: TCP keepalive and user timeout so that a silent node breaks
  * a client's continuity connection within about total_s seconds. */

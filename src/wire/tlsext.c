@@ -12,6 +12,7 @@ saf_tlsext_codepoints saf_tlsext_codepoints_default(void)
 		.migrate_notify = SAF_TLSEXT_MIGRATE_NOTIFY_DEFAULT,
 		.migrate_notify_alert = SAF_TLS_ALERT_MIGRATE_NOTIFY_DEFAULT,
 		.continuity = SAF_TLSEXT_CONTINUITY_DEFAULT,
+		.reattach = SAF_TLSEXT_REATTACH_DEFAULT,
 	};
 	return cp;
 }
@@ -26,6 +27,7 @@ int saf_tlsext_codepoints_check(const saf_tlsext_codepoints *cp, saf_error *err)
 		{"migration_token", cp->migration_token},
 		{"migrate_notify", cp->migrate_notify},
 		{"continuity", cp->continuity},
+		{"reattach", cp->reattach},
 	};
 	const size_t n = sizeof(ext) / sizeof(ext[0]);
 

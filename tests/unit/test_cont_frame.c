@@ -84,7 +84,8 @@ static void expect_malformed(const uint8_t *b, size_t n, saf_errc code,
 static void test_malformed(void **state)
 {
 	static const uint8_t type0[] = {0, 0, 8};
-	static const uint8_t type6[] = {6, 0, 8};
+	static const uint8_t type7[] = {7, 0, 8};
+	static const uint8_t reattach8[] = {6, 0, 8};
 	static const uint8_t data_empty[] = {1, 0, 8};
 	static const uint8_t data_big[] = {1, 0x40, 0x00};
 	static const uint8_t ack7[] = {2, 0, 7};
@@ -98,8 +99,10 @@ static void test_malformed(void **state)
 	(void)state;
 	expect_malformed(type0, sizeof(type0), SAF_E_FORMAT,
 			 "continuity: unknown frame type 0");
-	expect_malformed(type6, sizeof(type6), SAF_E_FORMAT,
-			 "continuity: unknown frame type 6");
+	expect_malformed(type7, sizeof(type7), SAF_E_FORMAT,
+			 "continuity: unknown frame type 7");
+	expect_malformed(reattach8, sizeof(reattach8), SAF_E_RANGE,
+			 "continuity: REATTACH body of 8 bytes, must be 48");
 	expect_malformed(data_empty, sizeof(data_empty), SAF_E_RANGE,
 			 "continuity: DATA body of 8 bytes, must be 9..16381");
 	expect_malformed(data_big, sizeof(data_big), SAF_E_RANGE,
@@ -135,6 +138,45 @@ static void test_encode_refuses_invalid(void **state)
 	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
 	f = (saf_cont_frame){.type = (saf_cont_frame_type)9};
 	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
+	/* REATTACH: exactly id and proof, never another length */
+	f = (saf_cont_frame){.type = SAF_CONT_REATTACH, .data = big,
+			     .data_len = 1};
+	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
+	f.data = NULL;
+	f.data_len = SAF_REATTACH_FRAME_BODY;
+	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
+}
+
+/* REATTACH (docs/continuity.md, "Early credential"): type 6, length 48,
+ * the id then the proof, byte for byte; the value fields stay 0. */
+static void test_reattach_exact_bytes(void **state)
+{
+	uint8_t body[SAF_REATTACH_FRAME_BODY], buf[64];
+	saf_cont_frame f = {.type = SAF_CONT_REATTACH,
+			    .data = body,
+			    .data_len = sizeof(body)},
+		       out;
+	size_t used = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(0xA0 + i);
+	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 51);
+	assert_int_equal(buf[0], 6);
+	assert_int_equal(buf[1], 0);
+	assert_int_equal(buf[2], 48);
+	assert_memory_equal(buf + 3, body, sizeof(body));
+	assert_int_equal(saf_cont_frame_encode(&f, buf, 50), 0);
+	assert_int_equal(saf_cont_frame_decode(buf, 51, &out, &used, NULL), 1);
+	assert_int_equal(used, 51);
+	assert_int_equal(out.type, SAF_CONT_REATTACH);
+	assert_int_equal(out.data_len, sizeof(body));
+	assert_memory_equal(out.data, body, sizeof(body));
+	assert_true(out.value == 0 && out.code == 0);
+	for (size_t k = 0; k < 51; k++)
+		assert_int_equal(saf_cont_frame_decode(buf, k, &out, &used,
+						       NULL),
+				 0);
 }
 
 static void test_largest_data_frame_is_one_record(void **state)
@@ -158,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_every_type),
 		cmocka_unit_test(test_exact_bytes),
+		cmocka_unit_test(test_reattach_exact_bytes),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_encode_refuses_invalid),
 		cmocka_unit_test(test_largest_data_frame_is_one_record),
