@@ -211,13 +211,15 @@ static int pump(saf_tls_node_conn *c)
 static int reattach_read(saf_tls_node_conn *c, saf_tls_server_streams *t,
 			 const saf_tls_node_env *env)
 {
-	const size_t need = SAF_CONT_FRAME_HEADER + SAF_REATTACH_FRAME_BODY;
 	saf_cont_frame f;
 	saf_error e = {0};
 	size_t used = 0;
 	int r;
 
-	while (c->c2b_len < need) {
+	/* Judged on its first byte: anything else is refused at once. */
+	while ((r = saf_cont_frame_decode(c->c2b, c->c2b_len, &f, &used,
+					  &e)) == 0 &&
+	       (c->c2b_len == 0 || c->c2b[0] == SAF_CONT_REATTACH)) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, c->c2b + c->c2b_len,
 			     (int)(sizeof(c->c2b) - c->c2b_len));
@@ -226,7 +228,6 @@ static int reattach_read(saf_tls_node_conn *c, saf_tls_server_streams *t,
 		c->c2b_len += (size_t)r;
 		c->moved++;
 	}
-	r = saf_cont_frame_decode(c->c2b, c->c2b_len, &f, &used, &e);
 	if (r != 1 || f.type != SAF_CONT_REATTACH) {
 		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
 				  "continuity: a reattach began without "

@@ -30,138 +30,19 @@
 #include "saf/clock.h"
 #include "saf/tls.h"
 #include "saf/tls_node.h"
+#include "tls/node_fixture.h"
 #include "tls/tls_harness.h"
 
-#define MAX_ECHO 8
-#define T0	 1800000000u /* the node's clock at the start, Unix s */
-#define WAIT_MS	 30000u	     /* ends when met; generous for valgrind */
+#define WAIT_MS 30000u /* ends when met; generous for valgrind */
 
 static harness H;
 
-typedef struct node_job {
-	saf_tls_node *n;
-	atomic_bool stop;
-	_Atomic uint64_t now_s; /* the node's clock */
-	pthread_mutex_t mu;
-	saf_tls_node_counters k; /* after the last round, under mu */
-	atomic_uint rounds;	 /* rounds published */
-	int echo[MAX_ECHO];
-} node_job;
-
-static uint64_t fake_clock(void *arg)
-{
-	node_job *j = arg;
-
-	return atomic_load(&j->now_s);
-}
-
-/* The node's backend: a socket pair, the other end echoed by the
- * node's thread. */
-static int open_echo(void *arg, SSL *ssl, saf_error *err)
-{
-	node_job *j = arg;
-	int sv[2];
-
-	(void)ssl;
-	for (int i = 0; i < MAX_ECHO; i++) {
-		if (j->echo[i] >= 0)
-			continue;
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv))
-			break;
-		j->echo[i] = sv[1];
-		return sv[0];
-	}
-	return saf_fail(err, SAF_E_NOMEM, "echo: no room");
-}
-
-static void echo_all(node_job *j)
-{
-	uint8_t b[4096];
-
-	for (int i = 0; i < MAX_ECHO; i++) {
-		ssize_t r;
-
-		if (j->echo[i] < 0)
-			continue;
-		r = read(j->echo[i], b, sizeof(b));
-		/* Small writes into an empty pair: they fit. */
-		if (r > 0 && write(j->echo[i], b, (size_t)r) == r)
-			continue;
-		if (r == 0 || (r < 0 && errno != EAGAIN)) {
-			close(j->echo[i]);
-			j->echo[i] = -1;
-		}
-	}
-}
-
-static void *node_thread(void *arg)
-{
-	node_job *j = arg;
-	saf_error e = {0};
-
-	while (!atomic_load(&j->stop)) {
-		if (saf_tls_node_poll(j->n, 20, &e))
-			break;
-		echo_all(j);
-		pthread_mutex_lock(&j->mu);
-		saf_tls_node_counters_get(j->n, &j->k);
-		pthread_mutex_unlock(&j->mu);
-		atomic_fetch_add(&j->rounds, 1);
-	}
-	return NULL;
-}
-
-/* Two whole rounds of the node after now: the counters published then
- * include all it did for what the client did before. */
-static void settle(node_job *j)
-{
-	unsigned r0 = atomic_load(&j->rounds);
-
-	while (atomic_load(&j->rounds) < r0 + 2u)
-		usleep(1000);
-}
-
 static uint64_t tokens_issued(node_job *j)
 {
-	uint64_t t;
+	saf_tls_node_counters k;
 
-	pthread_mutex_lock(&j->mu);
-	t = j->k.server.tokens_issued;
-	pthread_mutex_unlock(&j->mu);
-	return t;
-}
-
-/* A node on 127.0.0.1 (S) and 127.0.0.2 (U), any ports, with continuity
- * and the given token lifetime. */
-static void node_start(node_job *j, SSL_CTX *ctx, uint32_t lifetime_s)
-{
-	saf_tls_node_config cfg;
-	saf_error e = {0};
-
-	memset(j, 0, sizeof(*j));
-	for (int i = 0; i < MAX_ECHO; i++)
-		j->echo[i] = -1;
-	pthread_mutex_init(&j->mu, NULL);
-	atomic_store(&j->now_s, T0);
-	saf_tls_node_config_init(&cfg);
-	memset(cfg.server.node_key, 7, sizeof(cfg.server.node_key));
-	cfg.server.token_lifetime_s = lifetime_s;
-	cfg.server.clock = fake_clock;
-	cfg.server.clock_arg = j;
-	assert_int_equal(
-		saf_addr_parse("127.0.0.1", false, &cfg.pairs[0].anycast, &e),
-		0);
-	assert_int_equal(
-		saf_addr_parse("127.0.0.2", false, &cfg.pairs[0].unicast, &e),
-		0);
-	/* Any ports: the kernel's (saf_tls_node_listen_addr). */
-	cfg.pairs[0].anycast.has_port = cfg.pairs[0].unicast.has_port = true;
-	cfg.n_pairs = 1;
-	cfg.backend_fn = open_echo;
-	cfg.backend_arg = j;
-	j->n = saf_tls_node_new(ctx, &cfg, &e);
-	if (!j->n)
-		fail_msg("saf_tls_node_new: %s", e.msg);
+	node_counters(j, &k);
+	return k.server.tokens_issued;
 }
 
 typedef struct client {
@@ -251,17 +132,6 @@ static void client_stop(client *c)
 	saf_tls_client_free(c->cli);
 }
 
-static void node_stop(node_job *j, pthread_t t)
-{
-	atomic_store(&j->stop, true);
-	pthread_join(t, NULL);
-	saf_tls_node_free(j->n);
-	for (int i = 0; i < MAX_ECHO; i++)
-		if (j->echo[i] >= 0)
-			close(j->echo[i]);
-	pthread_mutex_destroy(&j->mu);
-}
-
 /* The node's clock jumps by skip_s; whether a fresh token follows within
  * wait_ms (the node looks at its streams when its clock's second
  * changes: at once). */
@@ -271,7 +141,7 @@ static bool fresh_token_after(node_job *j, client *c, uint64_t skip_s,
 	uint64_t before;
 	void *arg[2] = {j, &before};
 
-	settle(j);
+	node_settle(j);
 	before = tokens_issued(j);
 	atomic_fetch_add(&j->now_s, skip_s);
 	return client_until(c, tokens_above, arg, wait_ms);
@@ -282,17 +152,15 @@ static void run_refresh(uint32_t lifetime_s, uint32_t effective_s)
 	SSL_CTX *sctx = harness_server_ctx(&H);
 	node_job j;
 	client c;
-	pthread_t t;
 
 	node_start(&j, sctx, lifetime_s);
-	assert_int_equal(pthread_create(&t, NULL, node_thread, &j), 0);
 	client_start(&c, j.n);
 	/* Before half the lifetime: no new token. */
 	assert_false(fresh_token_after(&j, &c, effective_s / 2u - 10u, 1000));
 	/* Past it: one, so the client can always come back. */
 	assert_true(fresh_token_after(&j, &c, 20u, WAIT_MS));
 	client_stop(&c);
-	node_stop(&j, t);
+	node_stop(&j);
 	SSL_CTX_free(sctx);
 }
 
