@@ -109,6 +109,17 @@ static void build(samples *s, const saf_tls_node_counters *n)
 					q->expired, q->finished, q->violations};
 
 		add_family(s, PFX "stream_events_total", ev, evv, 6);
+		/* Early credentials (docs/continuity.md). */
+		static const char *const cr[][2] = {
+			{"event=\"issued\"", "creds_issued"},
+			{"event=\"reattached\"", "reattached"},
+			{"event=\"refused\"", "creds_refused"},
+			{"event=\"evicted\"", "creds_evicted"},
+		};
+		const uint64_t crv[] = {q->creds_issued, q->reattached,
+					q->creds_refused, q->creds_evicted};
+
+		add_family(s, PFX "credentials_total", cr, crv, 4);
 	}
 	s->at[G_ADMISSION] = s->n;
 	add(s, PFX "connections_by_state", "state=\"handshake\"", "handshaking",

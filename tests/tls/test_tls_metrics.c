@@ -46,6 +46,10 @@ static saf_tls_node_counters fill(bool continuity)
 		.expired = 24,
 		.finished = 25,
 		.violations = 26,
+		.creds_issued = 27,
+		.reattached = 28,
+		.creds_refused = 29,
+		.creds_evicted = 30,
 	};
 	k.admission = (saf_adm_counters){
 		.handshaking = 31,
