@@ -46,9 +46,9 @@
 /* reattach (docs/continuity.md, "Early credential"): ClientHello (one
  * byte, the mode) and EncryptedExtensions (the credential). */
 #define SAF_TLSEXT_REATTACH_DEFAULT 0xFE53u
-#define SAF_REATTACH_ID_LEN 16u
-#define SAF_REATTACH_KEY_LEN 32u
-#define SAF_REATTACH_PROOF_LEN 32u
+#define SAF_REATTACH_ID_LEN	    16u
+#define SAF_REATTACH_KEY_LEN	    32u
+#define SAF_REATTACH_PROOF_LEN	    32u
 /* REATTACH frame body: id then proof */
 #define SAF_REATTACH_FRAME_BODY (SAF_REATTACH_ID_LEN + SAF_REATTACH_PROOF_LEN)
 

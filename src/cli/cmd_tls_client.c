@@ -487,11 +487,11 @@ static void report_stream(const saf_tls_client_setup *s,
 	fprintf(stderr,
 		"saf tls: stream %s at %s: moves %" PRIu64
 		", reconnects %" PRIu64 " (%" PRIu64 " with the early "
-		"credential), failed moves %" PRIu64
-		", last stall %" PRIu64 " us, retransmitted %" PRIu64
-		" bytes\n",
+		"credential), failed moves %" PRIu64 ", last stall %" PRIu64
+		" us, retransmitted %" PRIu64 " bytes\n",
 		what, saf_addr_format(&k.peer, a), k.moves, k.reconnects,
-		k.reattaches, k.move_failures, k.last_stall_us, k.cont.retransmitted);
+		k.reattaches, k.move_failures, k.last_stall_us,
+		k.cont.retransmitted);
 }
 
 /* The continuity stream between in_fd/out_fd and the node: non-blocking

@@ -40,7 +40,8 @@ static int add_credential(SSL *ssl, saf_tls_state *st,
 	} else {
 		if (!st->has_local) {
 			if (saf_tls_local_from_fd(ssl, &st->local))
-				return 0; /* no address to name: no credential */
+				return 0; /* no address to name: no credential
+					   */
 			st->has_local = true;
 		}
 		st->cred.target = st->local;

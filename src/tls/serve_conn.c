@@ -217,8 +217,8 @@ static int reattach_read(saf_tls_node_conn *c, saf_tls_server_streams *t,
 	int r;
 
 	/* Judged on its first byte: anything else is refused at once. */
-	while ((r = saf_cont_frame_decode(c->c2b, c->c2b_len, &f, &used,
-					  &e)) == 0 &&
+	while ((r = saf_cont_frame_decode(c->c2b, c->c2b_len, &f, &used, &e)) ==
+		       0 &&
 	       (c->c2b_len == 0 || c->c2b[0] == SAF_CONT_REATTACH)) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, c->c2b + c->c2b_len,

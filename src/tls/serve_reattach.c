@@ -136,8 +136,8 @@ int saf_tls_node_creds_take(saf_tls_node_creds *c, SSL *ssl,
 	int ok;
 
 	if (!e || e->spent || c->clock(c->clock_arg) >= e->expiry) {
-		*why = !e ? "unknown credential (never issued here, or "
-			    "evicted)"
+		*why = !e	  ? "unknown credential (never issued here, or "
+				    "evicted)"
 		       : e->spent ? "credential already used"
 				  : "credential expired";
 		c->k.refused++;

@@ -272,7 +272,8 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 		if (!s)
 			return unknown(t, c, env, "token for stream",
 				       info.session_id);
-	} else if (c->has_cred && saf_tls_node_creds_spent(t->creds, c->cred_id)) {
+	} else if (c->has_cred &&
+		   saf_tls_node_creds_spent(t->creds, c->cred_id)) {
 		/* Its client came back with this handshake's credential
 		 * before the handshake finished here: the stream lives on
 		 * that connection; this one is a leftover. */

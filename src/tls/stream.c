@@ -25,85 +25,11 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-#include "cont_pump.h"
 #include "saf/clock.h"
 #include "saf/hex.h"
 #include "saf/sock.h"
 #include "saf/token.h"
-#include "tls_internal.h"
-
-/* The next connection, while it is being made. */
-typedef struct pending {
-	bool active;
-	bool planned;	 /* a move (the current connection was alive) */
-	int fd;
-	SSL *ssl;	 /* NULL while TCP connects */
-	bool want_write; /* SSL_connect wants POLLOUT */
-	saf_tls_offer offer;
-	/* a comeback with the early credential instead of a token */
-	bool reattach;
-	saf_reattach_cred cred;
-	uint8_t key[SAF_REATTACH_KEY_LEN];
-	uint64_t deadline_us;
-} pending;
-
-/* How a try to reach the next connection ended. */
-enum { PEND_BUSY = 0, PEND_DONE = 1, PEND_RETRY = -1, PEND_REFUSED = -2,
-       PEND_FATAL = -3 };
-
-struct saf_tls_stream {
-	SSL_CTX *ctx;
-	saf_tls_stream_opts opts;
-	saf_tls_conn conn; /* conn.ssl NULL while broken */
-	saf_cont *cont;
-	pending pend;
-	/* engine <-> the current connection; io.timed_out: the last
-	 * connection broke with ETIMEDOUT, the node said nothing (liveness,
-	 * or TCP gave up on unacknowledged data) */
-	saf_tls_cont_pump io;
-	/* comebacks */
-	unsigned attempts;	   /* tries in a row, until the node's RESUME */
-	uint64_t retry_at_us;	   /* next try, 0: now */
-	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
-	saf_tls_offer spare; /* the token before the newest, never shown */
-	/* the early credential of the newest connection (its key derived
-	 * from that handshake): the way back before any token came */
-	bool has_cred;
-	saf_reattach_cred cred;
-	uint8_t cred_key[SAF_REATTACH_KEY_LEN];
-	/* the token of the last move tried: never tried twice */
-	uint8_t tried[SAF_TOKEN_MAX_LEN];
-	size_t tried_len;
-	uint64_t stall_from_us; /* since when the application waits */
-	uint64_t broken_us;	/* since when no connection carries it */
-	/* the last failed try: why, and what it means if it is the end */
-	char why[SAF_ERROR_MSG_LEN];
-	saf_tls_stream_loss why_loss;
-	saf_addr why_at;
-	/* the stream as the node knows it on this connection: the first
-	 * bytes of the session_id of the token it was reached with */
-	char sid[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
-	saf_tls_stream_loss lost;
-	saf_tls_stream_stats st;
-};
-
-/* Records why a try to reach the next connection failed, and what the
- * stream's loss would be if it was the last one; returns `how`. The
- * node's address is not in it: the final message names it. */
-static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
-		      const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int try_failed(saf_tls_stream *s, int how, saf_tls_stream_loss loss,
-		      const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
-	va_end(ap);
-	s->why_loss = loss;
-	return how;
-}
+#include "stream_internal.h"
 
 /* The stream is lost: err gets "stream lost: node A <what>". */
 static int lose(saf_tls_stream *s, saf_tls_stream_loss loss,
@@ -160,39 +86,6 @@ const char *saf_tls_stream_loss_name(saf_tls_stream_loss l)
 	return "unknown";
 }
 
-/* A new connection carries the stream: everything buffered for or from
- * the old one is dropped; the RESUME exchange resends what is missing. */
-static void on_new_connection(saf_tls_stream *s, bool resume)
-{
-	if (saf_sock_set_nonblock(s->conn.fd, true, NULL)) {
-		/* best effort: a broken fd shows at the first SSL call */
-	}
-	/* Best effort: only a TCP socket takes it (tests run the stream over
-	 * other sockets too). */
-	if (!s->opts.no_liveness)
-		(void)saf_tls_liveness_set(s->conn.fd, s->opts.liveness_s);
-	saf_tls_cont_pump_reset(&s->io);
-	saf_cont_attach(s->cont, resume);
-	s->st.peer = s->conn.peer;
-}
-
-/* The credential the node put in the newest connection's
- * EncryptedExtensions, with its key from that handshake: it replaces the
- * one held (that connection's handshake is the newest the node knows). */
-static void capture_cred(saf_tls_stream *s, SSL *ssl)
-{
-	saf_reattach_cred c;
-	uint8_t key[SAF_REATTACH_KEY_LEN];
-
-	if (!saf_tls_client_reattach_cred(ssl, &c) ||
-	    saf_tls_reattach_key(ssl, c.id, key))
-		return;
-	s->cred = c;
-	memcpy(s->cred_key, key, sizeof(key));
-	OPENSSL_cleanse(key, sizeof(key));
-	s->has_cred = true;
-}
-
 saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 				   const saf_tls_stream_opts *opts,
 				   saf_tls_conn *conn, saf_error *err)
@@ -232,28 +125,16 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 	s->conn = *conn;
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
-	capture_cred(s, s->conn.ssl);
-	on_new_connection(s, false);
+	saf_tls_stream_capture_cred(s, s->conn.ssl);
+	saf_tls_stream_on_new_connection(s, false);
 	return s;
-}
-
-static void pend_abort(saf_tls_stream *s)
-{
-	if (s->pend.ssl)
-		SSL_free(s->pend.ssl);
-	if (s->pend.fd >= 0)
-		close(s->pend.fd);
-	saf_tls_offer_clear(&s->pend.offer);
-	OPENSSL_cleanse(&s->pend, sizeof(s->pend));
-	s->pend.fd = -1;
-	ERR_clear_error();
 }
 
 void saf_tls_stream_free(saf_tls_stream *s)
 {
 	if (!s)
 		return;
-	pend_abort(s);
+	saf_tls_stream_pend_abort(s);
 	saf_tls_conn_close(&s->conn);
 	saf_tls_offer_clear(&s->spare);
 	saf_tls_offer_clear(&s->retry_offer);
@@ -293,279 +174,10 @@ int saf_tls_stream_timeout_ms(const saf_tls_stream *s)
 	return at <= t ? 0 : (int)((at - t + 999u) / 1000u);
 }
 
-static bool holds_token(const saf_tls_offer *held, const saf_tls_offer *o)
-{
-	return held->session && held->token_len == o->token_len &&
-	       memcmp(held->token, o->token, o->token_len) == 0;
-}
-
-/* Takes o (newer than every token held) unless it is one already held or
- * tried: the newest goes to conn.offer, the one it replaces to spare. */
-static void take_offer(saf_tls_stream *s, saf_tls_offer *o)
-{
-	if ((o->token_len == s->tried_len &&
-	     memcmp(o->token, s->tried, o->token_len) == 0) ||
-	    holds_token(&s->conn.offer, o) || holds_token(&s->spare, o)) {
-		saf_tls_offer_clear(o);
-		return;
-	}
-	if (s->conn.offer.session) {
-		saf_tls_offer_clear(&s->spare);
-		s->spare = s->conn.offer;
-	}
-	s->conn.offer = *o;
-	memset(o, 0, sizeof(*o));
-}
-
-/* The newest valid token of the current connection, kept in conn.offer
- * for moving and coming back, and the one before it, the spare. Both
- * tickets of one flight are read at once: the older is taken first so
- * that it ends as the spare, not lost. */
-static void refresh_offer(saf_tls_stream *s)
-{
-	saf_tls_offer o;
-
-	if (!s->conn.ssl)
-		return;
-	if (saf_tls_client_prev_offer(s->conn.ssl, &o))
-		take_offer(s, &o);
-	if (saf_tls_client_offer(s->conn.ssl, &o))
-		take_offer(s, &o);
-}
-
-/* Starts the next connection, to target (planned: a move). -1 when the
- * policy refuses the target or the socket cannot even be made. */
-static int pend_connect(saf_tls_stream *s, const saf_addr *target,
-			bool planned)
-{
-	saf_error pe;
-	int fd, e = 0;
-
-	s->why_at = *target;
-	/* Offers were judged when their token arrived; an offer can also be
-	 * seeded by the application, so the policy is asked again before
-	 * any connect. */
-	if (saf_tls_client_check_target(s->ctx, target, "continuity target",
-					&pe))
-		return try_failed(s, -1, SAF_TLS_STREAM_REFUSED, "%s", pe.msg);
-	fd = saf_sock_open(target, SOCK_STREAM, NULL);
-	if (fd < 0)
-		e = errno;
-	if (fd < 0 || saf_sock_connect_start(fd, target, &e)) {
-		if (fd >= 0)
-			close(fd);
-		return try_failed(s, -1, SAF_TLS_STREAM_UNREACHABLE,
-				  "connect: %s", strerror(e));
-	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-	s->pend = (pending){
-		.active = true,
-		.planned = planned,
-		.fd = fd,
-		.deadline_us =
-			saf_clock_mono_us() +
-			(uint64_t)s->opts.conn.connect_timeout_ms * 1000u,
-	};
-	return 0;
-}
-
-/* Starts the next connection with `offer` (taken over). -1 when the
- * socket cannot even be made. */
-static int pend_start(saf_tls_stream *s, saf_tls_offer *offer, bool planned)
-{
-	memcpy(s->tried, offer->token, offer->token_len);
-	s->tried_len = offer->token_len;
-	if (pend_connect(s, &offer->target, planned)) {
-		saf_tls_offer_clear(offer);
-		return -1;
-	}
-	s->pend.offer = *offer;
-	memset(offer, 0, sizeof(*offer));
-	return 0;
-}
-
-/* Starts a comeback with the early credential (no token came yet). It
- * is spent only once its REATTACH went out; until then a failed try
- * gives it back (comeback_failed). */
-static int pend_start_cred(saf_tls_stream *s)
-{
-	s->has_cred = false;
-	if (pend_connect(s, &s->cred.target, false)) {
-		s->has_cred = true;
-		return -1;
-	}
-	s->pend.reattach = true;
-	s->pend.cred = s->cred;
-	memcpy(s->pend.key, s->cred_key, sizeof(s->pend.key));
-	return 0;
-}
-
-/* The new connection is up: the stream switches to it. */
-static void pend_switch(saf_tls_stream *s)
-{
-	char a[SAF_ADDR_STR_LEN];
-	saf_token tok;
-
-	if (s->conn.ssl) {
-		/* Tickets already in the old connection's socket are read
-		 * before it goes: the second ticket of S's handshake is the
-		 * stream's spare, the way back should this new connection
-		 * break before its own ticket. Data read here is dropped, as
-		 * every unread byte of an old connection is (RESUME sends it
-		 * again). Non-blocking: stops when nothing more is there. */
-		uint8_t drop[4096];
-
-		for (int i = 0; i < 64; i++) {
-			ERR_clear_error();
-			if (SSL_read(s->conn.ssl, drop, sizeof(drop)) <= 0)
-				break;
-		}
-		refresh_offer(s);
-		(void)SSL_shutdown(s->conn.ssl); /* close_notify, best effort */
-		SSL_free(s->conn.ssl);
-		ERR_clear_error();
-	}
-	if (s->conn.fd >= 0)
-		close(s->conn.fd);
-	s->conn.ssl = s->pend.ssl;
-	s->conn.fd = s->pend.fd;
-	if (s->pend.reattach) {
-		s->conn.peer = s->pend.cred.target;
-		saf_hex_encode(s->pend.cred.id, SAF_CONT_STREAM_ID_SHOWN,
-			       s->sid);
-		s->st.reattaches++;
-	} else {
-		s->conn.peer = s->pend.offer.target;
-		if (saf_token_decode(s->pend.offer.token,
-				     s->pend.offer.token_len, &tok,
-				     NULL) == 0 &&
-		    tok.session_id.len >= SAF_CONT_STREAM_ID_SHOWN)
-			saf_hex_encode(tok.session_id.base,
-				       SAF_CONT_STREAM_ID_SHOWN, s->sid);
-	}
-	s->conn.outcome = SAF_TLS_ON_TARGET;
-	s->conn.migrations++;
-	snprintf(s->conn.why, sizeof(s->conn.why), "on %s",
-		 saf_addr_format(&s->conn.peer, a));
-	if (s->pend.planned)
-		s->st.moves++;
-	else
-		s->st.reconnects++;
-	if (!s->stall_from_us)
-		s->stall_from_us = saf_clock_mono_us();
-	s->pend.ssl = NULL;
-	s->pend.fd = -1;
-	pend_abort(s);
-	saf_tls_offer_clear(&s->retry_offer);
-	capture_cred(s, s->conn.ssl);
-	on_new_connection(s, true);
-}
-
-/* The comeback's handshake with the credential is done: the proof bound
- * to this connection, as its first frame (before RESUME), then the
- * switch. PEND_DONE, or PEND_FATAL when the node cannot take it. */
-static int pend_reattach(saf_tls_stream *s)
-{
-	uint8_t body[SAF_REATTACH_FRAME_BODY];
-	saf_reattach_cred fresh;
-	saf_cont_frame f = {.type = SAF_CONT_REATTACH,
-			    .data = body,
-			    .data_len = sizeof(body)};
-	size_t n;
-
-	if (!saf_tls_continuity(s->pend.ssl))
-		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
-				  "did not negotiate continuity");
-	/* Its answer to the extension: a node that has none would take
-	 * this connection for a new stream. */
-	if (!saf_tls_client_reattach_cred(s->pend.ssl, &fresh))
-		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
-				  "does not take early credentials (no "
-				  "reattach in its EncryptedExtensions)");
-	memcpy(body, s->pend.cred.id, SAF_REATTACH_ID_LEN);
-	if (saf_tls_reattach_proof(s->pend.ssl, s->pend.cred.id, s->pend.key,
-				   body + SAF_REATTACH_ID_LEN))
-		return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
-				  "could not be tried: no proof for the "
-				  "credential");
-	pend_switch(s);
-	n = saf_cont_frame_encode(&f, s->io.out, sizeof(s->io.out));
-	s->io.out_off = 0;
-	s->io.out_len = n;
-	OPENSSL_cleanse(body, sizeof(body));
-	return PEND_DONE;
-}
-
-/* Drives the next connection one step. */
-static int pend_drive(saf_tls_stream *s)
-{
-	pending *p = &s->pend;
-	int r, e, alert;
-
-	if (saf_clock_mono_us() > p->deadline_us)
-		return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-				  "no answer in time");
-	if (!p->ssl) {
-		int soerr, c = saf_sock_connect_result(p->fd, &soerr);
-
-		if (c == 0)
-			return PEND_BUSY;
-		if (c < 0)
-			return try_failed(s, PEND_RETRY,
-					  SAF_TLS_STREAM_UNREACHABLE,
-					  "connect: %s", strerror(soerr));
-		p->ssl = SSL_new(s->ctx);
-		if (!p->ssl)
-			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
-					  "could not be tried: SSL_new failed");
-		SSL_set_fd(p->ssl, p->fd);
-		saf_tls_ssl_set_name(p->ssl, s->opts.conn.server_name);
-		if (p->reattach
-			    ? saf_tls_client_present_reattach(p->ssl) != 0
-			    : (SSL_set_session(p->ssl, p->offer.session) != 1 ||
-			       saf_tls_client_present_token(
-				       p->ssl, p->offer.token,
-				       p->offer.token_len, NULL)))
-			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_LOCAL,
-					  "could not be tried: the resumption "
-					  "cannot be set up");
-		p->deadline_us =
-			saf_clock_mono_us() +
-			(uint64_t)s->opts.conn.handshake_timeout_ms * 1000u;
-	}
-	ERR_clear_error();
-	r = SSL_connect(p->ssl);
-	if (r == 1 && p->reattach)
-		return pend_reattach(s);
-	if (r == 1) {
-		if (!SSL_session_reused(p->ssl))
-			return try_failed(s, PEND_REFUSED,
-					  SAF_TLS_STREAM_REFUSED,
-					  "did not resume the session");
-		if (!saf_tls_continuity(p->ssl))
-			return try_failed(s, PEND_FATAL, SAF_TLS_STREAM_REFUSED,
-					  "did not negotiate continuity");
-		pend_switch(s);
-		return PEND_DONE;
-	}
-	e = SSL_get_error(p->ssl, r);
-	p->want_write = e == SSL_ERROR_WANT_WRITE;
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return PEND_BUSY;
-	alert = saf_tls_client_alert_received(p->ssl);
-	if (alert > 0)
-		return try_failed(s, PEND_REFUSED, SAF_TLS_STREAM_REFUSED,
-				  "refused the %s (alert %s)",
-				  p->reattach ? "handshake" : "token",
-				  SSL_alert_desc_string_long(alert));
-	return try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-			  "did not finish the handshake");
-}
-
 /* The current connection is gone: free it, keep its newest token. */
 static void mark_broken(saf_tls_stream *s)
 {
-	refresh_offer(s);
+	saf_tls_stream_refresh_offer(s);
 	if (s->conn.ssl) {
 		SSL_free(s->conn.ssl);
 		s->conn.ssl = NULL;
@@ -648,7 +260,7 @@ static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
 		memcpy(s->cred_key, s->pend.key, sizeof(s->cred_key));
 		s->has_cred = true;
 	}
-	pend_abort(s);
+	saf_tls_stream_pend_abort(s);
 	return try_lost(s, how, &again, err);
 }
 
@@ -664,8 +276,9 @@ static int broke(saf_tls_stream *s, saf_error *err)
 	if (!unconfirmed)
 		return 0;
 	s->why_at = at;
-	(void)try_failed(s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
-			 "closed the connection before its RESUME");
+	(void)saf_tls_stream_try_failed(
+		s, PEND_RETRY, SAF_TLS_STREAM_UNREACHABLE,
+		"closed the connection before its RESUME");
 	return try_lost(s, PEND_RETRY, &none, err);
 }
 
@@ -689,7 +302,7 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 	} else if (s->has_cred) {
 		/* No token came before the break: the credential of the
 		 * node's first flight is the way back. */
-		if (pend_start_cred(s))
+		if (saf_tls_stream_pend_start_cred(s))
 			return comeback_failed(s, PEND_RETRY, err);
 		return 0;
 	} else {
@@ -699,7 +312,7 @@ static int comeback(saf_tls_stream *s, saf_error *err)
 			    silence(s, (char[64]){0}, 64),
 			    s->why[0] ? "; last: " : "", s->why);
 	}
-	if (pend_start(s, &o, false))
+	if (saf_tls_stream_pend_start(s, &o, false))
 		return comeback_failed(s, PEND_RETRY, err);
 	return 0;
 }
@@ -781,7 +394,7 @@ static void maybe_move(saf_tls_stream *s)
 {
 	saf_tls_offer o;
 
-	refresh_offer(s);
+	saf_tls_stream_refresh_offer(s);
 	if (s->pend.active || !s->conn.offer.session)
 		return;
 	if (saf_tls_client_notified(s->conn.ssl) != 1 &&
@@ -800,7 +413,7 @@ static void maybe_move(saf_tls_stream *s)
 		s->st.move_failures++;
 		return;
 	}
-	if (pend_start(s, &o, true))
+	if (saf_tls_stream_pend_start(s, &o, true))
 		s->st.move_failures++;
 }
 
@@ -810,11 +423,11 @@ int saf_tls_stream_step(saf_tls_stream *s, saf_error *err)
 		int r;
 
 		if (s->pend.active) {
-			r = pend_drive(s);
+			r = saf_tls_stream_pend_drive(s);
 			if (r < 0 && s->conn.ssl) {
 				/* A move that failed: stay where we are. */
 				s->st.move_failures++;
-				pend_abort(s);
+				saf_tls_stream_pend_abort(s);
 			} else if (r < 0 && comeback_failed(s, r, err)) {
 				return -1;
 			}

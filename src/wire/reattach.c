@@ -72,7 +72,8 @@ size_t saf_reattach_cred_encode(const saf_reattach_cred *c, uint8_t *out,
 	saf_put_bytes(&w, c->id, SAF_REATTACH_ID_LEN);
 	saf_put_u8(&w, (uint8_t)(a->family == 4 ? SAF_TOKEN_ADDR_TYPE_IPV4
 						: SAF_TOKEN_ADDR_TYPE_IPV6));
-	saf_put_bytes(&w, a->bytes, a->family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN);
+	saf_put_bytes(&w, a->bytes,
+		      a->family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN);
 	saf_put_u16(&w, a->port);
 	return w.failed ? 0 : w.len;
 }

@@ -139,8 +139,8 @@ static void test_encode_refuses_invalid(void **state)
 	f = (saf_cont_frame){.type = (saf_cont_frame_type)9};
 	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
 	/* REATTACH: exactly id and proof, never another length */
-	f = (saf_cont_frame){.type = SAF_CONT_REATTACH, .data = big,
-			     .data_len = 1};
+	f = (saf_cont_frame){
+		.type = SAF_CONT_REATTACH, .data = big, .data_len = 1};
 	assert_int_equal(saf_cont_frame_encode(&f, buf, sizeof(buf)), 0);
 	f.data = NULL;
 	f.data_len = SAF_REATTACH_FRAME_BODY;
@@ -174,9 +174,8 @@ static void test_reattach_exact_bytes(void **state)
 	assert_memory_equal(out.data, body, sizeof(body));
 	assert_true(out.value == 0 && out.code == 0);
 	for (size_t k = 0; k < 51; k++)
-		assert_int_equal(saf_cont_frame_decode(buf, k, &out, &used,
-						       NULL),
-				 0);
+		assert_int_equal(
+			saf_cont_frame_decode(buf, k, &out, &used, NULL), 0);
 }
 
 static void test_largest_data_frame_is_one_record(void **state)
