@@ -146,6 +146,25 @@ check "control: --tcp-variant off, S moved 100 ms after the SYN: broken" \
   bash -c "! grep -qz 'first.second' '$WORK/off.out'"
 ip -n saf-tt-r1 route replace $S/32 via 10.20.2.2
 
+# --- 3b: continuity alone (--tcp-variant off) survives it --------------------
+# The node's first flight carries the early credential (docs/continuity.md):
+# the client's Finished goes to n3 and is reset, no ticket ever came, and
+# the stream comes back to n2's U with a full handshake and REATTACH.
+"$SAF" tcp cache flush --pin-dir "$PINS/client" > /dev/null
+k0=$(serve_counters n2 7443)
+expo_start 100
+tls_client alone saf-tt-client "$input_two" --allow-target $ALLOW --tcp-variant off
+expo_wait > /dev/null
+k1=$(serve_counters n2 7443)
+check "continuity alone, S moved 100 ms after the SYN: data before and after" \
+  grep -qz 'first.second' "$WORK/alone.out"
+check "continuity alone: exit 0" test "$(cat "$WORK/alone.rc")" = 0
+check "continuity alone: -v says it came back with the early credential" \
+  grep -q "reconnects 1 (1 with the early credential)" "$WORK/alone.err"
+check "continuity alone: n2 counted one reattach, refused none" test \
+  "$(field "$k1" "['continuity']['reattached']-$(field "$k0" "['continuity']['reattached']")"),$(field "$k1" "['continuity']['creds_refused']-$(field "$k0" "['continuity']['creds_refused']")")" = "1,0"
+ip -n saf-tt-r1 route replace $S/32 via 10.20.2.2
+
 # --- 4: migrate_notify still moves the stream ------------------------------
 # plain (port 7443: n2 drains to n3's U with --notify-target): the
 # connection that landed at n2's U moves to n3 and the data completes.
