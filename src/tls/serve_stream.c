@@ -296,15 +296,14 @@ int saf_tls_server_stream_reattach(saf_tls_server_streams *t,
 				   const uint8_t body[SAF_REATTACH_FRAME_BODY],
 				   const uint8_t *rest, size_t rest_len)
 {
+	char hex[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
 	saf_tls_cred_link link;
 	const char *why = "";
 	cont_sess *s;
 
+	saf_hex_encode(body, SAF_CONT_STREAM_ID_SHOWN, hex);
 	saf_tls_server_streams_issue(t, c);
 	if (!saf_tls_node_creds_take(t->creds, c->ssl, body, &link, &why)) {
-		char hex[2u * SAF_CONT_STREAM_ID_SHOWN + 1u];
-
-		saf_hex_encode(body, SAF_CONT_STREAM_ID_SHOWN, hex);
 		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
 				  "continuity: reattach with credential %s "
 				  "refused: %s: RESET unknown_session",
@@ -318,12 +317,21 @@ int saf_tls_server_stream_reattach(saf_tls_server_streams *t,
 			return unknown(t, c, env, "credential for stream",
 				       body);
 		t->k.resumed++;
-	} else if (!(s = open_stream(t, c, env))) {
+	} else {
 		/* The first handshake never finished here: no byte of the
 		 * stream reached the node yet, a new one resumes from 0. */
-		return -1;
+		s = open_stream(t, c, env);
+		if (!s)
+			return -1;
 	}
 	bind_conn(t, c, s, true);
+	saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
+			  "continuity: credential %s: the client came back "
+			  "before any token (%s)",
+			  hex,
+			  link.gen ? "its stream goes on"
+				   : "its first handshake never finished "
+				     "here: the stream starts now");
 	if (rest_len > sizeof(s->io.in))
 		rest_len = sizeof(s->io.in); /* cannot happen: one record */
 	memcpy(s->io.in, rest, rest_len);
