@@ -2,16 +2,20 @@
 /* src/wire/reattach.c: the reattach extension's two bodies (saf/reattach.h).
  * Exact bytes of an IPv4 and an IPv6 credential both ways, every malformed
  * credential with its code and message, truncation at every length, the
- * ClientHello mode byte, and the encoder's refusals. */
+ * ClientHello mode byte, and the encoder's refusals; the vectors in
+ * tests/vectors/reattach/ (one captured from a real run) both ways. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "saf/hex.h"
 #include "saf/reattach.h"
+#include "unit/vectors.h"
 
 /* id 00..0f, IPv4 192.0.2.1 port 443 */
 static const uint8_t v4_body[] = {
@@ -102,6 +106,62 @@ static void test_v6_exact_bytes(void **state)
 	/* the IPv6 credential is the longest one */
 	assert_int_equal(sizeof(v6_body), SAF_REATTACH_CRED_MAX);
 	round_trip(&c, v6_body, sizeof(v6_body));
+}
+
+/* Every file in tests/vectors/reattach/: a credential decodes to its
+ * fields and encodes back to the same bytes, or is refused with its code
+ * and message. */
+static void test_vectors(void **state)
+{
+	static char names[VEC_MAX_FILES][128];
+	vec_file *v = malloc(sizeof(*v));
+	size_t n = vec_list("reattach", names, VEC_MAX_FILES);
+
+	(void)state;
+	assert_non_null(v);
+	assert_true(n >= 3);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t buf[64], again[64];
+		char addr[SAF_ADDR_STR_LEN], id[2 * SAF_REATTACH_ID_LEN + 1];
+		const char *want_err;
+		saf_reattach_cred c;
+		saf_error err;
+		saf_addr ip;
+		size_t len;
+		int rc;
+
+		vec_load(names[i], v);
+		len = vec_hex(v, "hex", buf, sizeof(buf));
+		rc = saf_reattach_cred_decode(buf, len, &c, &err);
+		want_err = vec_get(v, "error");
+		if (want_err) {
+			if (rc == 0)
+				fail_msg("%s: decoded, expected %s", names[i],
+					 want_err);
+			if (strcmp(saf_errc_name(err.code), want_err) != 0)
+				fail_msg("%s: %s (%s), expected %s", names[i],
+					 saf_errc_name(err.code), err.msg,
+					 want_err);
+			assert_string_equal(err.msg, vec_get(v, "message"));
+			continue;
+		}
+		if (rc)
+			fail_msg("%s: %s", names[i], err.msg);
+		saf_hex_encode(c.id, SAF_REATTACH_ID_LEN, id);
+		assert_string_equal(id, vec_get(v, "id"));
+		assert_int_equal(c.target.family, atoi(vec_get(v, "family")));
+		assert_true(c.target.has_port);
+		assert_int_equal(c.target.port, atoi(vec_get(v, "port")));
+		ip = c.target;
+		ip.has_port = false;
+		assert_string_equal(saf_addr_format(&ip, addr),
+				    vec_get(v, "address"));
+		assert_int_equal(
+			saf_reattach_cred_encode(&c, again, sizeof(again)),
+			len);
+		assert_memory_equal(again, buf, len);
+	}
+	free(v);
 }
 
 /* Decodes body and expects a refusal with this code and message, and *out
@@ -276,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v4_exact_bytes),
 		cmocka_unit_test(test_v6_exact_bytes),
+		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_malformed_credentials),
 		cmocka_unit_test(test_truncated_at_every_length),
 		cmocka_unit_test(test_hello),
