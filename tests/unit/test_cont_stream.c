@@ -397,6 +397,61 @@ static void test_garbage_is_a_violation(void **state)
 	saf_cont_free(c);
 }
 
+/* REATTACH (docs/continuity.md, "Early credential") is taken by the node
+ * before a stream exists; the engine refuses it wherever it meets it: on
+ * an attached stream, before RESUME on a resumed one, after RESUME, and
+ * when it arrives one byte at a time. */
+static void test_reattach_is_a_violation(void **state)
+{
+	static const uint8_t body[SAF_REATTACH_FRAME_BODY] = {1, 2, 3};
+	const saf_cont_frame re = {.type = SAF_CONT_REATTACH,
+				   .data = body,
+				   .data_len = sizeof(body)};
+	const char *inside =
+		"continuity: peer sent REATTACH inside a stream, type (6)";
+	uint8_t buf[64], out[64];
+	size_t n, used, fed = 0;
+	saf_error err;
+	saf_cont *c;
+	int r = 0;
+
+	(void)state;
+	expect_violation(fresh(false, 0), &re, inside, SAF_CONT_RESET_PROTOCOL);
+	expect_violation(fresh(false, 10), &re, inside,
+			 SAF_CONT_RESET_PROTOCOL);
+	expect_violation(
+		fresh(true, 10), &re,
+		"continuity: peer sent a frame before RESUME, type (6)",
+		SAF_CONT_RESET_PROTOCOL);
+	assert_string_equal(saf_cont_reset_name(SAF_CONT_RESET_PROTOCOL),
+			    "protocol_violation");
+
+	/* After the peer's RESUME it is inside the stream again. */
+	c = fresh(true, 10);
+	n = saf_cont_frame_encode(
+		&(saf_cont_frame){.type = SAF_CONT_RESUME, .value = 0}, buf,
+		sizeof(buf));
+	assert_int_equal(saf_cont_input(c, buf, n, &used, &err), 0);
+	assert_int_equal(used, n);
+	assert_false(saf_cont_resuming(c));
+	expect_violation(c, &re, inside, SAF_CONT_RESET_PROTOCOL);
+
+	/* One byte at a time: held until whole, then refused. */
+	c = fresh(false, 0);
+	n = saf_cont_frame_encode(&re, buf, sizeof(buf));
+	assert_int_equal(n, SAF_CONT_FRAME_HEADER + SAF_REATTACH_FRAME_BODY);
+	while (fed < n && r == 0) {
+		r = saf_cont_input(c, buf + fed, 1, &used, &err);
+		fed += used;
+	}
+	assert_int_equal(r, -1);
+	assert_int_equal(fed, n);
+	assert_string_equal(err.msg, inside);
+	assert_int_equal(saf_cont_failed(c), SAF_CONT_RESET_PROTOCOL);
+	assert_int_equal(saf_cont_output(c, out, sizeof(out)), 0);
+	saf_cont_free(c);
+}
+
 /* A node that no longer has the stream answers RESET unknown_session,
  * perhaps right after DATA: the data before it is delivered, in order and
  * whole, then the stream is dead with the node's code, nothing to send
@@ -476,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_ack_backwards_and_fin_rules),
 		cmocka_unit_test(test_garbage_is_a_violation),
+		cmocka_unit_test(test_reattach_is_a_violation),
 		cmocka_unit_test(test_peer_reset_after_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cp.migration_token, 0xFE50);
 	assert_int_equal(cp.migrate_notify, 0xFE51);
 	assert_int_equal(cp.migrate_notify_alert, 0xF0);
+	assert_int_equal(cp.continuity, 0xFE52);
+	assert_int_equal(cp.reattach, 0xFE53);
 	assert_int_equal(saf_tlsext_codepoints_check(&cp, NULL), 0);
 }
 
@@ -37,6 +39,35 @@ static void test_check_refuses_shared_code_points(void **state)
 	cp = saf_tlsext_codepoints_default();
 	cp.migrate_notify = cp.migration_support;
 	assert_int_equal(saf_tlsext_codepoints_check(&cp, &err), -1);
+}
+
+/* reattach (0xFE53) is in the duplicate check too: with continuity's code
+ * point, or another's, the set is refused naming both. */
+static void test_check_refuses_reattach_sharing(void **state)
+{
+	saf_tlsext_codepoints cp = saf_tlsext_codepoints_default();
+	saf_error err;
+
+	(void)state;
+	cp.reattach = cp.continuity;
+	assert_int_equal(saf_tlsext_codepoints_check(&cp, &err), -1);
+	assert_int_equal(err.code, SAF_E_INVAL);
+	assert_string_equal(err.msg, "tls: continuity and reattach share code "
+				     "point 0xfe52");
+	cp = saf_tlsext_codepoints_default();
+	cp.continuity = cp.reattach;
+	assert_int_equal(saf_tlsext_codepoints_check(&cp, &err), -1);
+	assert_string_equal(err.msg, "tls: continuity and reattach share code "
+				     "point 0xfe53");
+	cp = saf_tlsext_codepoints_default();
+	cp.reattach = cp.migration_token;
+	assert_int_equal(saf_tlsext_codepoints_check(&cp, &err), -1);
+	assert_string_equal(err.msg, "tls: migration_token and reattach share "
+				     "code point 0xfe50");
+	/* a code point of its own is fine */
+	cp = saf_tlsext_codepoints_default();
+	cp.reattach = 0xFE60;
+	assert_int_equal(saf_tlsext_codepoints_check(&cp, &err), 0);
 }
 
 static void test_codepoint_parse(void **state)
@@ -92,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_check_refuses_shared_code_points),
+		cmocka_unit_test(test_check_refuses_reattach_sharing),
 		cmocka_unit_test(test_codepoint_parse),
 		cmocka_unit_test(test_empty_bodies),
 	};

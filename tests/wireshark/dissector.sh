@@ -4,7 +4,9 @@
 #     frames turned into a pcap by text2pcap; decoded fields and expert
 #     infos checked frame by frame.
 #  1b. TLS: crafted ClientHellos (text2pcap) with valid v4/v6 tokens and
-#     every kind of malformed token, a non-empty migration_support, alert 0xF0.
+#     every kind of malformed token, a non-empty migration_support, alert 0xF0;
+#     the reattach extension (0xFE53): ClientHello modes and, in cleartext
+#     EncryptedExtensions, v4/v6 credentials and malformed ones.
 #  2. TLS: a real loopback capture of saf tls serve + saf tls connect with
 #     SSLKEYLOGFILE: migration_support in the ClientHello, migration_token
 #     decoded field by field in the (decrypted) NewSessionTicket and in the
@@ -86,6 +88,25 @@ expect 8 '^8\|.*\|1\|migrate_notify alert: migrate now$' "alert 0xF0 decoded as 
 ts -o saf_tls.ext_token:4660 -r "$T/tlsc.pcap" -T fields -e saf.tls.token.port >"$T/cp.txt"
 [ -z "$(tr -d '\n' <"$T/cp.txt")" ] || fail "migration_token preference ignored"
 ok "migration_token code point preference (-o saf_tls.ext_token) honoured"
+# reattach (include/saf/reattach.h): frames 9-16 of mkframes.py tls.
+ts -r "$T/tlsc.pcap" -T fields -E separator='|' -e frame.number -e saf.tls.ext \
+	-e saf.tls.message -e saf.tls.reattach.mode -e saf.tls.reattach.id \
+	-e saf.tls.reattach.addr_type -e saf.tls.reattach.addr -e saf.tls.reattach.addr6 \
+	-e saf.tls.reattach.port -e _ws.expert.message >"$T/opt.txt" || fail "tshark reattach frames"
+grep -qi "lua" "$T/tshark.err" && fail "Lua error: $(cat "$T/tshark.err")"
+ID=000102030405060708090a0b0c0d0e0f
+expect 9 '^9\|continuity,reattach\|ClientHello,ClientHello\|0\|\|\|\|\|\|$' "reattach offer (mode 0) next to continuity"
+expect 10 '^10\|reattach\|ClientHello\|1\|\|\|\|\|\|$' "reattach mode 1"
+expect 11 '^11\|reattach\|.*Malformed reattach extension: unknown mode 2$' "unknown mode flagged"
+expect 12 '^12\|reattach\|.*ClientHello body of 2 bytes, must be 1$' "two-byte ClientHello body flagged"
+expect 13 "^13\\|reattach\\|EncryptedExtensions\\|\\|$ID\\|0\\|198\\.51\\.100\\.7\\|\\|8443\\|\$" "v4 credential: id and target"
+expect 14 "^14\\|reattach\\|EncryptedExtensions\\|\\|$ID\\|1\\|\\|2001:db8::7\\|443\\|\$" "v6 credential: id and target"
+expect 15 'Malformed reattach extension: port 0$' "credential with port 0 flagged"
+expect 16 'Malformed reattach extension: 1 trailing bytes$' "credential with a trailing byte flagged"
+ts -o saf_tls.ext_reattach:4660 -r "$T/tlsc.pcap" -T fields -e saf.tls.reattach.port \
+	-e saf.tls.reattach.mode >"$T/cp.txt"
+[ -z "$(tr -d '\n\t' <"$T/cp.txt")" ] || fail "reattach preference ignored"
+ok "reattach code point preference (-o saf_tls.ext_reattach) honoured"
 
 # --- 2. TLS over loopback ------------------------------------------------------
 if [ "$(id -u)" != 0 ] || ! command -v tcpdump >/dev/null || [ -z "$SAF" ]; then
@@ -141,8 +162,18 @@ grep -Eq "\|$U\|[^|]*migration_token[^|]*\|[^|]*ClientHello[^|]*\|0\|$U\|$P\|32\
 	fail "the resumption ClientHello to $U does not carry the same token"
 ok "the resumption ClientHello to $U carries that token"
 grep -Eq "\|$S\|[^|]*continuity[^|]*\|[^|]*ClientHello" "$T/tls.txt" || fail "continuity not seen in a ClientHello to S"
-grep -Eq "\|continuity\|EncryptedExtensions\|" "$T/tls.txt" || fail "continuity not seen in the node's EncryptedExtensions"
+grep -Eq "\|continuity(,reattach)?\|EncryptedExtensions(,EncryptedExtensions)?\|" "$T/tls.txt" || fail "continuity not seen in the node's EncryptedExtensions"
 ok "continuity in the ClientHello and, decrypted, in the node's EncryptedExtensions"
+# The continuity client offers the early credential; the node answers with
+# one naming its unicast address (docs/continuity.md, "Early credential").
+ts -r "$T/tls.pcap" -o "tls.keylog_file:$T/keys.log" -Y saf.tls.reattach.mode -T fields \
+	-E separator='|' -e ip.dst -e saf.tls.reattach.mode >"$T/re_ch.txt"
+grep -Eq "^$S\|0$" "$T/re_ch.txt" || fail "no reattach offer to $S: $(cat "$T/re_ch.txt")"
+ts -r "$T/tls.pcap" -o "tls.keylog_file:$T/keys.log" -Y saf.tls.reattach.id -T fields \
+	-E separator='|' -e saf.tls.reattach.addr -e saf.tls.reattach.port \
+	-e _ws.expert.message >"$T/re_ee.txt"
+grep -Eq "^$U\|$P\|" "$T/re_ee.txt" || fail "no credential for $U:$P in EncryptedExtensions: $(cat "$T/re_ee.txt")"
+ok "reattach offer in the ClientHello to $S, credential for $U:$P in the EncryptedExtensions"
 # The same server's counters in Prometheus' text format (textfile collector).
 sleep 1.2
 grep -qx 'saf_tls_server_migrations_accepted_total 2' "$T/tls.prom" ||

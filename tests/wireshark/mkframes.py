@@ -83,6 +83,23 @@ def client_hello(exts):
     return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
 
 
+def encrypted_extensions(exts):
+    """EncryptedExtensions in a cleartext record: encrypted on the wire,
+    but the dissector reads it the same way once decrypted."""
+    e = b""
+    for typ, body in exts:
+        e += struct.pack("!HH", typ, len(body)) + body
+    ee = struct.pack("!H", len(e)) + e
+    hs = b"\x08" + struct.pack("!I", len(ee))[1:] + ee
+    return b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs
+
+
+def credential(atype=0, port=8443, trailing=b""):
+    """The reattach extension's credential (include/saf/reattach.h)."""
+    addr = v4("198.51.100.7") if atype == 0 else v6("2001:db8::7")
+    return bytes(range(16)) + bytes([atype]) + addr + struct.pack("!H", port) + trailing
+
+
 TLS_FRAMES = [
     client_hello([(0xFE4D, b""), (0xFE50, token())]),                        # 1 valid v4 token
     client_hello([(0xFE50, token(atype=1, port=443))]),                      # 2 valid v6 token
@@ -92,6 +109,14 @@ TLS_FRAMES = [
     client_hello([(0xFE50, token()[:40])]),                                  # 6 truncated
     client_hello([(0xFE4D, b"\x00")]),                                       # 7 non-empty support
     b"\x15\x03\x03\x00\x02\x01\xf0",                                         # 8 alert 0xF0
+    client_hello([(0xFE52, b"\x01"), (0xFE53, b"\x00")]),                     # 9 reattach offer
+    client_hello([(0xFE53, b"\x01")]),                                       # 10 reattach mode
+    client_hello([(0xFE53, b"\x02")]),                                       # 11 unknown mode
+    client_hello([(0xFE53, b"\x00\x00")]),                                   # 12 two bytes
+    encrypted_extensions([(0xFE53, credential())]),                          # 13 v4 credential
+    encrypted_extensions([(0xFE53, credential(atype=1, port=443))]),         # 14 v6 credential
+    encrypted_extensions([(0xFE53, credential(port=0))]),                    # 15 port 0
+    encrypted_extensions([(0xFE53, credential(trailing=b"\x00"))]),          # 16 trailing byte
 ]
 
 if len(sys.argv) > 1 and sys.argv[1] == "tls":

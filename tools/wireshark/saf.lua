@@ -7,7 +7,9 @@
 --   * TLS 1.3: migration_support (0xFE4D), migration_token (0xFE50, decoded
 --     field by field), continuity (0xFE52, docs/continuity.md), migrate_notify (0xFE51) in ClientHello and
 --     NewSessionTicket (the latter is encrypted: give tshark a key log with
---     -o tls.keylog_file:FILE), and the migrate_notify alert (0xF0).
+--     -o tls.keylog_file:FILE), the migrate_notify alert (0xF0), and
+--     continuity's early credential, reattach (0xFE53): the ClientHello's
+--     mode byte and the EncryptedExtensions' id and target (encrypted too).
 --
 -- Use:  tshark -X lua_script:saf.lua -r cap.pcap -V
 --   or copy to ~/.local/lib/wireshark/plugins/ (or the system plugin dir).
@@ -194,10 +196,19 @@ local tf = {
 	nonce = ProtoField.bytes("saf.tls.token.nonce", "nonce"),
 	sig_len = ProtoField.uint8("saf.tls.token.signature_len", "signature length", base.DEC),
 	sig = ProtoField.bytes("saf.tls.token.signature", "signature"),
+	re_mode = ProtoField.uint8("saf.tls.reattach.mode", "reattach mode", base.DEC,
+		{ [0] = "offer", [1] = "reattach" }),
+	re_id = ProtoField.bytes("saf.tls.reattach.id", "credential id"),
+	re_atype = ProtoField.uint8("saf.tls.reattach.addr_type", "target.type", base.DEC,
+		{ [0] = "ipv4", [1] = "ipv6" }),
+	re_addr4 = ProtoField.ipv4("saf.tls.reattach.addr", "target (IPv4)"),
+	re_addr6 = ProtoField.ipv6("saf.tls.reattach.addr6", "target (IPv6)"),
+	re_port = ProtoField.uint16("saf.tls.reattach.port", "target.port", base.DEC),
 }
 p_tls.fields = { tf.ext, tf.support, tf.notify, tf.cont, tf.alert, tf.where, tf.token, tf.atype,
 	tf.addr4, tf.addr6, tf.port, tf.sid_len, tf.sid, tf.expiry, tf.expiry_str,
-	tf.nonce_len, tf.nonce, tf.sig_len, tf.sig }
+	tf.nonce_len, tf.nonce, tf.sig_len, tf.sig, tf.re_mode, tf.re_id, tf.re_atype,
+	tf.re_addr4, tf.re_addr6, tf.re_port }
 
 local te = {
 	bad_token = ProtoExpert.new("saf.tls.token.malformed", "Malformed MigrationToken",
@@ -211,13 +222,17 @@ local te = {
 	bad_cont = ProtoExpert.new("saf.tls.continuity.malformed",
 		"continuity extension must be one byte (the version)",
 		expert.group.MALFORMED, expert.severity.ERROR),
+	bad_reattach = ProtoExpert.new("saf.tls.reattach.malformed", "Malformed reattach extension",
+		expert.group.MALFORMED, expert.severity.ERROR),
 }
-p_tls.experts = { te.bad_token, te.bad_body, te.misplaced, te.notify, te.bad_cont }
+p_tls.experts = { te.bad_token, te.bad_body, te.misplaced, te.notify, te.bad_cont,
+	te.bad_reattach }
 
 p_tls.prefs.ext_support = Pref.uint("migration_support extension", 0xFE4D, "TLS extension type")
 p_tls.prefs.ext_token = Pref.uint("migration_token extension", 0xFE50, "TLS extension type")
 p_tls.prefs.ext_notify = Pref.uint("migrate_notify extension", 0xFE51, "TLS extension type")
 p_tls.prefs.ext_cont = Pref.uint("continuity extension", 0xFE52, "TLS extension type")
+p_tls.prefs.ext_reattach = Pref.uint("reattach extension", 0xFE53, "TLS extension type")
 p_tls.prefs.alert = Pref.uint("migrate_notify alert", 0xF0, "TLS alert description")
 
 local hs_type_f = Field.new("tls.handshake.type")
@@ -283,6 +298,35 @@ local function decode_token(r, t)
 	end
 end
 
+-- The reattach extension (include/saf/reattach.h), exact as
+-- src/wire/reattach.c: the ClientHello's one mode byte (0 offer, 1
+-- reattach), the EncryptedExtensions' credential id[16] type(1)
+-- addr(4|16) port(2), port not 0.
+local function decode_reattach(r, msg, t)
+	local function bad(why)
+		t:add_proto_expert_info(te.bad_reattach, "Malformed reattach extension: " .. why)
+	end
+	local n = r and r:len() or 0
+	if msg == 1 then
+		if n ~= 1 then return bad("ClientHello body of " .. n .. " bytes, must be 1") end
+		local m = r:range(0, 1):uint()
+		t:add(tf.re_mode, r:range(0, 1))
+		if m > 1 then bad("unknown mode " .. m) end
+		return
+	end
+	if n < 17 then return bad("credential truncated in " .. (n < 16 and "id" or "address type")) end
+	t:add(tf.re_id, r:range(0, 16))
+	local ty = r:range(16, 1):uint()
+	t:add(tf.re_atype, r:range(16, 1))
+	local alen = (ty == 0 and 4) or (ty == 1 and 16) or nil
+	if not alen then return bad("unknown address type " .. ty) end
+	if n < 17 + alen + 2 then return bad("credential truncated in target") end
+	t:add(alen == 4 and tf.re_addr4 or tf.re_addr6, r:range(17, alen))
+	t:add(tf.re_port, r:range(17 + alen, 2))
+	if n ~= 19 + alen then return bad((n - 19 - alen) .. " trailing bytes") end
+	if r:range(17 + alen, 2):uint() == 0 then bad("port 0") end
+end
+
 function p_tls.dissector(tvb, pinfo, tree)
 	local types = { ext_type_f() }
 	local alerts = { alert_desc_f() }
@@ -301,7 +345,8 @@ function p_tls.dissector(tvb, pinfo, tree)
 	end
 	for _, ty in ipairs(types) do
 		local v = ty.value
-		if v == P.ext_support or v == P.ext_token or v == P.ext_notify or v == P.ext_cont then
+		if v == P.ext_support or v == P.ext_token or v == P.ext_notify or v == P.ext_cont or
+			v == P.ext_reattach then
 			local msg, best
 			for _, h in ipairs(hss) do
 				if same_src(h, ty) and h.offset < ty.offset and (not best or h.offset > best) then
@@ -318,7 +363,8 @@ function p_tls.dissector(tvb, pinfo, tree)
 			end
 			local name = (v == P.ext_support and "migration_support") or
 				(v == P.ext_token and "migration_token") or
-				(v == P.ext_cont and "continuity") or "migrate_notify"
+				(v == P.ext_cont and "continuity") or
+				(v == P.ext_reattach and "reattach") or "migrate_notify"
 			local t = tree:add(p_tls, ty.range)
 			t:append_text(": " .. name)
 			t:add(tf.ext, ty.range, name)
@@ -336,6 +382,14 @@ function p_tls.dissector(tvb, pinfo, tree)
 					t:add(tf.cont, data.range(0, 1))
 				else
 					t:add_proto_expert_info(te.bad_cont)
+				end
+			elseif v == P.ext_reattach then
+				-- the ClientHello's mode, the node's EncryptedExtensions'
+				-- credential (docs/continuity.md, "Early credential")
+				if msg ~= 1 and msg ~= 8 then
+					t:add_proto_expert_info(te.misplaced)
+				else
+					decode_reattach(data and data.range, msg, t)
 				end
 			elseif v == P.ext_notify then
 				t:add(tf.notify, ty.range, true)
