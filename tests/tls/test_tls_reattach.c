@@ -558,6 +558,118 @@ static void test_late_first_handshake(void **state)
 	SSL_CTX_free(sctx);
 }
 
+/* ---- malformed extension bodies: decode_error ------------------------- */
+
+static int alert_seen = -1; /* the last alert read by a side that logs */
+
+static void note_alert(const SSL *ssl, int where, int ret)
+{
+	(void)ssl;
+	if (where & SSL_CB_READ_ALERT)
+		alert_seen = ret & 0xff;
+}
+
+static const unsigned char bad_mode[] = {2};	   /* neither 0 nor 1 */
+static const unsigned char bad_cred[] = {1, 2, 3}; /* a short id */
+/* Which body a context sends (add_raw's argument). */
+static int send_mode = 1, send_cred = 2;
+
+static int add_raw(SSL *ssl, unsigned int type, unsigned int context,
+		   const unsigned char **out, size_t *outlen, X509 *x,
+		   size_t chainidx, int *al, void *arg)
+{
+	const int *which = arg;
+
+	(void)ssl, (void)type, (void)x, (void)chainidx, (void)al;
+	if (context == SSL_EXT_CLIENT_HELLO && which == &send_mode) {
+		*out = bad_mode;
+		*outlen = sizeof(bad_mode);
+		return 1;
+	}
+	if (context == SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS &&
+	    which == &send_cred) {
+		*out = bad_cred;
+		*outlen = sizeof(bad_cred);
+		return 1;
+	}
+	return 0;
+}
+
+static int parse_any(SSL *ssl, unsigned int type, unsigned int context,
+		     const unsigned char *in, size_t inlen, X509 *x,
+		     size_t chainidx, int *al, void *arg)
+{
+	(void)ssl, (void)type, (void)context, (void)in, (void)inlen, (void)x,
+		(void)chainidx, (void)al, (void)arg;
+	return 1;
+}
+
+static void raw_ext(SSL_CTX *ctx, int *which)
+{
+	assert_int_equal(SSL_CTX_add_custom_ext(
+				 ctx, SAF_TLSEXT_REATTACH_DEFAULT,
+				 SSL_EXT_CLIENT_HELLO |
+					 SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS |
+					 SSL_EXT_TLS1_3_ONLY,
+				 add_raw, NULL, which, parse_any, NULL),
+			 1);
+}
+
+/* A ClientHello whose reattach mode is 2: the node answers decode_error. */
+static void test_malformed_mode_refused(void **state)
+{
+	SSL_CTX *sctx = harness_server_ctx(&H), *cctx = harness_client_ctx(&H);
+	saf_tls_server_config cfg;
+	saf_tls_server *srv;
+	saf_error e = {0};
+	SSL *cs, *ss;
+
+	(void)state;
+	saf_tls_server_config_init(&cfg);
+	memset(cfg.node_key, 7, sizeof(cfg.node_key));
+	cfg.continuity = true;
+	srv = saf_tls_server_new(sctx, &cfg, &e);
+	assert_non_null(srv);
+	raw_ext(cctx, &send_mode);
+	SSL_CTX_set_info_callback(cctx, note_alert);
+	cs = SSL_new(cctx);
+	ss = SSL_new(sctx);
+	alert_seen = -1;
+	assert_false(harness_handshake(cs, ss));
+	assert_int_equal(alert_seen, SSL_AD_DECODE_ERROR);
+	SSL_free(cs);
+	SSL_free(ss);
+	saf_tls_server_free(srv);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+
+/* EncryptedExtensions with a credential of 3 bytes: the client answers
+ * decode_error and keeps nothing. */
+static void test_malformed_credential_refused(void **state)
+{
+	SSL_CTX *sctx = harness_server_ctx(&H), *cctx;
+	saf_tls_client *cli;
+	saf_reattach_cred cred;
+	SSL *cs, *ss;
+
+	(void)state;
+	cctx = client_ctx(&cli);
+	raw_ext(sctx, &send_cred);
+	SSL_CTX_set_info_callback(sctx, note_alert);
+	cs = SSL_new(cctx);
+	ss = SSL_new(sctx);
+	alert_seen = -1;
+	assert_false(harness_handshake(cs, ss));
+	assert_int_equal(alert_seen, SSL_AD_DECODE_ERROR);
+	assert_int_equal(saf_tls_client_reattach_cred(cs, &cred), 0);
+	SSL_free(cs);
+	SSL_free(ss);
+	SSL_CTX_free(cctx);
+	saf_tls_client_free(cli);
+	SSL_CTX_free(sctx);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -580,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_cut_before_tickets),
 		cmocka_unit_test(test_node_checks),
 		cmocka_unit_test(test_late_first_handshake),
+		cmocka_unit_test(test_malformed_mode_refused),
+		cmocka_unit_test(test_malformed_credential_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
