@@ -110,10 +110,14 @@ saf_tls_node_creds *saf_tls_node_creds_new(unsigned cap, unsigned ttl_s,
 					   saf_clock_fn clock, void *clock_arg);
 void saf_tls_node_creds_free(saf_tls_node_creds *c);
 /* Enters a credential (its key derived from the issuing handshake); when
- * the table is full the oldest entry goes. */
+ * the table is full the oldest entry goes. opens: the handshake was a
+ * stream's first (no token, not a comeback), so a comeback with it may
+ * start the stream if that handshake never finished here; any other
+ * credential is good only once its connection carried a stream. */
 void saf_tls_node_creds_issue(saf_tls_node_creds *c,
 			      const uint8_t id[SAF_REATTACH_ID_LEN],
-			      const uint8_t key[SAF_REATTACH_KEY_LEN]);
+			      const uint8_t key[SAF_REATTACH_KEY_LEN],
+			      bool opens);
 /* The credential id now names the stream at link. */
 void saf_tls_node_creds_link(saf_tls_node_creds *c,
 			     const uint8_t id[SAF_REATTACH_ID_LEN],

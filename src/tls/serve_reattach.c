@@ -22,6 +22,7 @@
 
 typedef struct cred_entry {
 	bool used, spent;
+	bool opens; /* issued by a stream's first handshake */
 	uint8_t id[SAF_REATTACH_ID_LEN];
 	uint8_t key[SAF_REATTACH_KEY_LEN];
 	uint64_t issued, expiry; /* the server's clock, s */
@@ -82,7 +83,8 @@ static cred_entry *find(saf_tls_node_creds *c,
 
 void saf_tls_node_creds_issue(saf_tls_node_creds *c,
 			      const uint8_t id[SAF_REATTACH_ID_LEN],
-			      const uint8_t key[SAF_REATTACH_KEY_LEN])
+			      const uint8_t key[SAF_REATTACH_KEY_LEN],
+			      bool opens)
 {
 	uint64_t now = c->clock(c->clock_arg);
 	cred_entry *slot = NULL, *oldest = NULL;
@@ -101,6 +103,7 @@ void saf_tls_node_creds_issue(saf_tls_node_creds *c,
 	}
 	drop(slot);
 	slot->used = true;
+	slot->opens = opens;
 	memcpy(slot->id, id, SAF_REATTACH_ID_LEN);
 	memcpy(slot->key, key, SAF_REATTACH_KEY_LEN);
 	slot->issued = now;
@@ -154,6 +157,14 @@ int saf_tls_node_creds_take(saf_tls_node_creds *c, SSL *ssl,
 		/* Not the client of the handshake that issued it, or a proof
 		 * made for another connection: the credential stays. */
 		*why = "wrong proof";
+		c->k.refused++;
+		return 0;
+	}
+	if (!e->link.gen && !e->opens) {
+		/* A move's or a comeback's handshake that never finished
+		 * here names no stream, and must not start one: the stream
+		 * it was for lives on, with data a new one would not have. */
+		*why = "its connection never carried a stream here";
 		c->k.refused++;
 		return 0;
 	}

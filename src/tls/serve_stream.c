@@ -251,7 +251,10 @@ void saf_tls_server_streams_issue(saf_tls_server_streams *t,
 	if (!saf_tls_server_reattach_issued(c->ssl, &cred) ||
 	    saf_tls_reattach_key(c->ssl, cred.id, key))
 		return;
-	saf_tls_node_creds_issue(t->creds, cred.id, key);
+	saf_tls_node_creds_issue(
+		t->creds, cred.id, key,
+		!SSL_session_reused(c->ssl) &&
+			!saf_tls_server_reattach_requested(c->ssl));
 	OPENSSL_cleanse(key, sizeof(key));
 	memcpy(c->cred_id, cred.id, sizeof(c->cred_id));
 	c->has_cred = true;

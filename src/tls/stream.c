@@ -125,7 +125,7 @@ saf_tls_stream *saf_tls_stream_new(SSL_CTX *ctx,
 	s->conn = *conn;
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = -1;
-	saf_tls_stream_capture_cred(s, s->conn.ssl);
+	saf_tls_stream_capture_cred(s, s->conn.ssl, true);
 	saf_tls_stream_on_new_connection(s, false);
 	return s;
 }
@@ -140,6 +140,7 @@ void saf_tls_stream_free(saf_tls_stream *s)
 	saf_tls_offer_clear(&s->retry_offer);
 	saf_cont_free(s->cont);
 	OPENSSL_cleanse(s->cred_key, sizeof(s->cred_key));
+	OPENSSL_cleanse(s->next_key, sizeof(s->next_key));
 	free(s);
 }
 
@@ -178,6 +179,8 @@ int saf_tls_stream_timeout_ms(const saf_tls_stream *s)
 static void mark_broken(saf_tls_stream *s)
 {
 	saf_tls_stream_refresh_offer(s);
+	/* Never confirmed by the node: its credential may name nothing. */
+	s->has_next_cred = false;
 	if (s->conn.ssl) {
 		SSL_free(s->conn.ssl);
 		s->conn.ssl = NULL;
@@ -253,12 +256,6 @@ static int comeback_failed(saf_tls_stream *s, int how, saf_error *err)
 		 * unredeemed: the same one may serve again. */
 		again = s->pend.offer;
 		memset(&s->pend.offer, 0, sizeof(s->pend.offer));
-	}
-	if (how == PEND_RETRY && s->pend.reattach && !s->has_cred) {
-		/* Its REATTACH never went out: the credential is unspent. */
-		s->cred = s->pend.cred;
-		memcpy(s->cred_key, s->pend.key, sizeof(s->cred_key));
-		s->has_cred = true;
 	}
 	saf_tls_stream_pend_abort(s);
 	return try_lost(s, how, &again, err);
@@ -372,7 +369,9 @@ static int feed(saf_tls_stream *s, saf_error *err)
 		return stream_refused(s, err);
 	}
 	if (was_resuming && !saf_cont_resuming(s->cont)) {
-		/* The node has the stream: the way back worked. */
+		/* The node has the stream: the way back worked, and this
+		 * connection's credential names it now. */
+		saf_tls_stream_confirm_cred(s);
 		s->attempts = 0;
 		s->broken_us = 0;
 		s->io.timed_out = false;

@@ -50,11 +50,14 @@ struct saf_tls_stream {
 	uint64_t retry_at_us;	   /* next try, 0: now */
 	saf_tls_offer retry_offer; /* a token that may still be unredeemed */
 	saf_tls_offer spare; /* the token before the newest, never shown */
-	/* the early credential of the newest connection (its key derived
-	 * from that handshake): the way back before any token came */
-	bool has_cred;
-	saf_reattach_cred cred;
-	uint8_t cred_key[SAF_REATTACH_KEY_LEN];
+	/* the early credential of the newest connection the node confirmed
+	 * (its RESUME came; the first connection at once), with its key
+	 * from that handshake: the way back before any token came. A newer
+	 * connection's waits in next_* until the node confirms it: before
+	 * that, the node may not know which stream it is for. */
+	bool has_cred, has_next_cred;
+	saf_reattach_cred cred, next_cred;
+	uint8_t cred_key[SAF_REATTACH_KEY_LEN], next_key[SAF_REATTACH_KEY_LEN];
 	/* the token of the last move tried: never tried twice */
 	uint8_t tried[SAF_TOKEN_MAX_LEN];
 	size_t tried_len;
@@ -79,8 +82,13 @@ int saf_tls_stream_try_failed(saf_tls_stream *s, int how,
 	__attribute__((format(printf, 4, 5)));
 /* A new connection (s->conn) carries the stream. */
 void saf_tls_stream_on_new_connection(saf_tls_stream *s, bool resume);
-/* Keeps the early credential of ssl's handshake, if the node sent one. */
-void saf_tls_stream_capture_cred(saf_tls_stream *s, SSL *ssl);
+/* Keeps the early credential of ssl's handshake, if the node sent one:
+ * as the one held (confirmed: the stream's first connection), else as the
+ * next one, taken by saf_tls_stream_confirm_cred. */
+void saf_tls_stream_capture_cred(saf_tls_stream *s, SSL *ssl, bool confirmed);
+/* The node's RESUME came on the current connection: its credential
+ * replaces the one held. */
+void saf_tls_stream_confirm_cred(saf_tls_stream *s);
 /* Drops the next connection, if any. */
 void saf_tls_stream_pend_abort(saf_tls_stream *s);
 /* Takes the current connection's newest tokens into the stream. */

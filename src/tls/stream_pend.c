@@ -56,21 +56,32 @@ void saf_tls_stream_on_new_connection(saf_tls_stream *s, bool resume)
 	s->st.peer = s->conn.peer;
 }
 
-/* The credential the node put in the newest connection's
- * EncryptedExtensions, with its key from that handshake: it replaces the
- * one held (that connection's handshake is the newest the node knows). */
-void saf_tls_stream_capture_cred(saf_tls_stream *s, SSL *ssl)
+void saf_tls_stream_capture_cred(saf_tls_stream *s, SSL *ssl, bool confirmed)
 {
 	saf_reattach_cred c;
 	uint8_t key[SAF_REATTACH_KEY_LEN];
 
+	s->has_next_cred = false;
 	if (!saf_tls_client_reattach_cred(ssl, &c) ||
 	    saf_tls_reattach_key(ssl, c.id, key))
 		return;
-	s->cred = c;
-	memcpy(s->cred_key, key, sizeof(key));
+	s->next_cred = c;
+	memcpy(s->next_key, key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
+	s->has_next_cred = true;
+	if (confirmed)
+		saf_tls_stream_confirm_cred(s);
+}
+
+void saf_tls_stream_confirm_cred(saf_tls_stream *s)
+{
+	if (!s->has_next_cred)
+		return;
+	s->cred = s->next_cred;
+	memcpy(s->cred_key, s->next_key, sizeof(s->cred_key));
+	OPENSSL_cleanse(s->next_key, sizeof(s->next_key));
 	s->has_cred = true;
+	s->has_next_cred = false;
 }
 
 void saf_tls_stream_pend_abort(saf_tls_stream *s)
@@ -179,15 +190,15 @@ int saf_tls_stream_pend_start(saf_tls_stream *s, saf_tls_offer *offer,
 }
 
 /* Starts a comeback with the early credential (no token came yet). It
- * is spent only once its REATTACH went out; until then a failed try
- * gives it back (comeback_failed). */
+ * stays held until the node confirms the comeback: a try that breaks
+ * before the node's RESUME may not have reached it (REATTACH lost on the
+ * way), and then the same credential is the way back; if the node did
+ * spend it, it answers RESET unknown_session and the stream ends there,
+ * loud, rather than a new stream starting in its place. */
 int saf_tls_stream_pend_start_cred(saf_tls_stream *s)
 {
-	s->has_cred = false;
-	if (pend_connect(s, &s->cred.target, false)) {
-		s->has_cred = true;
+	if (pend_connect(s, &s->cred.target, false))
 		return -1;
-	}
 	s->pend.reattach = true;
 	s->pend.cred = s->cred;
 	memcpy(s->pend.key, s->cred_key, sizeof(s->pend.key));
@@ -251,7 +262,7 @@ static void pend_switch(saf_tls_stream *s)
 	s->pend.fd = -1;
 	saf_tls_stream_pend_abort(s);
 	saf_tls_offer_clear(&s->retry_offer);
-	saf_tls_stream_capture_cred(s, s->conn.ssl);
+	saf_tls_stream_capture_cred(s, s->conn.ssl, false);
 	saf_tls_stream_on_new_connection(s, true);
 }
 

@@ -378,12 +378,13 @@ static void test_node_checks(void **state)
 	saf_tls_client *cli;
 	uint8_t key[SAF_REATTACH_KEY_LEN], proof[SAF_REATTACH_PROOF_LEN],
 		bad[SAF_REATTACH_PROOF_LEN], unknown_id[SAF_REATTACH_ID_LEN];
-	saf_reattach_cred cred;
+	uint8_t key2[SAF_REATTACH_KEY_LEN];
+	saf_reattach_cred cred, cred2;
 	saf_tls_node_counters k;
 	saf_addr s, u;
 	unsigned code = 0;
 	node_job j;
-	raw first, x, y, z, w;
+	raw first, x, y, z, w, x2;
 
 	(void)state;
 	cctx = client_ctx(&cli);
@@ -445,6 +446,23 @@ static void test_node_checks(void **state)
 	expect_reset(&w, SAF_CONT_RESET_PROTOCOL);
 	raw_close(&w);
 
+	/* The credential of a comeback whose REATTACH never arrived: its
+	 * connection carried no stream, and it must not start one (the
+	 * stream it was for may hold data a new one would not have). */
+	x2 = raw_connect(cctx, &u, true);
+	assert_int_equal(saf_tls_client_reattach_cred(x2.ssl, &cred2), 1);
+	assert_int_equal(saf_tls_reattach_key(x2.ssl, cred2.id, key2), 0);
+	raw_close(&x2);
+	w = raw_connect(cctx, &u, true);
+	assert_int_equal(saf_tls_reattach_proof(w.ssl, cred2.id, key2, proof),
+			 0);
+	send_reattach(&w, cred2.id, proof);
+	expect_reset(&w, SAF_CONT_RESET_UNKNOWN_SESSION);
+	assert_int_equal(refused(&j), 5);
+	node_counters(&j, &k);
+	assert_int_equal(k.streams.opened, 1);
+	raw_close(&w);
+
 	/* Expired: the stream linger after it was issued. */
 	raw_close(&first);
 	first = raw_connect(cctx, &s, false);
@@ -456,7 +474,7 @@ static void test_node_checks(void **state)
 	assert_int_equal(saf_tls_reattach_proof(w.ssl, cred.id, key, proof), 0);
 	send_reattach(&w, cred.id, proof);
 	expect_reset(&w, SAF_CONT_RESET_UNKNOWN_SESSION);
-	assert_int_equal(refused(&j), 5);
+	assert_int_equal(refused(&j), 6);
 	raw_close(&w);
 
 	raw_close(&first);
