@@ -15,12 +15,6 @@ static uint16_t type(const saf_tlsext_codepoints *cp)
 	return cp->continuity;
 }
 
-static bool enabled(const saf_tls_base *base)
-{
-	return base->is_server ? ((const saf_tls_server *)base)->continuity
-			       : ((const saf_tls_client *)base)->continuity;
-}
-
 static int add(SSL *ssl, unsigned int ext_type, unsigned int context,
 	       const unsigned char **out, size_t *outlen, X509 *x,
 	       size_t chainidx, int *al, void *arg)
@@ -31,7 +25,7 @@ static int add(SSL *ssl, unsigned int ext_type, unsigned int context,
 	(void)ext_type;
 	(void)x;
 	(void)chainidx;
-	if (!enabled(base))
+	if (!saf_tls_base_continuity(base))
 		return 0;
 	if (base->is_server) {
 		/* OpenSSL asks only when the ClientHello carried it. */
@@ -77,8 +71,8 @@ static int parse(SSL *ssl, unsigned int ext_type, unsigned int context,
 	if (base->is_server) {
 		/* Another version: answered by silence, so the client falls
 		 * back to the plain TLS variant. */
-		if (context == SSL_EXT_CLIENT_HELLO && enabled(base) &&
-		    in[0] == SAF_CONT_VERSION)
+		if (context == SSL_EXT_CLIENT_HELLO &&
+		    saf_tls_base_continuity(base) && in[0] == SAF_CONT_VERSION)
 			st->cont_offered = true;
 		return 1;
 	}

@@ -19,33 +19,21 @@ static uint16_t type(const saf_tlsext_codepoints *cp)
 	return cp->reattach;
 }
 
-static bool enabled(const saf_tls_base *base)
-{
-	return base->is_server ? ((const saf_tls_server *)base)->continuity
-			       : ((const saf_tls_client *)base)->continuity;
-}
-
 /* The node's answer: a credential for the address its tokens name (the
  * pair's unicast address on an anycast listener, else the local one).
  * 1 added, 0 none, -1 error (*al). */
 static int add_credential(SSL *ssl, saf_tls_state *st,
 			  const unsigned char **out, size_t *outlen, int *al)
 {
+	const saf_addr *back;
 	size_t n;
 
 	if (!st->reattach_offered || !st->cont_offered || !st->offered_support)
 		return 0;
-	if (st->has_target) {
-		st->cred.target = st->target;
-	} else {
-		if (!st->has_local) {
-			if (saf_tls_local_from_fd(ssl, &st->local))
-				return 0; /* no address to name: no credential
-					   */
-			st->has_local = true;
-		}
-		st->cred.target = st->local;
-	}
+	back = saf_tls_server_way_back(ssl, st);
+	if (!back)
+		return 0; /* no address to name: no credential */
+	st->cred.target = *back;
 	if (RAND_bytes(st->cred.id, SAF_REATTACH_ID_LEN) != 1) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return -1;
@@ -70,7 +58,7 @@ static int add(SSL *ssl, unsigned int ext_type, unsigned int context,
 	(void)ext_type;
 	(void)x;
 	(void)chainidx;
-	if (!enabled(base))
+	if (!saf_tls_base_continuity(base))
 		return 0;
 	if (base->is_server) {
 		st = saf_tls_state_peek(ssl, base);
@@ -109,7 +97,8 @@ static int parse(SSL *ssl, unsigned int ext_type, unsigned int context,
 		return 0;
 	}
 	if (base->is_server) {
-		if (context != SSL_EXT_CLIENT_HELLO || !enabled(base))
+		if (context != SSL_EXT_CLIENT_HELLO ||
+		    !saf_tls_base_continuity(base))
 			return 1;
 		if (saf_reattach_hello_decode(in, inlen, &mode, NULL)) {
 			*al = SSL_AD_DECODE_ERROR;

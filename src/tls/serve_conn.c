@@ -258,14 +258,15 @@ int saf_tls_node_conn_step(saf_tls_node_conn *c, saf_tls_server_streams *t,
 
 		if (r <= 0)
 			return r;
-		if (t && saf_tls_continuity(c->ssl) &&
-		    saf_tls_server_reattach_requested(c->ssl)) {
-			c->await_reattach = true;
+		if (t && saf_tls_continuity(c->ssl)) {
+			/* Entered at the node's Finished already, unless
+			 * the whole handshake ran in one call. */
 			saf_tls_server_streams_issue(t, c);
+			if (!saf_tls_server_reattach_requested(c->ssl))
+				return saf_tls_server_stream_attach(t, c, env);
+			c->await_reattach = true;
 			return reattach_read(c, t, env);
 		}
-		if (t && saf_tls_continuity(c->ssl))
-			return saf_tls_server_stream_attach(t, c, env);
 		c->bfd = env->backend(env->backend_arg, c->ssl, &e);
 		if (c->bfd < 0) {
 			saf_tls_node_logf(env, SAF_TLS_NODE_LOG_ERROR, "%s",

@@ -159,7 +159,9 @@ void saf_tls_server_streams_on_token(SSL *ssl,
 int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 				 saf_tls_node_conn *c,
 				 const saf_tls_node_env *env);
-/* c's handshake finished: its credential enters the table (early). */
+/* c's node has sent its Finished (or the handshake completed): the early
+ * credential it issued, if any, enters the table. Once per connection;
+ * before saf_tls_server_stream_attach or _reattach. */
 void saf_tls_server_streams_issue(saf_tls_server_streams *t,
 				  saf_tls_node_conn *c);
 /* c came back with a credential; body is its REATTACH frame's, rest the

@@ -269,7 +269,6 @@ int saf_tls_server_stream_attach(saf_tls_server_streams *t,
 
 	if (saf_tls_server_conn_info(c->ssl, &info))
 		return -1;
-	saf_tls_server_streams_issue(t, c);
 	if (info.migrated) {
 		s = find(t, info.session_id);
 		if (!s)
@@ -305,7 +304,6 @@ int saf_tls_server_stream_reattach(saf_tls_server_streams *t,
 	cont_sess *s;
 
 	saf_hex_encode(body, SAF_CONT_STREAM_ID_SHOWN, hex);
-	saf_tls_server_streams_issue(t, c);
 	if (!saf_tls_node_creds_take(t->creds, c->ssl, body, &link, &why)) {
 		saf_tls_node_logf(env, SAF_TLS_NODE_LOG_INFO,
 				  "continuity: reattach with credential %s "

@@ -298,6 +298,18 @@ int saf_tls_local_from_fd(SSL *ssl, saf_addr *out)
 	return saf_addr_from_sockaddr((struct sockaddr *)&ss, len, out, NULL);
 }
 
+const saf_addr *saf_tls_server_way_back(SSL *ssl, saf_tls_state *st)
+{
+	if (st->has_target)
+		return &st->target;
+	if (!st->has_local) {
+		if (saf_tls_local_from_fd(ssl, &st->local))
+			return NULL;
+		st->has_local = true;
+	}
+	return &st->local;
+}
+
 /* SPEC 3.4 step 2: a token for this connection's target, under the PSK of
  * the ticket being built. With continuity and no target, the target is
  * the address the connection arrived on: the client's way back after a
@@ -307,7 +319,7 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 {
 	saf_token_keys keys;
 	uint64_t now = srv->clock(srv->clock_arg);
-	const saf_addr *target = &st->target;
+	const saf_addr *target;
 	int rc;
 
 	/* Issue 14: a handshake earns one token, whatever number of tickets
@@ -322,16 +334,11 @@ int saf_tls_server_ticket_token(SSL *ssl, saf_tls_server *srv,
 	if (st->tokens_sent >= (st->continuity ? 2u : 1u) && SSL_in_init(ssl) &&
 	    !st->notify_pending)
 		return 1;
-	if (!st->has_target) {
-		if (!st->continuity)
-			return 1;
-		if (!st->has_local) {
-			if (saf_tls_local_from_fd(ssl, &st->local))
-				return 1;
-			st->has_local = true;
-		}
-		target = &st->local;
-	}
+	if (!st->has_target && !st->continuity)
+		return 1;
+	target = saf_tls_server_way_back(ssl, st);
+	if (!target)
+		return 1;
 	if (saf_tls_server_session_keys(ssl, srv, &keys)) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return -1;

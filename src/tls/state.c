@@ -91,3 +91,9 @@ saf_tls_state *saf_tls_state_peek(const SSL *ssl, const saf_tls_base *owner)
 
 	return st && st->owner == owner ? st : NULL;
 }
+
+bool saf_tls_base_continuity(const saf_tls_base *base)
+{
+	return base->is_server ? ((const saf_tls_server *)base)->continuity
+			       : ((const saf_tls_client *)base)->continuity;
+}

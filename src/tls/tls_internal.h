@@ -150,6 +150,14 @@ int saf_tls_server_session_keys(SSL *ssl, const saf_tls_server *srv,
 /* The same under another node key (rotation: a previous key). */
 int saf_tls_server_session_keys_with(
 	SSL *ssl, const uint8_t node_key[SAF_NODE_KEY_LEN], saf_token_keys *keys);
+/* The address a client of this connection comes back to: the target
+ * set for it (the pair's unicast address on an anycast listener), else
+ * the local address it arrived on (read once). NULL when neither is
+ * known. Tokens (with continuity) and early credentials name it. */
+const saf_addr *saf_tls_server_way_back(SSL *ssl, saf_tls_state *st);
+/* Whether the role object behind an extension callback runs continuity
+ * (and with it the early credential). */
+bool saf_tls_base_continuity(const saf_tls_base *base);
 /* Local address of ssl's socket, for tokens and checks. */
 int saf_tls_local_from_fd(SSL *ssl, saf_addr *out);
 

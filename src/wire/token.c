@@ -7,35 +7,18 @@
 
 #include <string.h>
 
+#include "ipaddr.h"
+
 int saf_token_decode(const uint8_t *buf, size_t len, saf_token *out,
 		     saf_error *err)
 {
 	saf_reader r;
-	saf_slice ip;
-	uint8_t type;
 	saf_token t;
 
 	memset(&t, 0, sizeof(t));
 	saf_reader_init(&r, buf, len);
-	if (saf_get_u8(&r, &type, "token: address type", err))
+	if (saf_wire_get_ipaddr(&r, "token", &t.target, err))
 		return -1;
-	if (type == SAF_TOKEN_ADDR_TYPE_IPV4)
-		t.target.family = 4;
-	else if (type == SAF_TOKEN_ADDR_TYPE_IPV6)
-		t.target.family = 6;
-	else
-		return saf_fail(err, SAF_E_FORMAT,
-				"token: unknown address type %u (0 = IPv4, "
-				"1 = IPv6)",
-				type);
-	if (saf_get_bytes(&r,
-			  t.target.family == 4 ? SAF_IPV4_LEN : SAF_IPV6_LEN,
-			  &ip, "token: address", err))
-		return -1;
-	memcpy(t.target.bytes, ip.base, ip.len);
-	if (saf_get_u16(&r, &t.target.port, "token: port", err))
-		return -1;
-	t.target.has_port = true;
 	if (saf_get_vec8(&r, SAF_TOKEN_SESSION_ID_MIN, SAF_TOKEN_SESSION_ID_MAX,
 			 &t.session_id, "token: session_id", err) ||
 	    saf_get_u64(&r, &t.expiry, "token: expiry", err) ||
@@ -77,14 +60,7 @@ static int put_unsigned(const saf_token *tok, saf_writer *w, saf_error *err)
 	    check_range("nonce", tok->nonce.len, SAF_TOKEN_NONCE_MIN,
 			SAF_TOKEN_NONCE_MAX, err))
 		return -1;
-	if (a->family == 4) {
-		saf_put_u8(w, SAF_TOKEN_ADDR_TYPE_IPV4);
-		saf_put_bytes(w, a->bytes, SAF_IPV4_LEN);
-	} else {
-		saf_put_u8(w, SAF_TOKEN_ADDR_TYPE_IPV6);
-		saf_put_bytes(w, a->bytes, SAF_IPV6_LEN);
-	}
-	saf_put_u16(w, a->port);
+	saf_wire_put_ipaddr(w, a);
 	saf_put_vec8(w, tok->session_id.base, tok->session_id.len);
 	saf_put_u64(w, tok->expiry);
 	saf_put_vec8(w, tok->nonce.base, tok->nonce.len);
